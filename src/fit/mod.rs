@@ -1,0 +1,4 @@
+//! Calibration: fit declared model parameters to imported waveforms.
+
+pub mod linalg;
+pub mod stats;

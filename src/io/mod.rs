@@ -1,0 +1,6 @@
+//! Input and output: waveform importers, waveform-set descriptors, MNIST loaders and atomic output files.
+
+pub mod atomic;
+pub mod descriptor;
+pub mod mnist;
+pub mod waveform;
