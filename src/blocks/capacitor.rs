@@ -1,0 +1,147 @@
+//! The early-phase capacitor: the early-phase weight (EPW) is the voltage v_h (thesis Fig. 8, right block).
+//!
+//! ```text
+//! C dv_h/dt = i_hp - i_hd + i_hr,     i_hr = +accel * i_hrp  if v_h < V_H0
+//!                                            -accel * i_hrn  if v_h > V_H0
+//! ```
+//!
+//! so recovery towards V_H0 is **linear** in time (constant currents), unlike the exponential recovery of the
+//! reference Eq. 3 (thesis section 3.2.1). v_h is clamped to the rails [0, V_DD]. Once recovery brings v_h to V_H0
+//! it stays there (the two recovery branches meet: sliding mode). `accel` multiplies the recovery currents, the
+//! acceleration factor of the thesis (32 in Fig. 11). The effective capacitance seen in Cadence is far below the
+//! nominal 12.2 pF: `c_f` is a fit parameter, not a constant.
+
+use super::{Checker, Fields};
+use serde::{Deserialize, Serialize};
+
+/// Capacitor and recovery parameters, SI units.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapacitorParams {
+    /// Effective capacitance C [F].
+    pub c_f: f64,
+    /// Reference (resting) voltage V_H0 [V].
+    pub v_h0_v: f64,
+    /// Initial voltage v_h(0) [V].
+    pub v_init_v: f64,
+    /// Recovery current while v_h < V_H0 [A] (charges up).
+    pub i_hrp_a: f64,
+    /// Recovery current while v_h > V_H0 [A] (discharges).
+    pub i_hrn_a: f64,
+    /// Supply rail V_DD [V]; v_h stays in [0, V_DD].
+    pub v_dd_v: f64,
+    /// Acceleration factor of the recovery currents [1].
+    #[serde(default = "one")]
+    pub accel: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl CapacitorParams {
+    /// Recovery current [A] at voltage `v` (sign: positive charges the capacitor).
+    pub fn recovery_current(&self, v: f64) -> f64 {
+        if v < self.v_h0_v {
+            self.accel * self.i_hrp_a
+        } else if v > self.v_h0_v {
+            -self.accel * self.i_hrn_a
+        } else {
+            0.0
+        }
+    }
+
+    /// Advance v_h over an interval of length `dt` in which the switched currents deliver the net charge `q`
+    /// [C] (`integral of (i_hp - i_hd)`), spread evenly: recovery is applied with its sign at the start, the
+    /// crossing of V_H0 by recovery is stopped at V_H0, and the rails clamp. Exact when the interval does not
+    /// cross V_H0; the error is at most the recovery charge of one interval otherwise (fA x interval).
+    pub fn advance(&self, v: f64, q: f64, dt: f64) -> f64 {
+        let r = self.recovery_current(v);
+        let mut next = v + (q + r * dt) / self.c_f;
+        // Recovery alone must not carry v_h through V_H0.
+        let crossed = (v - self.v_h0_v) * (next - self.v_h0_v) < 0.0;
+        if crossed && (v + q / self.c_f - self.v_h0_v) * (v - self.v_h0_v) > 0.0 {
+            next = self.v_h0_v;
+        }
+        next.clamp(0.0, self.v_dd_v)
+    }
+
+    /// Time [s] for linear recovery alone to bring `v` back to V_H0.
+    pub fn recovery_time(&self, v: f64) -> f64 {
+        let r = self.recovery_current(v);
+        if r == 0.0 {
+            0.0
+        } else {
+            (self.v_h0_v - v) * self.c_f / r
+        }
+    }
+
+    /// Range checks: positive C, rails, V_H0 within the rails.
+    pub fn check(&self, c: &mut Checker) {
+        c.positive("c_f", self.c_f, "F");
+        c.positive("v_dd_v", self.v_dd_v, "V");
+        let vdd = if self.v_dd_v.is_finite() && self.v_dd_v > 0.0 { self.v_dd_v } else { f64::INFINITY };
+        c.within("v_h0_v", self.v_h0_v, 0.0, vdd, "V (between the rails 0 and v_dd_v)");
+        c.within("v_init_v", self.v_init_v, 0.0, vdd, "V (between the rails 0 and v_dd_v)");
+        c.non_negative("i_hrp_a", self.i_hrp_a, "A");
+        c.non_negative("i_hrn_a", self.i_hrn_a, "A");
+        c.positive("accel", self.accel, "");
+    }
+}
+
+impl Fields for CapacitorParams {
+    fn fields_mut(&mut self) -> Vec<(&'static str, &mut f64)> {
+        vec![
+            ("c_f", &mut self.c_f),
+            ("v_h0_v", &mut self.v_h0_v),
+            ("v_init_v", &mut self.v_init_v),
+            ("i_hrp_a", &mut self.i_hrp_a),
+            ("i_hrn_a", &mut self.i_hrn_a),
+            ("v_dd_v", &mut self.v_dd_v),
+            ("accel", &mut self.accel),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cap() -> CapacitorParams {
+        CapacitorParams { c_f: 1.2215e-12, v_h0_v: 0.9, v_init_v: 0.9, i_hrp_a: 2.5e-15, i_hrn_a: 80e-15, v_dd_v: 1.8, accel: 1.0 }
+    }
+
+    #[test]
+    fn slope_is_current_over_capacitance() {
+        let c = cap();
+        // 50 pA for 1 ms from V_H0: dv = I t / C (recovery is zero exactly at V_H0 for the first step).
+        let v = c.advance(0.9, 50e-12 * 1e-3, 1e-3);
+        assert!((v - (0.9 + 50e-12 * 1e-3 / 1.2215e-12)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn rails_clamp() {
+        let c = cap();
+        assert_eq!(c.advance(1.79, 1e-12, 1e-3), 1.8);
+        assert_eq!(c.advance(0.01, -1e-12, 1e-3), 0.0);
+    }
+
+    #[test]
+    fn recovery_is_linear_and_stops_at_v_h0() {
+        let c = CapacitorParams { accel: 32.0, ..cap() };
+        let mut v = 0.95;
+        let slope = -32.0 * 80e-15 / 1.2215e-12;
+        let mut t = 0.0;
+        let dt = 0.01;
+        while t < 10.0 {
+            let before = v;
+            v = c.advance(v, 0.0, dt);
+            t += dt;
+            if before > 0.9 && v > 0.9 {
+                assert!(((v - before) / dt - slope).abs() < 1e-9, "linear recovery slope");
+            }
+        }
+        assert_eq!(v, 0.9, "recovery stops at V_H0");
+        assert!((c.recovery_time(0.95) - 0.05 / (-slope)).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,514 @@
+//! The circuit-behavioural STC synapse: the blocks of [`crate::blocks`] wired as in thesis Fig. 8.
+//!
+//! The blocks form a feed-forward chain (spikes -> DPI -> comparators -> ULL switches -> capacitor -> tag ->
+//! late phase), with one local feedback (v_h sets the sign of its own recovery current). The simulation is
+//! event-driven and exact wherever the blocks allow it:
+//! 1. the DPI input is piecewise constant (rectangular spike pulses), so i_ca is known in closed form on every
+//!    piece ([`crate::blocks::dpi`]);
+//! 2. the comparators' switching instants are the exact threshold crossings of that closed form, shifted by the
+//!    onset/release delays;
+//! 3. between switching instants the ULL currents and the charge they deliver are exact exponentials;
+//! 4. the capacitor integrates that charge; recovery, the rails, the tag and the late phase are evaluated on
+//!    steps no longer than `max_step_s` (default 0.1 ms), which only matters for those slow parts.
+//!
+//! A comparator with a finite transition width has a continuously varying output; it is then evaluated at the
+//! midpoint of sub-steps no longer than tau_DPI/100 (second-order accurate).
+
+use crate::blocks::bump::{Tag, TagParams};
+use crate::blocks::capacitor::CapacitorParams;
+use crate::blocks::dpi::DpiParams;
+use crate::blocks::late_phase::{LateParams, LateState};
+use crate::blocks::ull::{UllParams, UllState};
+use crate::blocks::weight::WeightParams;
+use crate::blocks::wta::WtaParams;
+use crate::blocks::{Checker, Fields, RangeError};
+use serde::{Deserialize, Serialize};
+
+/// Every parameter of the circuit synapse, block by block (a parameter file with `model: circuit`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CircuitParams {
+    /// Always `circuit` for this model.
+    pub model: String,
+    /// Short name of the parameter set.
+    #[serde(default)]
+    pub name: String,
+    /// What the set is and where its values come from.
+    #[serde(default)]
+    pub description: String,
+    /// DPI calcium integrator.
+    pub dpi: DpiParams,
+    /// Potentiation comparator (I_THPOT).
+    pub pot_comparator: WtaParams,
+    /// Depression comparator (I_THDEP).
+    pub dep_comparator: WtaParams,
+    /// Potentiation ULL switch (i_hp).
+    pub pot_switch: UllParams,
+    /// Depression ULL switch (i_hd, a magnitude: it discharges the capacitor).
+    pub dep_switch: UllParams,
+    /// Early-phase capacitor and recovery.
+    pub capacitor: CapacitorParams,
+    /// Bump/anti-bump tag detector and protein condition.
+    pub tag: TagParams,
+    /// Late phase (counter or Eq. 4 ODE).
+    pub late: LateParams,
+    /// Total weight mapping.
+    pub weight: WeightParams,
+    /// Longest internal step for the slow parts (recovery, rails, tag, late phase) [s].
+    #[serde(default = "default_max_step")]
+    pub max_step_s: f64,
+    /// Where the values come from (written by `stc fit`): free-form, kept verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<serde_yaml::Value>,
+}
+
+fn default_max_step() -> f64 {
+    1e-4
+}
+
+/// Pre- and postsynaptic spike times [s], each sorted ascending.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Spikes {
+    /// Presynaptic spike times [s].
+    pub pre: Vec<f64>,
+    /// Postsynaptic spike times [s].
+    pub post: Vec<f64>,
+}
+
+/// Sampled traces of the circuit synapse, SI units.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CircuitTrace {
+    /// Sample times [s].
+    pub t_s: Vec<f64>,
+    /// Calcium current [A].
+    pub i_ca_a: Vec<f64>,
+    /// Potentiation current [A].
+    pub i_hp_a: Vec<f64>,
+    /// Depression current magnitude [A].
+    pub i_hd_a: Vec<f64>,
+    /// Early-phase voltage [V].
+    pub v_h_v: Vec<f64>,
+    /// Late-phase weight [1].
+    pub z: Vec<f64>,
+    /// Total weight [1].
+    pub w: Vec<f64>,
+}
+
+/// Net charge delivered by the switched currents over a window, for the network's shared trajectories.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ChargeSummary {
+    /// integral of (i_hp - i_hd) over the window [C].
+    pub q_total_c: f64,
+    /// Lowest running value of that integral within the window [C] (<= 0).
+    pub q_min_c: f64,
+    /// Highest running value [C] (>= 0).
+    pub q_max_c: f64,
+}
+
+/// Piecewise-constant DPI input and the exact calcium current on each piece.
+#[derive(Clone, Debug)]
+pub struct DpiTrack {
+    /// Start time of each piece [s] (first is 0).
+    pub start_s: Vec<f64>,
+    /// Calcium current at the start of each piece [A].
+    pub i_start_a: Vec<f64>,
+    /// Total DPI input current on each piece [A].
+    pub i_in_a: Vec<f64>,
+}
+
+impl DpiTrack {
+    /// Build the exact piecewise solution for a spike train.
+    pub fn new(p: &DpiParams, spikes: &Spikes) -> Self {
+        let mut edges: Vec<(f64, f64)> = Vec::with_capacity(2 * (spikes.pre.len() + spikes.post.len()));
+        let (ap, aq) = (p.amplitude_pre(), p.amplitude_post());
+        for &t in &spikes.pre {
+            let t0 = t + p.delay_pre_s;
+            edges.push((t0, ap));
+            edges.push((t0 + p.pulse_pre_s, -ap));
+        }
+        for &t in &spikes.post {
+            edges.push((t, aq));
+            edges.push((t + p.pulse_post_s, -aq));
+        }
+        edges.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut start_s = vec![0.0];
+        let mut i_start_a = vec![p.i_init_a];
+        let mut i_in_a = vec![p.i_indc_a];
+        for (t, da) in edges {
+            let k = start_s.len() - 1;
+            if t <= start_s[k] {
+                // Coincident edge (or an edge at t <= 0): merge into the current piece.
+                i_in_a[k] += da;
+                continue;
+            }
+            let i = p.evolve(i_start_a[k], i_in_a[k], t - start_s[k]);
+            start_s.push(t);
+            i_start_a.push(i);
+            i_in_a.push(i_in_a[k] + da);
+        }
+        // Guard against round-off in the running input sum: it returns to I_INDC after all pulses.
+        for x in i_in_a.iter_mut() {
+            if (*x - p.i_indc_a).abs() < 1e-9 * p.i_indc_a {
+                *x = p.i_indc_a;
+            }
+        }
+        DpiTrack { start_s, i_start_a, i_in_a }
+    }
+
+    fn piece(&self, t: f64) -> usize {
+        self.start_s.partition_point(|&s| s <= t).saturating_sub(1)
+    }
+
+    /// Exact calcium current at time `t` [A].
+    pub fn value_at(&self, p: &DpiParams, t: f64) -> f64 {
+        let k = self.piece(t);
+        p.evolve(self.i_start_a[k], self.i_in_a[k], (t - self.start_s[k]).max(0.0))
+    }
+
+    /// Raw switching instants of an ideal comparator with hysteresis (alternating, starting from the initial
+    /// state, which is returned too).
+    pub fn crossings(&self, p: &DpiParams, w: &WtaParams, t_end: f64) -> (bool, Vec<f64>) {
+        let mut on = self.i_start_a[0] > w.on_level();
+        let initially = on;
+        let mut edges = Vec::new();
+        for k in 0..self.start_s.len() {
+            let t0 = self.start_s[k];
+            if t0 >= t_end {
+                break;
+            }
+            let level = if on { w.off_level() } else { w.on_level() };
+            if let Some(dt) = p.crossing_time(self.i_start_a[k], self.i_in_a[k], level) {
+                let t1 = self.start_s.get(k + 1).copied().unwrap_or(f64::INFINITY);
+                if t0 + dt < t1 && t0 + dt < t_end {
+                    edges.push(t0 + dt);
+                    on = !on;
+                }
+            }
+        }
+        (initially, edges)
+    }
+}
+
+/// One comparator + switch channel prepared for a run.
+struct Channel<'a> {
+    wta: &'a WtaParams,
+    ull: &'a UllParams,
+    initially_on: bool,
+    edges: Vec<f64>,
+    next: usize,
+    state: UllState,
+}
+
+impl<'a> Channel<'a> {
+    fn new(wta: &'a WtaParams, ull: &'a UllParams, track: &DpiTrack, dpi: &DpiParams, t_end: f64) -> Self {
+        let (initially_on, raw) = track.crossings(dpi, wta, t_end);
+        let edges = wta.delay_edges(&raw, initially_on);
+        let x = if initially_on { 1.0 } else { 0.0 };
+        Channel { wta, ull, initially_on, edges, next: 0, state: UllState { fast: x, tail: x } }
+    }
+    fn next_edge(&self) -> f64 {
+        self.edges.get(self.next).copied().unwrap_or(f64::INFINITY)
+    }
+    /// Comparator output on [t0, t1] (hard: constant between edges; soft: ramp at the delayed midpoint).
+    fn output(&self, track: &DpiTrack, dpi: &DpiParams, t0: f64, t1: f64) -> f64 {
+        if self.wta.width_a > 0.0 {
+            let tm = 0.5 * (t0 + t1) - self.wta.delay_on_s;
+            let i = if tm < 0.0 { dpi.i_init_a } else { track.value_at(dpi, tm) };
+            self.wta.soft_output(i)
+        } else {
+            let on = self.initially_on ^ (self.next % 2 == 1);
+            if on {
+                1.0
+            } else {
+                0.0
+            }
+        }
+    }
+    fn advance(&mut self, out: f64, dt: f64, t1: f64) -> f64 {
+        let (s, q) = self.ull.advance(&self.state, out, dt);
+        self.state = s;
+        while self.next_edge() <= t1 {
+            self.next += 1;
+        }
+        q
+    }
+}
+
+impl CircuitParams {
+    /// All range violations of the parameter set (empty when valid).
+    pub fn check(&self) -> Vec<RangeError> {
+        let mut errors = Vec::new();
+        let mut run = |prefix: &str, f: &dyn Fn(&mut Checker)| {
+            let mut c = Checker::new(prefix);
+            f(&mut c);
+            errors.append(&mut c.errors);
+        };
+        run("dpi", &|c| self.dpi.check(c));
+        run("pot_comparator", &|c| self.pot_comparator.check(c));
+        run("dep_comparator", &|c| self.dep_comparator.check(c));
+        run("pot_switch", &|c| self.pot_switch.check(c));
+        run("dep_switch", &|c| self.dep_switch.check(c));
+        run("capacitor", &|c| self.capacitor.check(c));
+        run("tag", &|c| self.tag.check(c));
+        run("late", &|c| self.late.check(c));
+        run("weight", &|c| self.weight.check(c));
+        let mut c = Checker::new("top");
+        c.positive("max_step_s", self.max_step_s, "s");
+        for mut e in c.errors {
+            e.key = e.key.trim_start_matches("top.").to_string();
+            errors.push(e);
+        }
+        errors
+    }
+
+    /// Every numeric parameter by dotted key (e.g. `dpi.tau_s`), for fits and calibration overlays.
+    pub fn fields_mut(&mut self) -> Vec<(String, &mut f64)> {
+        let mut out = Vec::new();
+        let blocks: Vec<(&str, &mut dyn Fields)> = vec![
+            ("dpi", &mut self.dpi),
+            ("pot_comparator", &mut self.pot_comparator),
+            ("dep_comparator", &mut self.dep_comparator),
+            ("pot_switch", &mut self.pot_switch),
+            ("dep_switch", &mut self.dep_switch),
+            ("capacitor", &mut self.capacitor),
+            ("tag", &mut self.tag),
+            ("late", &mut self.late),
+            ("weight", &mut self.weight),
+        ];
+        for (prefix, b) in blocks {
+            for (k, v) in b.fields_mut() {
+                out.push((format!("{prefix}.{k}"), v));
+            }
+        }
+        out.push(("max_step_s".to_string(), &mut self.max_step_s));
+        out
+    }
+
+    /// Read a parameter by dotted key.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        let mut c = self.clone();
+        let v = c.fields_mut().into_iter().find(|(k, _)| k == key).map(|(_, v)| *v);
+        v
+    }
+
+    /// Set a parameter by dotted key; false if there is no such key.
+    pub fn set(&mut self, key: &str, value: f64) -> bool {
+        match self.fields_mut().into_iter().find(|(k, _)| k == key) {
+            Some((_, v)) => {
+                *v = value;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Simulate `duration_s` seconds and sample every `dt_s` (from 0 to duration inclusive).
+    pub fn simulate(&self, spikes: &Spikes, duration_s: f64, dt_s: f64) -> CircuitTrace {
+        let n = (duration_s / dt_s + 1e-9).floor() as usize;
+        let times: Vec<f64> = (0..=n).map(|k| k as f64 * dt_s).collect();
+        self.simulate_at(spikes, &times)
+    }
+
+    /// Simulate and sample at the given times (sorted ascending, >= 0), e.g. a measurement's own time points.
+    pub fn simulate_at(&self, spikes: &Spikes, times: &[f64]) -> CircuitTrace {
+        let mut tr = CircuitTrace::default();
+        let t_end = times.last().copied().unwrap_or(0.0);
+        self.run(spikes, t_end, times, Some(&mut tr), self.max_step_s);
+        tr
+    }
+
+    /// Net switched charge over `[0, t_end]` and its running extremes, with the late phase and recovery left out:
+    /// the part of a synapse's early-phase change that depends only on its spike trains (used by the network to
+    /// share one exact trajectory among all synapses with the same trains).
+    pub fn early_charge(&self, spikes: &Spikes, t_end: f64) -> ChargeSummary {
+        self.run(spikes, t_end, &[], None, f64::INFINITY)
+    }
+
+    fn run(&self, spikes: &Spikes, t_end: f64, times: &[f64], mut out: Option<&mut CircuitTrace>, max_step: f64) -> ChargeSummary {
+        let d = &self.dpi;
+        let track = DpiTrack::new(d, spikes);
+        let horizon = t_end + 1e-12;
+        let mut pot = Channel::new(&self.pot_comparator, &self.pot_switch, &track, d, horizon);
+        let mut dep = Channel::new(&self.dep_comparator, &self.dep_switch, &track, d, horizon);
+        let soft = self.pot_comparator.width_a > 0.0 || self.dep_comparator.width_a > 0.0;
+        let soft_step = if soft { d.tau_s / 100.0 } else { f64::INFINITY };
+        let cap = &self.capacitor;
+        let slow = out.is_some();
+        let mut v = cap.v_init_v;
+        let mut late = self.late.init();
+        let mut protein = 0.0;
+        let mut q = 0.0;
+        let mut summary = ChargeSummary::default();
+        let mut t = 0.0;
+        let mut next_sample = 0usize;
+        let mut next_piece = 1usize;
+        let record = |tr: &mut CircuitTrace, t: f64, v: f64, late: &LateState, pot: &Channel, dep: &Channel| {
+            tr.t_s.push(t);
+            tr.i_ca_a.push(track.value_at(d, t));
+            tr.i_hp_a.push(pot.ull.current(&pot.state));
+            tr.i_hd_a.push(dep.ull.current(&dep.state));
+            tr.v_h_v.push(v);
+            tr.z.push(late.z);
+            tr.w.push(self.weight.total(v, cap.v_h0_v, late.z));
+        };
+        loop {
+            while next_sample < times.len() && times[next_sample] <= t {
+                if let Some(tr) = out.as_deref_mut() {
+                    record(tr, times[next_sample], v, &late, &pot, &dep);
+                }
+                next_sample += 1;
+            }
+            if t >= t_end {
+                break;
+            }
+            while next_piece < track.start_s.len() && track.start_s[next_piece] <= t {
+                next_piece += 1;
+            }
+            let mut t1 = t_end.min(t + max_step).min(t + soft_step).min(pot.next_edge()).min(dep.next_edge());
+            if let Some(&ts) = times.get(next_sample) {
+                t1 = t1.min(ts);
+            }
+            if soft {
+                if let Some(&tp) = track.start_s.get(next_piece) {
+                    t1 = t1.min(tp);
+                }
+            }
+            if t1 <= t {
+                t1 = t_end.min(t + 1e-12);
+            }
+            let dt = t1 - t;
+            let op = pot.output(&track, d, t, t1);
+            let od = dep.output(&track, d, t, t1);
+            let qp = pot.advance(op, dt, t1);
+            let qd = dep.advance(od, dt, t1);
+            let dq = qp - qd;
+            q += dq;
+            summary.q_min_c = summary.q_min_c.min(q);
+            summary.q_max_c = summary.q_max_c.max(q);
+            if slow {
+                let tag = self.tag.tag(v - cap.v_h0_v);
+                late = self.late.advance(&late, tag, protein, dt);
+                v = cap.advance(v, dq, dt);
+                if protein == 0.0 && (v - cap.v_h0_v).abs() > self.tag.theta_pro_v {
+                    protein = self.tag.alpha;
+                }
+            }
+            t = t1;
+        }
+        summary.q_total_c = q;
+        summary
+    }
+
+    /// The tag a synapse carries at voltage `v_h`.
+    pub fn tag_at(&self, v_h: f64) -> Tag {
+        self.tag.tag(v_h - self.capacitor.v_h0_v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params;
+
+    fn network() -> CircuitParams {
+        params::load_circuit("thesis-network").unwrap()
+    }
+
+    /// Final v_h after 150 ms of the given trains (40 Hz regular trains when `true`).
+    fn dv_after(p: &CircuitParams, pre: bool, post: bool) -> f64 {
+        let train: Vec<f64> = (0..6).map(|k| 0.010 + k as f64 * 0.025).collect();
+        let post_train: Vec<f64> = train.iter().map(|t| t + 0.001).collect();
+        let s = Spikes { pre: if pre { train.clone() } else { vec![] }, post: if post { post_train } else { vec![] } };
+        let tr = p.simulate(&s, 0.2, 1e-3);
+        tr.v_h_v.last().unwrap() - p.capacitor.v_init_v
+    }
+
+    #[test]
+    fn thesis_fig14_pairing_potentiates_single_sides_depress_silence_does_nothing() {
+        let p = network();
+        let both = dv_after(&p, true, true);
+        let pre = dv_after(&p, true, false);
+        let post = dv_after(&p, false, true);
+        let none = dv_after(&p, false, false);
+        assert!(both > 1e-3, "pre+post must potentiate: {both}");
+        assert!(pre < -1e-3, "pre only must depress: {pre}");
+        assert!(post < -1e-3, "post only must depress: {post}");
+        assert!(none.abs() < 1e-6, "no spikes: v_h unchanged (only fA recovery at V_H0): {none}");
+    }
+
+    #[test]
+    fn early_charge_matches_the_full_simulation() {
+        let p = network();
+        let s = Spikes { pre: vec![0.01, 0.035, 0.06], post: vec![0.011, 0.036] };
+        let q = p.early_charge(&s, 0.35);
+        let tr = p.simulate(&s, 0.35, 1e-3);
+        let dv = tr.v_h_v.last().unwrap() - p.capacitor.v_init_v;
+        // Recovery over 0.35 s is at most 80 fA * 0.35 s / C.
+        let rec = 80e-15 * 0.35 / p.capacitor.c_f;
+        assert!((q.q_total_c / p.capacitor.c_f - dv).abs() <= rec + 1e-9, "{} vs {dv}", q.q_total_c / p.capacitor.c_f);
+        assert!(q.q_max_c >= q.q_total_c.max(0.0) && q.q_min_c <= q.q_total_c.min(0.0));
+    }
+
+    #[test]
+    fn comparator_delay_shifts_the_current_onset() {
+        let mut p = params::load_circuit("cadence-fig17").unwrap();
+        let s = Spikes { pre: vec![0.004], post: vec![0.002] };
+        let onset = |p: &CircuitParams| {
+            let tr = p.simulate(&s, 0.012, 1e-6);
+            let k = tr.i_hp_a.iter().position(|&i| i > 0.5 * p.pot_switch.i_on_a).unwrap();
+            tr.t_s[k]
+        };
+        let t0 = onset(&p);
+        p.pot_comparator.delay_on_s = 1.2e-3;
+        let t1 = onset(&p);
+        assert!((t1 - t0 - 1.2e-3).abs() < 2e-6, "onset moved by {} s", t1 - t0);
+    }
+
+    #[test]
+    fn ull_tail_sets_the_current_decay() {
+        let mut p = params::load_circuit("cadence-fig17").unwrap();
+        p.pot_switch.tau_fall_s = 0.5e-3;
+        p.pot_switch.tau_rise_s = 0.0;
+        let s = Spikes { pre: vec![0.004], post: vec![0.002] };
+        let tr = p.simulate(&s, 0.02, 1e-6);
+        let peak = tr.i_hp_a.iter().cloned().fold(0.0, f64::max);
+        let k_off = tr.i_hp_a.iter().rposition(|&i| i >= peak * 0.999999).unwrap();
+        let k_tau = tr.t_s.iter().position(|&t| t >= tr.t_s[k_off] + 0.5e-3).unwrap();
+        let ratio = (tr.i_hp_a[k_tau] - p.pot_switch.i_off_a) / (peak - p.pot_switch.i_off_a);
+        assert!((ratio - (-1.0f64).exp()).abs() < 5e-3, "after one tau: {ratio}");
+    }
+
+    #[test]
+    fn recovery_is_linear_in_the_circuit_model() {
+        let mut p = network();
+        p.capacitor.v_init_v = 1.0;
+        p.capacitor.accel = 1000.0;
+        let tr = p.simulate(&Spikes::default(), 1.0, 0.01);
+        let slope = -1000.0 * p.capacitor.i_hrn_a / p.capacitor.c_f;
+        let k = tr.v_h_v.iter().position(|&v| v <= p.capacitor.v_h0_v + 1e-12).unwrap();
+        // Straight line until V_H0, then flat.
+        for j in 1..k.saturating_sub(1) {
+            assert!(((tr.v_h_v[j] - 1.0) - slope * tr.t_s[j]).abs() < 1e-9);
+        }
+        assert!(tr.v_h_v[k..].iter().all(|&v| (v - p.capacitor.v_h0_v).abs() < 1e-12));
+    }
+
+    #[test]
+    fn strong_pairing_sets_the_tag_and_the_late_phase_consolidates() {
+        let mut p = network();
+        p.late.accel = 32.0;
+        // 0.2 s of paired 100 Hz trains, then 60 s of rest (thesis Fig. 11 protocol).
+        let pre: Vec<f64> = (0..20).map(|k| k as f64 * 0.01).collect();
+        let post: Vec<f64> = pre.iter().map(|t| t + 0.001).collect();
+        let tr = p.simulate(&Spikes { pre, post }, 60.0, 0.05);
+        let vmax = tr.v_h_v.iter().cloned().fold(0.0, f64::max);
+        assert!(vmax - p.capacitor.v_h0_v > p.tag.theta_tag_v, "early-phase change above the tag threshold");
+        assert!(*tr.z.last().unwrap() > 0.05, "late phase consolidated: z = {}", tr.z.last().unwrap());
+        // A change below the tag threshold is not consolidated, even with protein available.
+        p.tag.theta_pro_v = 1e-3;
+        let tr = p.simulate(&Spikes { pre: vec![0.01], post: vec![] }, 10.0, 0.05);
+        let dv = tr.v_h_v.iter().map(|v| (v - p.capacitor.v_h0_v).abs()).fold(0.0, f64::max);
+        assert!(dv > 1e-3 && dv < p.tag.theta_tag_v, "a single pre spike depresses a little: {dv}");
+        assert_eq!(*tr.z.last().unwrap(), tr.z[0]);
+    }
+}
