@@ -13,6 +13,7 @@
 //! - [`io`]: waveform importers, waveform-set descriptors, MNIST loaders, atomic output.
 //! - [`fit`]: calibration of declared parameters against waveforms (argmin), statistics and reports.
 //! - [`plot`]: PNG and SVG figures (plotters).
+//! - [`stimulus`]: regular and Poisson spike trains.
 //! - [`network`]: the two-layer spiking network on MNIST.
 //! - [`cli`]: the `stc` command.
 
@@ -23,4 +24,5 @@ pub mod io;
 pub mod network;
 pub mod params;
 pub mod plot;
+pub mod stimulus;
 pub mod synapse;

@@ -1,1 +1,83 @@
-//! The `stc` command.
+//! The `stc` command line: one module per subcommand. Errors are printed as `error: ...` with the file, line and
+//! column where they apply, and the process exits with status 1 (2 for usage errors); nothing panics on bad input.
+
+use clap::{Parser, Subcommand};
+
+
+/// Behavioural model, calibration and network simulation of a CMOS synapse with synaptic tagging and capture.
+///
+/// All quantities are SI (A, V, F, s). Parameter sets are YAML files (see `stc presets`); every output file is
+/// written atomically and existing results are never overwritten without --force.
+#[derive(Parser, Debug)]
+#[command(name = "stc", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List the shipped parameter presets, or print one as YAML.
+    Presets(PresetsArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct PresetsArgs {
+    /// Preset to print (omit to list them all).
+    name: Option<String>,
+}
+
+/// Boxed error for the command line: every module's error converts into it.
+pub type CliError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Parse the command line, run the subcommand, and return the exit status.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Presets(a) => presets(a),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+fn presets(a: PresetsArgs) -> Result<(), CliError> {
+    match a.name {
+        None => {
+            for (name, text) in crate::params::PRESETS {
+                let desc = text.lines().find_map(|l| l.strip_prefix("description: ")).unwrap_or("");
+                println!("{name:16} {desc}");
+            }
+        }
+        Some(n) => match crate::params::PRESETS.iter().find(|(p, _)| *p == n) {
+            Some((_, text)) => print!("{text}"),
+            None => crate::params::load(&n).map(|_| ())?,
+        },
+    }
+    Ok(())
+}
+
+/// Parse a comma-separated list of numbers (spike times in s).
+pub fn parse_list(s: &str) -> Result<Vec<f64>, String> {
+    let mut v = Vec::new();
+    for (k, part) in s.split(',').map(str::trim).filter(|p| !p.is_empty()).enumerate() {
+        let x: f64 = part.parse().map_err(|_| format!("item {} `{part}` is not a number", k + 1))?;
+        if !x.is_finite() || x < 0.0 {
+            return Err(format!("item {} `{part}` must be a finite time >= 0 s", k + 1));
+        }
+        v.push(x);
+    }
+    v.sort_by(f64::total_cmp);
+    Ok(v)
+}

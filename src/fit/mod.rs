@@ -2,3 +2,6 @@
 
 pub mod linalg;
 pub mod stats;
+pub mod problem;
+pub mod solve;
+pub mod spec;

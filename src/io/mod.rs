@@ -3,4 +3,5 @@
 pub mod atomic;
 pub mod descriptor;
 pub mod mnist;
+pub mod table;
 pub mod waveform;

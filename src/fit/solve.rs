@@ -1,0 +1,157 @@
+//! The two-stage solver: argmin's particle swarm on the unit box (global, seeded), then Nelder-Mead on the
+//! logit-transformed parameters (local), restarted from the best point with a fresh simplex.
+
+use super::problem::{FitProblem, LogitView, UnitView};
+use super::spec::{logit, SolverSpec};
+use argmin::core::{Executor, State};
+use argmin::solver::neldermead::NelderMead;
+use argmin::solver::particleswarm::ParticleSwarm;
+use rand::SeedableRng;
+
+/// What the solver found.
+#[derive(Clone, Debug)]
+pub struct Solution {
+    /// Best physical values of the free parameters.
+    pub values: Vec<f64>,
+    /// Cost at the start values.
+    pub cost_start: f64,
+    /// Cost after the swarm.
+    pub cost_global: f64,
+    /// Final cost.
+    pub cost: f64,
+    /// Swarm iterations run.
+    pub global_iterations: u64,
+    /// Nelder-Mead iterations run (all restarts).
+    pub local_iterations: u64,
+    /// Cost evaluations in total.
+    pub evaluations: u64,
+}
+
+/// Why the solver failed.
+#[derive(Debug, thiserror::Error)]
+#[error("optimiser failed: {0}")]
+pub struct SolveError(String);
+
+/// Run the swarm from the unit box, seeded with the start point, then Nelder-Mead restarts.
+/// Progress can be followed through [`FitProblem::evaluations`] from another thread.
+pub fn solve(problem: &FitProblem, start: &[f64], solver: &SolverSpec) -> Result<Solution, SolveError> {
+    let p = problem.free.len();
+    let cost_start = problem.cost_values(start);
+    let err = |e: argmin::core::Error| SolveError(e.to_string());
+
+    // Stage 1: particle swarm on [0, 1]^p.
+    let lower = vec![0.0; p];
+    let upper = vec![1.0; p];
+    let pso = ParticleSwarm::new((lower, upper), solver.particles).with_rng_generator(rand_chacha::ChaCha8Rng::seed_from_u64(solver.seed));
+    let view = UnitView(problem);
+    let res = Executor::new(view, pso)
+        .configure(|s| s.max_iters(solver.global_iterations))
+        .run()
+        .map_err(err)?;
+    let global_iterations = res.state().get_iter();
+    let evals = problem.evaluations();
+    let before = evals.load(std::sync::atomic::Ordering::Relaxed);
+    let swarm_best: Vec<f64> = res.state().get_best_param().map(|pt| pt.position.clone()).unwrap_or_else(|| vec![0.5; p]);
+    let mut best_values = problem.values_from_unit(&swarm_best);
+    let mut best_cost = problem.cost_values(&best_values);
+    // The start point competes too (the swarm does not contain it).
+    if cost_start < best_cost {
+        best_values = start.to_vec();
+        best_cost = cost_start;
+    }
+    let cost_global = best_cost;
+
+    // Stage 2: Nelder-Mead in logit space, restarted from the best point.
+    let mut local_iterations = 0;
+    let logit_view = LogitView(problem);
+    for _ in 0..=solver.local_restarts {
+        if solver.local_iterations == 0 {
+            break;
+        }
+        let u0: Vec<f64> = problem.free.iter().zip(&best_values).map(|(f, &v)| logit(f.to_unit(v))).collect();
+        let mut simplex = vec![u0.clone()];
+        for k in 0..p {
+            let mut u = u0.clone();
+            u[k] += if u[k] > 0.0 { -0.5 } else { 0.5 };
+            simplex.push(u);
+        }
+        let nm = NelderMead::new(simplex).with_sd_tolerance(1e-12).map_err(err)?;
+        let res = Executor::new(LogitView(problem), nm)
+            .configure(|s| s.max_iters(solver.local_iterations))
+            .run()
+            .map_err(err)?;
+        local_iterations += res.state().get_iter();
+        if let Some(u) = res.state().get_best_param() {
+            let v = logit_view.values(u);
+            let c = problem.cost_values(&v);
+            let improved = c < best_cost * (1.0 - 1e-6);
+            if c < best_cost {
+                best_cost = c;
+                best_values = v;
+            }
+            if !improved {
+                break;
+            }
+        }
+    }
+    let evaluations = evals.load(std::sync::atomic::Ordering::Relaxed) - before;
+    Ok(Solution { values: best_values, cost_start, cost_global, cost: best_cost, global_iterations, local_iterations, evaluations })
+}
+
+/// Result of a staged fit: the final solution and a line per stage for the report.
+#[derive(Clone, Debug)]
+pub struct StagedSolution {
+    /// Final solution over all free parameters.
+    pub solution: Solution,
+    /// (stage name, cost before, cost after) for each block-wise stage, then the joint one.
+    pub stages: Vec<(String, f64, f64)>,
+}
+
+/// Fit block by block (each stage on its own signals with the other parameters held), then all jointly.
+/// `on_stage` is told each stage's name before it starts.
+pub fn solve_staged(
+    problem: &FitProblem,
+    start: &[f64],
+    solver: &SolverSpec,
+    stages: &[super::spec::Stage],
+    on_stage: &dyn Fn(&str),
+) -> Result<StagedSolution, SolveError> {
+    let mut values = start.to_vec();
+    let mut report = Vec::new();
+    let mut evaluations = 0;
+    let (mut git, mut lit) = (0, 0);
+    for st in stages {
+        on_stage(&st.name);
+        let idx: Vec<usize> = st.keys.iter().filter_map(|k| problem.free.iter().position(|f| &f.key == k)).collect();
+        let base = problem.params_with(&values);
+        let keep: Vec<usize> = (0..problem.targets.len()).filter(|&k| st.signals.contains(&problem.targets[k].signal)).collect();
+        if idx.is_empty() || keep.is_empty() {
+            continue;
+        }
+        let sub = FitProblem::new(
+            base,
+            idx.iter().map(|&k| problem.free[k].clone()).collect(),
+            problem.spikes.clone(),
+            keep.iter().map(|&k| problem.targets[k].clone()).collect(),
+            keep.iter().map(|&k| problem.weights[k]).collect(),
+            keep.iter().map(|&k| problem.endpoint_weights[k]).collect(),
+        );
+        let sub_start: Vec<f64> = idx.iter().map(|&k| values[k]).collect();
+        let s = solve(&sub, &sub_start, solver)?;
+        for (j, &k) in idx.iter().enumerate() {
+            values[k] = s.values[j];
+        }
+        evaluations += s.evaluations;
+        git += s.global_iterations;
+        lit += s.local_iterations;
+        report.push((st.name.clone(), s.cost_start, s.cost));
+    }
+    on_stage("joint");
+    let mut s = solve(problem, &values, solver)?;
+    report.push(("joint".to_string(), s.cost_start, s.cost));
+    s.cost_start = problem.cost_values(start);
+    s.evaluations += evaluations;
+    s.global_iterations += git;
+    s.local_iterations += lit;
+    Ok(StagedSolution { solution: s, stages: report })
+}
