@@ -95,8 +95,11 @@ pub struct CircuitTrace {
 }
 
 /// Net charge delivered by the switched currents over a window, for the network's shared trajectories.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ChargeSummary {
+    /// Net charge of each integration step in order [C]: replaying them through the capacitor (with its rail
+    /// clamp) reproduces exactly what the single-synapse simulation does without recovery.
+    pub steps_c: Vec<f64>,
     /// integral of (i_hp - i_hd) over the window [C].
     pub q_total_c: f64,
     /// Lowest running value of that integral within the window [C] (<= 0).
@@ -324,6 +327,17 @@ impl CircuitParams {
         self.run(spikes, t_end, &[], None, f64::INFINITY)
     }
 
+    /// Apply a shared charge trajectory to a synapse at voltage `v` [V]: exact (no clamp needed) when the
+    /// running extremes stay inside the rails, otherwise replayed step by step through the rail clamp.
+    pub fn apply_charge(&self, v: f64, q: &ChargeSummary) -> f64 {
+        let c = self.capacitor.c_f;
+        let vdd = self.capacitor.v_dd_v;
+        if v + q.q_min_c / c >= 0.0 && v + q.q_max_c / c <= vdd {
+            return v + q.q_total_c / c;
+        }
+        q.steps_c.iter().fold(v, |v, dq| (v + dq / c).clamp(0.0, vdd))
+    }
+
     fn run(&self, spikes: &Spikes, t_end: f64, times: &[f64], mut out: Option<&mut CircuitTrace>, max_step: f64) -> ChargeSummary {
         let d = &self.dpi;
         let track = DpiTrack::new(d, spikes);
@@ -383,6 +397,9 @@ impl CircuitParams {
             let qd = dep.advance(od, dt, t1);
             let dq = qp - qd;
             q += dq;
+            if !slow && dq != 0.0 {
+                summary.steps_c.push(dq);
+            }
             summary.q_min_c = summary.q_min_c.min(q);
             summary.q_max_c = summary.q_max_c.max(q);
             if slow {
