@@ -3,6 +3,8 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod simulate;
+
 
 /// Behavioural model, calibration and network simulation of a CMOS synapse with synaptic tagging and capture.
 ///
@@ -17,6 +19,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Simulate one synapse (circuit or reference model) and write traces.csv and traces.png/.svg.
+    Simulate(simulate::Args),
     /// List the shipped parameter presets, or print one as YAML.
     Presets(PresetsArgs),
 }
@@ -41,6 +45,7 @@ pub fn main() -> i32 {
         }
     };
     let result = match cli.command {
+        Command::Simulate(a) => simulate::run(a),
         Command::Presets(a) => presets(a),
     };
     match result {

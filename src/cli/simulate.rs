@@ -1,0 +1,229 @@
+//! `stc simulate`: one synapse, given spike times or rates, traces to CSV and a figure.
+
+use super::{parse_list, CliError};
+use crate::io::{atomic, table};
+use crate::params::{self, AnyParams};
+use crate::plot::{self, HLine, Panel, Series, Style};
+use crate::stimulus;
+use crate::synapse::{CircuitParams, ReferenceParams, Spikes};
+use std::path::{Path, PathBuf};
+
+/// Which model to simulate.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Model {
+    /// Circuit-behavioural synapse (blocks of the CMOS circuit).
+    Circuit,
+    /// Luboeinski-Tetzlaff reference equations (thesis Eqs. 2-5).
+    Reference,
+}
+
+/// Simulate one synapse.
+///
+/// Spikes come from explicit times (--pre-spikes/--post-spikes) and/or rates in a stimulation window
+/// (--pre-rate/--post-rate with --stim-start/--stim-stop; Poisson with --seed, or --regular). Writes
+/// OUT/traces.csv (circuit: t_s,i_ca_A,i_hp_A,i_hd_A,v_h_V,z,w; reference: t_s,c_mM,h_V,z,w_V) and
+/// OUT/traces.png + .svg.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Parameter preset name or YAML file (default: thesis-fig9 for the circuit, reference for the reference model).
+    #[arg(long)]
+    pub params: Option<String>,
+    /// Model to simulate (default: the model of the parameter file).
+    #[arg(long, value_enum)]
+    pub model: Option<Model>,
+    /// Simulated time [s].
+    #[arg(long)]
+    pub duration: f64,
+    /// Output sample interval [s].
+    #[arg(long, default_value_t = 1e-4)]
+    pub dt: f64,
+    /// Presynaptic spike times [s], comma-separated.
+    #[arg(long, value_parser = parse_times)]
+    pub pre_spikes: Option<Times>,
+    /// Postsynaptic spike times [s], comma-separated.
+    #[arg(long, value_parser = parse_times)]
+    pub post_spikes: Option<Times>,
+    /// Presynaptic rate [Hz] inside the stimulation window.
+    #[arg(long, default_value_t = 0.0)]
+    pub pre_rate: f64,
+    /// Postsynaptic rate [Hz] inside the stimulation window.
+    #[arg(long, default_value_t = 0.0)]
+    pub post_rate: f64,
+    /// Start of the stimulation window [s].
+    #[arg(long, default_value_t = 0.0)]
+    pub stim_start: f64,
+    /// End of the stimulation window [s] (default: the duration).
+    #[arg(long)]
+    pub stim_stop: Option<f64>,
+    /// Regular trains instead of Poisson for the rates.
+    #[arg(long)]
+    pub regular: bool,
+    /// Seed of the Poisson trains.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Acceleration factor for the early-phase recovery and the late phase (thesis: 32).
+    #[arg(long)]
+    pub accel: Option<f64>,
+    /// Output directory (refused if it exists and is not empty, unless --force).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Overwrite an existing output directory.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// A comma-separated list of times [s].
+#[derive(Clone, Debug, Default)]
+pub struct Times(pub Vec<f64>);
+
+fn parse_times(s: &str) -> Result<Times, String> {
+    parse_list(s).map(Times)
+}
+
+fn check_positive(name: &str, v: f64) -> Result<(), CliError> {
+    if !(v.is_finite() && v > 0.0) {
+        return Err(format!("--{name} must be a finite number > 0, got {v}").into());
+    }
+    Ok(())
+}
+
+/// Build the spike trains from the arguments.
+fn spikes(a: &Args) -> Result<Spikes, CliError> {
+    let stop = a.stim_stop.unwrap_or(a.duration);
+    for (n, r) in [("pre-rate", a.pre_rate), ("post-rate", a.post_rate)] {
+        if !(r.is_finite() && r >= 0.0) {
+            return Err(format!("--{n} must be >= 0 Hz, got {r}").into());
+        }
+    }
+    let mut rng = stimulus::rng(a.seed);
+    let mut train = |rate: f64| {
+        if a.regular {
+            stimulus::regular(rate, a.stim_start, stop)
+        } else {
+            stimulus::poisson(rate, a.stim_start, stop, &mut rng)
+        }
+    };
+    let mut pre = a.pre_spikes.clone().unwrap_or_default().0;
+    pre.extend(train(a.pre_rate));
+    let mut post = a.post_spikes.clone().unwrap_or_default().0;
+    post.extend(train(a.post_rate));
+    pre.sort_by(f64::total_cmp);
+    post.sort_by(f64::total_cmp);
+    Ok(Spikes { pre, post })
+}
+
+/// Run `stc simulate`.
+pub fn run(a: Args) -> Result<(), CliError> {
+    check_positive("duration", a.duration)?;
+    check_positive("dt", a.dt)?;
+    if a.duration / a.dt > 2e7 {
+        return Err(format!("--duration / --dt = {:.0} samples; use a larger --dt (at most 2e7 samples)", a.duration / a.dt).into());
+    }
+    if let Some(k) = a.accel {
+        check_positive("accel", k)?;
+    }
+    let default = match a.model {
+        Some(Model::Reference) => "reference",
+        _ => "thesis-fig9",
+    };
+    let loaded = params::load(a.params.as_deref().unwrap_or(default))?;
+    let s = spikes(&a)?;
+    atomic::prepare_out_dir(&a.out, a.force)?;
+    match (loaded, a.model) {
+        (AnyParams::Circuit(mut p), None | Some(Model::Circuit)) => {
+            if let Some(k) = a.accel {
+                p.capacitor.accel = k;
+                p.late.accel = k;
+            }
+            write_circuit(&p, &s, a.duration, a.dt, &a.out)
+        }
+        (AnyParams::Reference(mut p), None | Some(Model::Reference)) => {
+            if let Some(k) = a.accel {
+                p.accel = k;
+            }
+            write_reference(&p, &s, a.duration, a.dt, &a.out)
+        }
+        (_, Some(m)) => Err(format!(
+            "--model {} does not match the parameter file `{}` (pass a {} parameter set)",
+            if m == Model::Circuit { "circuit" } else { "reference" },
+            a.params.as_deref().unwrap_or(default),
+            if m == Model::Circuit { "circuit" } else { "reference" }
+        )
+        .into()),
+    }
+}
+
+fn line(label: &str, x: &[f64], y: &[f64], color: (u8, u8, u8)) -> Series {
+    Series { label: label.into(), x: x.to_vec(), y: y.to_vec(), style: Style::Line, color: Some(color) }
+}
+
+/// Simulate the circuit model and write its CSV and figure.
+pub fn write_circuit(p: &CircuitParams, s: &Spikes, duration: f64, dt: f64, out: &Path) -> Result<(), CliError> {
+    let tr = p.simulate(s, duration, dt);
+    table::write_csv(
+        &out.join("traces.csv"),
+        &[("t_s", &tr.t_s), ("i_ca_A", &tr.i_ca_a), ("i_hp_A", &tr.i_hp_a), ("i_hd_A", &tr.i_hd_a), ("v_h_V", &tr.v_h_v), ("z", &tr.z), ("w", &tr.w)],
+    )?;
+    let t = &tr.t_s;
+    let (xs, xl) = if duration < 1.0 { (1e3, "t [ms]") } else { (1.0, "t [s]") };
+    let panels = vec![
+        Panel {
+            title: "Calcium current (DPI)".into(),
+            y_label: "i_ca [pA]".into(),
+            y_scale: 1e12,
+            series: vec![line("i_ca", t, &tr.i_ca_a, (31, 119, 180))],
+            hlines: vec![
+                HLine { label: "I_THPOT".into(), y: p.pot_comparator.threshold_a },
+                HLine { label: "I_THDEP".into(), y: p.dep_comparator.threshold_a },
+            ],
+        },
+        Panel {
+            title: "Potentiation and depression currents (ULL switches)".into(),
+            y_label: "current [pA]".into(),
+            y_scale: 1e12,
+            series: vec![line("i_hp", t, &tr.i_hp_a, (44, 160, 44)), line("i_hd", t, &tr.i_hd_a, (214, 39, 40))],
+            hlines: vec![],
+        },
+        Panel {
+            title: "Early-phase voltage".into(),
+            y_label: "v_h [V]".into(),
+            y_scale: 1.0,
+            series: vec![line("v_h", t, &tr.v_h_v, (148, 103, 189))],
+            hlines: vec![HLine { label: "V_H0".into(), y: p.capacitor.v_h0_v }],
+        },
+        Panel { title: "Late-phase weight".into(), y_label: "z".into(), y_scale: 1.0, series: vec![line("z", t, &tr.z, (140, 86, 75))], hlines: vec![] },
+        Panel { title: "Total weight".into(), y_label: "w".into(), y_scale: 1.0, series: vec![line("w", t, &tr.w, (0, 0, 0))], hlines: vec![] },
+    ];
+    let title = format!("Circuit synapse ({}): {} pre, {} post spikes", p.name, s.pre.len(), s.post.len());
+    plot::plot_panels(&out.join("traces"), &title, xl, xs, &panels)?;
+    Ok(())
+}
+
+/// Simulate the reference model and write its CSV and figure.
+pub fn write_reference(p: &ReferenceParams, s: &Spikes, duration: f64, dt: f64, out: &Path) -> Result<(), CliError> {
+    let tr = p.simulate(&s.pre, &s.post, duration, dt);
+    table::write_csv(&out.join("traces.csv"), &[("t_s", &tr.t_s), ("c_mM", &tr.c_mm), ("h_V", &tr.h_v), ("z", &tr.z), ("w_V", &tr.w_v)])?;
+    let t = &tr.t_s;
+    let (xs, xl) = if duration < 1.0 { (1e3, "t [ms]") } else { (1.0, "t [s]") };
+    let panels = vec![
+        Panel {
+            title: "Calcium (Eq. 2)".into(),
+            y_label: "c [mM]".into(),
+            y_scale: 1.0,
+            series: vec![line("c", t, &tr.c_mm, (31, 119, 180))],
+            hlines: vec![HLine { label: "theta_p".into(), y: p.theta_p_mm }, HLine { label: "theta_d".into(), y: p.theta_d_mm }],
+        },
+        Panel {
+            title: "Early-phase weight (Eq. 3)".into(),
+            y_label: "h [mV]".into(),
+            y_scale: 1e3,
+            series: vec![line("h", t, &tr.h_v, (148, 103, 189))],
+            hlines: vec![HLine { label: "h0".into(), y: p.h0_v }],
+        },
+        Panel { title: "Late-phase weight (Eq. 4)".into(), y_label: "z".into(), y_scale: 1.0, series: vec![line("z", t, &tr.z, (140, 86, 75))], hlines: vec![] },
+        Panel { title: "Total weight h + h0 z".into(), y_label: "w [mV]".into(), y_scale: 1e3, series: vec![line("w", t, &tr.w_v, (0, 0, 0))], hlines: vec![] },
+    ];
+    let title = format!("Reference synapse ({}): {} pre, {} post spikes", p.name, s.pre.len(), s.post.len());
+    plot::plot_panels(&out.join("traces"), &title, xl, xs, &panels)?;
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! End-to-end checks of `stc simulate`: outputs, the no-overwrite rule and clear errors for bad input.
+
+use std::path::Path;
+use std::process::Command;
+
+fn stc() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_stc"))
+}
+
+fn read_csv(p: &Path) -> (Vec<String>, Vec<Vec<f64>>) {
+    let text = std::fs::read_to_string(p).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().split(',').map(str::to_string).collect();
+    let rows = lines.map(|l| l.split(',').map(|x| x.parse().unwrap()).collect()).collect();
+    (header, rows)
+}
+
+#[test]
+fn simulate_writes_traces_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let ok = stc()
+        .args(["simulate", "--params", "thesis-network", "--duration", "0.2", "--dt", "1e-3", "--pre-spikes", "0.01,0.035", "--post-spikes", "0.011,0.036"])
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let (header, rows) = read_csv(&out.join("traces.csv"));
+    assert_eq!(header, ["t_s", "i_ca_A", "i_hp_A", "i_hd_A", "v_h_V", "z", "w"]);
+    assert_eq!(rows.len(), 201);
+    // Pairing potentiated the early phase.
+    assert!(rows.last().unwrap()[4] > 0.9 + 1e-3);
+    for f in ["traces.png", "traces.svg"] {
+        assert!(out.join(f).metadata().unwrap().len() > 1000, "{f}");
+    }
+    let before = std::fs::read(out.join("traces.csv")).unwrap();
+    let o = stc().args(["simulate", "--duration", "0.1"]).arg("--out").arg(&out).output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+    assert_eq!(std::fs::read(out.join("traces.csv")).unwrap(), before, "existing result untouched");
+}
+
+#[test]
+fn reference_model_has_its_own_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ref");
+    let ok = stc().args(["simulate", "--model", "reference", "--duration", "1", "--dt", "0.01", "--pre-rate", "50", "--post-rate", "50", "--stim-stop", "0.2"]).arg("--out").arg(&out).status().unwrap();
+    assert!(ok.success());
+    let (header, rows) = read_csv(&out.join("traces.csv"));
+    assert_eq!(header, ["t_s", "c_mM", "h_V", "z", "w_V"]);
+    assert_eq!(rows.len(), 101);
+}
+
+#[test]
+fn bad_parameter_file_is_a_clear_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    let text = stc_synapse::params::PRESETS[1].1.replace("v_h0_v: 0.9 ", "v_h0_v: 2.5 ");
+    std::fs::write(&bad, text).unwrap();
+    let o = stc().args(["simulate", "--duration", "0.1", "--params"]).arg(&bad).arg("--out").arg(dir.path().join("o")).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.yaml") && err.contains("capacitor.v_h0_v") && err.contains("[0, 1.8]"), "{err}");
+    assert!(!err.contains("panicked"));
+    assert!(!dir.path().join("o").exists(), "nothing written on error");
+    let o = stc().args(["simulate", "--duration=-1", "--out"]).arg(dir.path().join("o2")).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--duration"));
+}
