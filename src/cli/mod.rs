@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod fit;
 pub mod simulate;
 
 
@@ -21,6 +22,10 @@ pub struct Cli {
 enum Command {
     /// Simulate one synapse (circuit or reference model) and write traces.csv and traces.png/.svg.
     Simulate(simulate::Args),
+    /// Fit declared parameters to a waveform set (particle swarm, then Nelder-Mead) and write a calibrated file.
+    Fit(fit::FitArgs),
+    /// Overlay a parameter file's simulation on a waveform set.
+    Compare(fit::CompareArgs),
     /// List the shipped parameter presets, or print one as YAML.
     Presets(PresetsArgs),
 }
@@ -46,6 +51,8 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Simulate(a) => simulate::run(a),
+        Command::Fit(a) => fit::run_fit(a),
+        Command::Compare(a) => fit::run_compare(a),
         Command::Presets(a) => presets(a),
     };
     match result {

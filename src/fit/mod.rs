@@ -5,3 +5,4 @@ pub mod stats;
 pub mod problem;
 pub mod solve;
 pub mod spec;
+pub mod report;

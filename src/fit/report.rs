@@ -1,0 +1,122 @@
+//! Fit reports: per-signal goodness of fit before and after, parameter table with standard errors and flags,
+//! correlations, chi-square and information criteria, as Markdown next to the overlay figures.
+
+use super::stats::{nrmse, r_squared, FitStatistics};
+use std::fmt::Write as _;
+
+/// Goodness of fit of one signal.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SignalFit {
+    /// Model signal name.
+    pub signal: String,
+    /// Points compared.
+    pub n: usize,
+    /// NRMSE (RMS error / data range) before the fit.
+    pub nrmse_before: f64,
+    /// NRMSE after.
+    pub nrmse_after: f64,
+    /// R^2 before.
+    pub r2_before: f64,
+    /// R^2 after.
+    pub r2_after: f64,
+    /// Last data value (SI).
+    pub last_data: f64,
+    /// Last model value after the fit (SI).
+    pub last_after: f64,
+}
+
+impl SignalFit {
+    /// Compare data with the model before and after.
+    pub fn new(signal: &str, data: &[f64], before: &[f64], after: &[f64]) -> Self {
+        SignalFit {
+            signal: signal.into(),
+            n: data.len(),
+            nrmse_before: nrmse(data, before),
+            nrmse_after: nrmse(data, after),
+            r2_before: r_squared(data, before),
+            r2_after: r_squared(data, after),
+            last_data: data.last().copied().unwrap_or(f64::NAN),
+            last_after: after.last().copied().unwrap_or(f64::NAN),
+        }
+    }
+}
+
+fn fmt_opt(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.3e}")).unwrap_or_else(|| "-".into())
+}
+
+/// Render the Markdown report.
+pub fn markdown(title: &str, header_lines: &[String], signals: &[SignalFit], stats: &FitStatistics, roles: &[String], stages: &[(String, f64, f64)], figures: &[String]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# {title}\n");
+    for l in header_lines {
+        let _ = writeln!(s, "- {l}");
+    }
+    let _ = writeln!(s, "\n## Goodness of fit (on the data's own time points)\n");
+    let _ = writeln!(s, "| signal | points | NRMSE before | NRMSE after | R² before | R² after | last data | last model |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
+    for f in signals {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.1} % | {:.1} % | {:.3} | {:.3} | {:.6e} | {:.6e} |",
+            f.signal,
+            f.n,
+            100.0 * f.nrmse_before,
+            100.0 * f.nrmse_after,
+            f.r2_before,
+            f.r2_after,
+            f.last_data,
+            f.last_after
+        );
+    }
+    let _ = writeln!(s, "\nNRMSE = RMS(data - model) / (max(data) - min(data)); R² = 1 - SS_res / SS_tot.\n");
+    if !stages.is_empty() {
+        let _ = writeln!(s, "## Solver stages\n\n| stage | cost before | cost after |\n|---|---|---|");
+        for (n, a, b) in stages {
+            let _ = writeln!(s, "| {n} | {a:.4e} | {b:.4e} |");
+        }
+        let _ = writeln!(s);
+    }
+    let _ = writeln!(s, "## Parameters\n");
+    let _ = writeln!(s, "| parameter | role | value | std. error | rel. error | bounds | note |\n|---|---|---|---|---|---|---|");
+    for (k, p) in stats.params.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {:.4e} {} | {} | {} | [{:.2e}, {:.2e}] | {} |",
+            p.name,
+            roles.get(k).map(String::as_str).unwrap_or(""),
+            p.value,
+            p.unit,
+            fmt_opt(p.stderr),
+            p.rel_stderr.map(|r| format!("{:.1} %", 100.0 * r)).unwrap_or_else(|| "-".into()),
+            p.lower,
+            p.upper,
+            if p.note.is_empty() { "ok".to_string() } else { p.note.clone() }
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n## Statistics\n\n- points n = {}, parameters p = {}, degrees of freedom = {}\n- chi-square = {:.4e}, reduced chi-square = {:.4e} (residuals are range-normalised and weighted per signal, so the absolute scale is a convention; standard errors are scaled by the reduced chi-square as lmfit does)\n- AIC = {:.2}, BIC = {:.2}\n- condition number of the scaled JᵀJ = {:.3e}\n",
+        stats.n_points, stats.n_params, stats.dof, stats.chi2, stats.reduced_chi2, stats.aic, stats.bic, stats.condition_number
+    );
+    let _ = writeln!(s, "## Correlations (|r| > 0.9 shown; `-` = not available)\n");
+    let mut any = false;
+    for (a, row) in stats.correlation.iter().enumerate() {
+        for (b, r) in row.iter().enumerate().skip(a + 1) {
+            if let Some(r) = r {
+                if r.abs() > 0.9 {
+                    any = true;
+                    let _ = writeln!(s, "- `{}` ~ `{}`: {:.3}", stats.params[a].name, stats.params[b].name, r);
+                }
+            }
+        }
+    }
+    if !any {
+        let _ = writeln!(s, "- none above 0.9");
+    }
+    let _ = writeln!(s, "\nFull matrix: `correlation.csv`.\n\n## Figures\n");
+    for f in figures {
+        let _ = writeln!(s, "![{f}]({f})\n");
+    }
+    s
+}
