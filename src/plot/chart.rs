@@ -10,8 +10,8 @@ use super::ticks::{self, HLINE_PALETTE, PALETTE};
 use super::{font::FAMILY, HLine, Panel, PlotError, Series, Style};
 use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
-use plotters::element::DashedPathElement;
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::collections::HashSet;
@@ -102,12 +102,7 @@ fn prepare(s: &Series, what: &str, x_scale: f64, y_scale: f64, log_x: bool, inde
 }
 
 fn prepare_panel(p: &Panel, what: &str, x_scale: f64, log_x: bool, height: u32) -> Result<PreparedPanel, PlotError> {
-    let series = p
-        .series
-        .iter()
-        .enumerate()
-        .map(|(i, s)| prepare(s, what, x_scale, p.y_scale, log_x, i))
-        .collect::<Result<Vec<_>, _>>()?;
+    let series = p.series.iter().enumerate().map(|(i, s)| prepare(s, what, x_scale, p.y_scale, log_x, i)).collect::<Result<Vec<_>, _>>()?;
     let hlines: Vec<(String, f64, RGBColor)> = p
         .hlines
         .iter()
@@ -121,15 +116,7 @@ fn prepare_panel(p: &Panel, what: &str, x_scale: f64, log_x: bool, height: u32) 
     let data = ticks::finite_range(series.iter().flat_map(|s| s.segments.iter().flatten().map(|p| p.1)));
     let lines = ticks::finite_range(hlines.iter().map(|h| h.1));
     let y_range = ticks::axis_range(ticks::union(data, lines), 0.06);
-    Ok(PreparedPanel {
-        title: p.title.clone(),
-        y_label: p.y_label.clone(),
-        series,
-        hlines,
-        y_range,
-        height,
-        show_x_desc: false,
-    })
+    Ok(PreparedPanel { title: p.title.clone(), y_label: p.y_label.clone(), series, hlines, y_range, height, show_x_desc: false })
 }
 
 /// Display unit for a time axis in s: the largest of s, ms, µs, ns that keeps the span at least 1.
@@ -232,8 +219,7 @@ impl PanelFigure {
 
         let top = Panel { title: "Data and model".into(), y_label: y_label.into(), y_scale, series: main, hlines: vec![] };
         let res_label = if unit.is_empty() { "residual".to_string() } else { format!("residual {unit}") };
-        let bottom =
-            Panel { title: "Residual".into(), y_label: res_label, y_scale, series: residual, hlines: vec![HLine { label: String::new(), y: 0.0 }] };
+        let bottom = Panel { title: "Residual".into(), y_label: res_label, y_scale, series: residual, hlines: vec![HLine { label: String::new(), y: 0.0 }] };
         let panels = vec![
             prepare_panel(&top, &format!("{title}: overlay"), x_scale, false, OVERLAY_H.0)?,
             prepare_panel(&bottom, &format!("{title}: residual"), x_scale, false, OVERLAY_H.1)?,
@@ -256,12 +242,8 @@ impl PanelFigure {
     }
 
     fn legend_entries(p: &PreparedPanel) -> Vec<LegendEntry> {
-        let mut v: Vec<LegendEntry> = p
-            .series
-            .iter()
-            .filter(|s| !s.label.is_empty())
-            .map(|s| LegendEntry { label: s.label.clone(), color: s.color, style: s.style.clone() })
-            .collect();
+        let mut v: Vec<LegendEntry> =
+            p.series.iter().filter(|s| !s.label.is_empty()).map(|s| LegendEntry { label: s.label.clone(), color: s.color, style: s.style.clone() }).collect();
         v.extend(p.hlines.iter().filter(|h| !h.0.is_empty()).map(|h| LegendEntry { label: h.0.clone(), color: h.2, style: Style::Dashed }));
         v
     }
@@ -440,7 +422,12 @@ where
     let fmt_y = ticks::tick_formatter(y0, y1);
 
     let mut builder = ChartBuilder::on(&plot_area);
-    builder.margin_left(8).margin_right(16).margin_top(6).margin_bottom(4).x_label_area_size(if p.show_x_desc { 56 } else { 32 })
+    builder
+        .margin_left(8)
+        .margin_right(16)
+        .margin_top(6)
+        .margin_bottom(4)
+        .x_label_area_size(if p.show_x_desc { 56 } else { 32 })
         .y_label_area_size(layout.y_area);
     if !p.title.is_empty() {
         builder.caption(&p.title, (FAMILY, PANEL_TITLE_FONT));

@@ -44,8 +44,8 @@ impl Figure for ConfusionFigure {
         let (title_area, _) = root.split_vertically(TITLE_H);
         draw_title(&title_area, &self.title)?;
         let n = self.labels.len();
-        let total: u64 = self.counts.iter().flatten().sum();
-        let correct: u64 = (0..n).map(|i| self.counts[i][i]).sum();
+        let total: u128 = self.counts.iter().flatten().map(|&c| c as u128).sum();
+        let correct: u128 = (0..n).map(|i| self.counts[i][i] as u128).sum();
         let grey = RGBColor(90, 90, 90);
         let sub_style = TextStyle::from((FAMILY, 18).into_font()).color(&grey).pos(Pos::new(HPos::Center, VPos::Center));
         let subtitle = if total > 0 {
@@ -82,7 +82,7 @@ impl Figure for ConfusionFigure {
         let annotate = font >= 8.0;
 
         for (i, row) in self.counts.iter().enumerate() {
-            let row_total: u64 = row.iter().sum();
+            let row_total: u128 = row.iter().map(|&c| c as u128).sum();
             for (j, &c) in row.iter().enumerate() {
                 let frac = if row_total > 0 { c as f64 / row_total as f64 } else { 0.0 };
                 let (x0, y0, x1, y1) = (left + px(j), top + px(i), left + px(j + 1), top + px(i + 1));

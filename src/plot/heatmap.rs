@@ -188,8 +188,7 @@ impl HeatmapFigure {
             }
         }
         let (xb, yb) = (px(self.width, x0), px(self.height, y0));
-        root.draw(&Rectangle::new([(x0.round() as i32 - 1, y0.round() as i32 - 1), (xb, yb)], RGBColor(120, 120, 120).stroke_width(1)))
-            .map_err(draw_err)?;
+        root.draw(&Rectangle::new([(x0.round() as i32 - 1, y0.round() as i32 - 1), (xb, yb)], RGBColor(120, 120, 120).stroke_width(1))).map_err(draw_err)?;
         Ok(())
     }
 }

@@ -72,11 +72,8 @@ fn check_outputs(dir: &Path, stem: &str, paths: &[PathBuf], size: (u32, u32), te
     for t in texts {
         assert!(svg.contains(t), "SVG lacks the text `{t}`");
     }
-    let leftovers: Vec<_> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('.') || n.contains("tmp"))
-        .collect();
+    let leftovers: Vec<_> =
+        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with('.') || n.contains("tmp")).collect();
     assert!(leftovers.is_empty(), "temporary files left behind: {leftovers:?}");
 }
 
@@ -126,13 +123,7 @@ fn panels_write_png_and_svg() {
     let paths = plot_panels(&dir.path().join("traces"), "Circuit synapse traces", "t [ms]", 1e3, &panels).unwrap();
     let size = (chart::WIDTH, chart::TITLE_H + 3 * chart::PANEL_H);
     assert_eq!(size, (1200, 950));
-    check_outputs(
-        dir.path(),
-        "traces",
-        &paths,
-        size,
-        &["Circuit synapse traces", "i_ca [pA]", "I_THPOT", "I_THDEP", "i_hp", "i_hd", "v_h", "V_H0", "t [ms]"],
-    );
+    check_outputs(dir.path(), "traces", &paths, size, &["Circuit synapse traces", "i_ca [pA]", "I_THPOT", "I_THDEP", "i_hp", "i_hd", "v_h", "V_H0", "t [ms]"]);
     // Writing again replaces the files.
     let again = plot_panels(&dir.path().join("traces"), "Second", "t [ms]", 1e3, &panels).unwrap();
     assert!(fs::read_to_string(&again[1]).unwrap().contains("Second"));
@@ -201,7 +192,13 @@ fn xy_writes_png_and_svg_linear_and_log() {
     ];
     for (stem, log) in [("acc_lin", false), ("acc_log", true)] {
         let paths = plot_xy(&dir.path().join(stem), "Accuracy vs training samples", "training samples", "accuracy", &s, log).unwrap();
-        check_outputs(dir.path(), stem, &paths, (1200, chart::TITLE_H + chart::XY_H), &["Accuracy vs training samples", "circuit", "reference", "chance", "training samples", "accuracy"]);
+        check_outputs(
+            dir.path(),
+            stem,
+            &paths,
+            (1200, chart::TITLE_H + chart::XY_H),
+            &["Accuracy vs training samples", "circuit", "reference", "chance", "training samples", "accuracy"],
+        );
     }
 }
 
@@ -222,7 +219,14 @@ fn mismatched_shapes_are_errors_and_write_nothing() {
     assert!(matches!(plot_confusion(&stem, "t", &labels, &[vec![1, 2], vec![1]]), Err(PlotError::Shape(_))));
     assert!(matches!(plot_heatmaps(&stem, "t", &[("m".into(), vec![0.0; 5])], 2, 3, "w", 1), Err(PlotError::Shape(_))));
     assert!(matches!(plot_heatmaps(&stem, "t", &[("m".into(), vec![])], 0, 3, "w", 1), Err(PlotError::Shape(_))));
-    let err = plot_panels(&stem, "fig", "x", 1.0, &[Panel { title: "p".into(), y_label: "y".into(), y_scale: 1.0, series: vec![line("s", vec![1.0], vec![], Style::Line)], hlines: vec![] }]).unwrap_err();
+    let err = plot_panels(
+        &stem,
+        "fig",
+        "x",
+        1.0,
+        &[Panel { title: "p".into(), y_label: "y".into(), y_scale: 1.0, series: vec![line("s", vec![1.0], vec![], Style::Line)], hlines: vec![] }],
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("`s`"), "{err}");
     assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "files written despite errors");
 }
@@ -233,25 +237,54 @@ fn degenerate_data_does_not_panic() {
     let d = dir.path();
     let nan = vec![f64::NAN; 50];
     let t = ramp(50, 1e-3);
-    let mixed: Vec<f64> = (0..50).map(|i| if i % 7 == 3 { f64::NAN } else if i == 20 { f64::INFINITY } else { i as f64 }).collect();
+    let mixed: Vec<f64> = (0..50)
+        .map(|i| {
+            if i % 7 == 3 {
+                f64::NAN
+            } else if i == 20 {
+                f64::INFINITY
+            } else {
+                i as f64
+            }
+        })
+        .collect();
     let panels = vec![
         Panel { title: "empty".into(), y_label: "y".into(), y_scale: 1.0, series: vec![line("none", vec![], vec![], Style::Line)], hlines: vec![] },
-        Panel { title: "all NaN".into(), y_label: "y".into(), y_scale: 1.0, series: vec![line("nan", t.clone(), nan.clone(), Style::Points)], hlines: vec![HLine { label: "nan line".into(), y: f64::NAN }] },
+        Panel {
+            title: "all NaN".into(),
+            y_label: "y".into(),
+            y_scale: 1.0,
+            series: vec![line("nan", t.clone(), nan.clone(), Style::Points)],
+            hlines: vec![HLine { label: "nan line".into(), y: f64::NAN }],
+        },
         Panel { title: "constant".into(), y_label: "y".into(), y_scale: 1.0, series: vec![line("c", t.clone(), vec![3.0; 50], Style::Line)], hlines: vec![] },
         Panel { title: "zero".into(), y_label: "y".into(), y_scale: 1.0, series: vec![line("z", t.clone(), vec![0.0; 50], Style::Dashed)], hlines: vec![] },
-        Panel { title: "holes".into(), y_label: "y".into(), y_scale: 1.0, series: vec![line("m", t.clone(), mixed.clone(), Style::Steps), line("single", vec![0.01], vec![5.0], Style::Line)], hlines: vec![] },
-        Panel { title: "huge".into(), y_label: "y".into(), y_scale: 1.0, series: vec![line("h", vec![0.0, 1.0], vec![-f64::MAX, f64::MAX], Style::Line)], hlines: vec![] },
+        Panel {
+            title: "holes".into(),
+            y_label: "y".into(),
+            y_scale: 1.0,
+            series: vec![line("m", t.clone(), mixed.clone(), Style::Steps), line("single", vec![0.01], vec![5.0], Style::Line)],
+            hlines: vec![],
+        },
+        Panel { title: "".into(), y_label: "".into(), y_scale: f64::NAN, series: vec![line("nan scale", t.clone(), t.clone(), Style::Line)], hlines: vec![] },
+        Panel {
+            title: "huge".into(),
+            y_label: "y".into(),
+            y_scale: 1.0,
+            series: vec![line("h", vec![0.0, 1.0], vec![-f64::MAX, f64::MAX], Style::Line)],
+            hlines: vec![],
+        },
     ];
     let paths = plot_panels(&d.join("degenerate"), "Degenerate", "t [ms]", 1e3, &panels).unwrap();
-    check_outputs(d, "degenerate", &paths, (1200, 50 + 6 * 300), &["no data"]);
+    check_outputs(d, "degenerate", &paths, (1200, 50 + 7 * 300), &["no data"]);
     plot_panels(&d.join("nopanels"), "No panels", "t", 1.0, &[]).unwrap();
     plot_overlay(&d.join("ov_nan"), "NaN overlay", "y [A]", 1.0, &t, &nan, Some(&nan), &nan).unwrap();
     plot_overlay(&d.join("ov_empty"), "Empty overlay", "y [A]", 1.0, &[], &[], None, &[]).unwrap();
     plot_overlay(&d.join("ov_const"), "Constant time", "y [A]", 1.0, &[1.0; 3], &[1.0; 3], None, &[1.0; 3]).unwrap();
-    plot_xy(&d.join("xy_empty"), "Empty xy", "x", "y", &[], false).unwrap();
+    plot_xy(&d.join("xy_empty"), "", "", "", &[line("", vec![1.0, 2.0], vec![f64::NAN, 1.0], Style::Line)], false).unwrap();
     plot_xy(&d.join("xy_log"), "Log with non-positive x", "x", "y", &[line("s", vec![-1.0, 0.0, f64::NAN], vec![1.0, 2.0, 3.0], Style::Line)], true).unwrap();
     plot_xy(&d.join("xy_log2"), "Log single point", "x", "y", &[line("s", vec![-1.0, 10.0], vec![1.0, 2.0], Style::Points)], true).unwrap();
-    plot_confusion(&d.join("cm_zero"), "Zero counts", &["a".into(), "b".into()], &[vec![0, 0], vec![0, 0]]).unwrap();
+    plot_confusion(&d.join("cm_zero"), "Zero counts", &["".into(), "b".into()], &[vec![0, 0], vec![u64::MAX, u64::MAX]]).unwrap();
     plot_confusion(&d.join("cm_none"), "No classes", &[], &[]).unwrap();
     let many: Vec<String> = (0..100).map(|i| format!("class {i}")).collect();
     let big: Vec<Vec<u64>> = (0..100).map(|i| (0..100).map(|j| (i * j % 13) as u64 * 1000).collect()).collect();
@@ -270,7 +303,13 @@ fn long_traces_are_reduced_and_stems_keep_their_dots() {
     let dir = tempfile::tempdir().unwrap();
     let t = ramp(400_000, 1e-6);
     let y: Vec<f64> = t.iter().enumerate().map(|(i, t)| (t * 300.0).sin() + if i % 1000 == 0 { 0.5 } else { 0.0 }).collect();
-    let p = Panel { title: "long".into(), y_label: "y".into(), y_scale: 1.0, series: vec![line("y", t.clone(), y.clone(), Style::Line), line("pts", t, y, Style::Points)], hlines: vec![] };
+    let p = Panel {
+        title: "long".into(),
+        y_label: "y".into(),
+        y_scale: 1.0,
+        series: vec![line("y", t.clone(), y.clone(), Style::Line), line("pts", t, y, Style::Points)],
+        hlines: vec![],
+    };
     let paths = plot_panels(&dir.path().join("run.v1"), "Long trace", "t [s]", 1.0, &[p]).unwrap();
     assert_eq!(paths[0].file_name().unwrap(), "run.v1.png");
     let svg_len = fs::metadata(&paths[1]).unwrap().len();
@@ -300,7 +339,8 @@ fn examples() {
     let after: Vec<f64> = t.iter().map(|t| 1e-9 * (1.0 - (-t / 2.05e-4).exp())).collect();
     plot_overlay(&out.join("overlay"), "DPI: i_syn step response", "i_syn [nA]", 1e9, &t, &data, Some(&before), &after).unwrap();
     let labels: Vec<String> = (0..10).map(|d| d.to_string()).collect();
-    let counts: Vec<Vec<u64>> = (0..10).map(|i| (0..10).map(|j| if i == j { 900 + 10 * i as u64 } else { ((i * 7 + j * 3) % 11) as u64 * 3 }).collect()).collect();
+    let counts: Vec<Vec<u64>> =
+        (0..10).map(|i| (0..10).map(|j| if i == j { 900 + 10 * i as u64 } else { ((i * 7 + j * 3) % 11) as u64 * 3 }).collect()).collect();
     plot_confusion(&out.join("confusion"), "MNIST test set, 10 output neurons", &labels, &counts).unwrap();
     let maps: Vec<(String, Vec<f64>)> = (0..10)
         .map(|k| {
@@ -327,13 +367,26 @@ fn examples() {
     let mixed: Vec<f64> = (0..50).map(|i| if i % 7 == 3 { f64::NAN } else { (i as f64 * 0.3).sin() }).collect();
     let panels = vec![
         Panel { title: "empty series".into(), y_label: "y [V]".into(), y_scale: 1.0, series: vec![line("none", vec![], vec![], Style::Line)], hlines: vec![] },
-        Panel { title: "constant 3".into(), y_label: "y [V]".into(), y_scale: 1.0, series: vec![line("c", t.clone(), vec![3.0; 50], Style::Line)], hlines: vec![] },
-        Panel { title: "NaN holes, steps and points".into(), y_label: "y [V]".into(), y_scale: 1.0, series: vec![line("steps with holes", t.clone(), mixed.clone(), Style::Steps), line("points", t.clone(), mixed, Style::Points)], hlines: vec![HLine { label: "a rather long threshold label that needs cutting".into(), y: 0.5 }] },
+        Panel {
+            title: "constant 3".into(),
+            y_label: "y [V]".into(),
+            y_scale: 1.0,
+            series: vec![line("c", t.clone(), vec![3.0; 50], Style::Line)],
+            hlines: vec![],
+        },
+        Panel {
+            title: "NaN holes, steps and points".into(),
+            y_label: "y [V]".into(),
+            y_scale: 1.0,
+            series: vec![line("steps with holes", t.clone(), mixed.clone(), Style::Steps), line("points", t.clone(), mixed, Style::Points)],
+            hlines: vec![HLine { label: "a rather long threshold label that needs cutting".into(), y: 0.5 }],
+        },
     ];
     plot_panels(&out.join("degenerate"), "Degenerate input", "t [ms]", 1e3, &panels).unwrap();
     let many: Vec<String> = (0..40).map(|i| format!("c{i}")).collect();
     let big: Vec<Vec<u64>> = (0..40).map(|i| (0..40).map(|j| if i == j { 500 } else { (i * j % 13) as u64 }).collect()).collect();
     plot_confusion(&out.join("confusion_many"), "40 classes", &many, &big).unwrap();
-    let signed: Vec<(String, Vec<f64>)> = (0..3).map(|k| (format!("map {k}"), (0..28 * 28).map(|p| ((p % 28) as f64 - 14.0 + k as f64) / 14.0).collect())).collect();
+    let signed: Vec<(String, Vec<f64>)> =
+        (0..3).map(|k| (format!("map {k}"), (0..28 * 28).map(|p| ((p % 28) as f64 - 14.0 + k as f64) / 14.0).collect())).collect();
     plot_heatmaps(&out.join("heatmaps_signed"), "Signed values", &signed, 28, 28, "weight change Δw", 0).unwrap();
 }

@@ -108,7 +108,11 @@ fn format_value(v: f64, sci: bool, decimals: usize, sig: usize) -> String {
         }
     } else {
         let s = format!("{:.*}", decimals + 1, v);
-        if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
     };
     // "-0.00" reads badly
     if s.starts_with('-') && s[1..].chars().all(|c| c == '0' || c == '.') {
@@ -134,7 +138,11 @@ pub(crate) fn short_label(v: f64) -> String {
     }
     let s = format!("{:.4}", v);
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".into() } else { s.to_string() }
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.to_string()
+    }
 }
 
 /// Linear interpolation between colour stops, `t` in 0..=1.
@@ -156,17 +164,8 @@ pub(crate) fn lerp_stops(stops: &[(u8, u8, u8)], t: f64) -> (u8, u8, u8) {
 }
 
 /// Viridis (perceptually uniform, colour-blind safe), sampled at 9 stops.
-pub(crate) const VIRIDIS: [(u8, u8, u8); 9] = [
-    (68, 1, 84),
-    (71, 44, 122),
-    (59, 81, 139),
-    (44, 113, 142),
-    (33, 144, 141),
-    (39, 173, 129),
-    (92, 200, 99),
-    (170, 220, 50),
-    (253, 231, 37),
-];
+pub(crate) const VIRIDIS: [(u8, u8, u8); 9] =
+    [(68, 1, 84), (71, 44, 122), (59, 81, 139), (44, 113, 142), (33, 144, 141), (39, 173, 129), (92, 200, 99), (170, 220, 50), (253, 231, 37)];
 
 /// White to dark blue (ColorBrewer "Blues").
 pub(crate) const BLUES: [(u8, u8, u8); 6] = [(247, 251, 255), (198, 219, 239), (107, 174, 214), (49, 130, 189), (8, 81, 156), (8, 48, 107)];
