@@ -188,10 +188,12 @@ impl FreeParam {
     /// Map a unit-interval coordinate s in [0, 1] to the physical value.
     pub fn from_unit(&self, s: f64) -> f64 {
         let s = s.clamp(0.0, 1.0);
-        match self.scale {
+        let v = match self.scale {
             Scale::Linear => self.lower + (self.upper - self.lower) * s,
             Scale::Log => (self.lower.ln() + (self.upper.ln() - self.lower.ln()) * s).exp(),
-        }
+        };
+        // exp(ln(upper)) may exceed upper by an ulp: the bounds are hard.
+        v.clamp(self.lower, self.upper)
     }
     /// Map a physical value to the unit interval.
     pub fn to_unit(&self, v: f64) -> f64 {
