@@ -13,7 +13,9 @@
 //! worked because its training input was the bug `sum(pre) * sum(w)` (an outer product) instead of the weighted
 //! sum; here the weighted sum is correct and the threshold is a physiological -50 mV. Its membrane resistance
 //! of 10 MOhm lets a 1 nA teacher raise V by only 10 mV, too little to make the label neuron fire on its own; we
-//! use 20 MOhm so the teacher alone drives ~60 Hz (post-only spikes then depress, as thesis Fig. 14d requires).
+//! use 100 MOhm so the teacher dominates whatever the (signed) synaptic input, and a 10 ms refractory period keeps
+//! the teacher-driven rate near 80 Hz, below the rate at which post spikes alone would stack calcium above the
+//! potentiation threshold (post-only spikes must depress, thesis Fig. 14d).
 
 use serde::{Deserialize, Serialize};
 
@@ -46,10 +48,10 @@ impl Default for LifParams {
             v_rev_v: -0.065,
             v_reset_v: -0.070,
             v_th_v: -0.050,
-            r_m_ohm: 20e6,
-            t_ref_s: 2e-3,
+            r_m_ohm: 100e6,
+            t_ref_s: 10e-3,
             tau_syn_s: 5e-3,
-            v_per_weight_v: 1.0,
+            v_per_weight_v: 0.1,
         }
     }
 }

@@ -138,6 +138,23 @@ pub fn load_reference(name_or_path: &str) -> Result<ReferenceParams, ParamError>
     }
 }
 
+/// Apply a calibration on top of a bias preset: every parameter that the fit file's provenance lists as a fitted
+/// `property` of the circuit (delays, tails, widths, effective C, DPI shape) is copied; biases are left alone.
+/// Returns the keys applied.
+pub fn apply_calibration(p: &mut CircuitParams, calibration: &CircuitParams) -> Vec<String> {
+    let mut applied = Vec::new();
+    let fitted = calibration.provenance.as_ref().and_then(|v| v.get("fitted")).and_then(|f| f.as_sequence()).cloned().unwrap_or_default();
+    for item in fitted {
+        let role = item.get("role").and_then(|r| r.as_str()).unwrap_or("");
+        if let (Some(key), Some(value), "property") = (item.get("key").and_then(|k| k.as_str()), item.get("value").and_then(|v| v.as_f64()), role) {
+            if p.set(key, value) {
+                applied.push(key.to_string());
+            }
+        }
+    }
+    applied
+}
+
 /// Serialise a circuit parameter set as YAML with a header comment explaining the units.
 pub fn circuit_to_yaml(p: &CircuitParams, header: &str) -> String {
     let body = serde_yaml::to_string(p).unwrap_or_default();
