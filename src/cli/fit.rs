@@ -121,24 +121,26 @@ pub fn overlays(dir: &Path, problem: &FitProblem, before: Option<&CircuitParams>
 pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
     atomic::check_new_file(&a.out, a.force)?;
     if let Some(r) = &a.report {
-        if r.exists() && !a.force && std::fs::read_dir(r).map(|mut d| d.next().is_some()).unwrap_or(false) {
-            return Err(atomic::OutputError::Exists { path: r.clone() }.into());
-        }
+        atomic::check_out_dir(r, a.force)?;
     }
     let ws = WaveformSet::load(&a.descriptor)?;
     let spec_path = a.spec.clone().unwrap_or_else(|| a.descriptor.parent().unwrap_or(Path::new(".")).join("fit-spec.yaml"));
-    let start_name = a.params.clone().or_else(|| None);
-    let mut probe = params::load_circuit("cadence-fig17")?;
-    let keys: Vec<String> = probe.fields_mut().into_iter().map(|(k, _)| k).collect();
-    let mut spec = FitSpec::load(&spec_path, &keys)?;
+    let spec_name = spec_path.display().to_string();
+    let mut spec = FitSpec::load(&spec_path, &[])?;
     if !a.free.is_empty() {
         spec.restrict(&a.free)?;
     }
     if let Some(s) = a.seed {
         spec.solver.seed = s;
     }
-    let start_name = start_name.or_else(|| spec.start.clone()).or_else(|| ws.params_path_or_name()).ok_or("no starting parameters: pass --params, or set `start` in the spec or `params` in the descriptor")?;
+    let start_name = a
+        .params
+        .clone()
+        .or_else(|| spec.start.clone())
+        .or_else(|| ws.params_path_or_name())
+        .ok_or("no starting parameters: pass --params, or set `start` in the spec or `params` in the descriptor")?;
     let base = params::load_circuit(&start_name)?;
+    spec.check_keys(&spec_name, &base.keys())?;
     let tg = targets(&ws);
     let w: Vec<f64> = tg.iter().map(|t| *spec.weights.get(&t.signal).unwrap_or(&1.0)).collect();
     let ew: Vec<f64> = tg.iter().map(|t| *spec.endpoint_weights.get(&t.signal).unwrap_or(&0.0)).collect();
@@ -189,7 +191,7 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
         tool: format!("stc-synapse {}", env!("CARGO_PKG_VERSION")),
         date: today(),
         descriptor: a.descriptor.display().to_string(),
-        spec: spec_path.display().to_string(),
+        spec: spec_name.clone(),
         start: start_name.clone(),
         inputs_sha256: ws.file_sha256.clone(),
         solver: format!(

@@ -126,11 +126,9 @@ impl FitSpec {
             let message = m.split(" at line ").next().unwrap_or(&m).to_string();
             SpecError::Yaml { path: path.into(), line, column, message }
         })?;
+        spec.check_keys(path, known_keys)?;
         for p in &spec.parameters {
             let err = |message: String| SpecError::Param { path: path.into(), key: p.key.clone(), message };
-            if !known_keys.is_empty() && !known_keys.contains(&p.key) {
-                return Err(err("no such parameter in the model".into()));
-            }
             if !(p.lower.is_finite() && p.upper.is_finite() && p.lower < p.upper) {
                 return Err(err(format!("bounds must be finite with lower < upper, got [{}, {}]", p.lower, p.upper)));
             }
@@ -157,6 +155,14 @@ impl FitSpec {
             return Err(SpecError::Param { path: path.into(), key: "solver.particles".into(), message: "needs at least 2 particles".into() });
         }
         Ok(spec)
+    }
+
+    /// Check that every free parameter is a key of the model (`known_keys` empty: no check).
+    pub fn check_keys(&self, path: &str, known_keys: &[String]) -> Result<(), SpecError> {
+        match self.parameters.iter().find(|p| !known_keys.is_empty() && !known_keys.contains(&p.key)) {
+            Some(p) => Err(SpecError::Param { path: path.into(), key: p.key.clone(), message: "no such parameter in the model".into() }),
+            None => Ok(()),
+        }
     }
 
     /// Read and parse a spec file.

@@ -47,14 +47,17 @@ pub fn check_new_file(path: &Path, force: bool) -> Result<(), OutputError> {
     Ok(())
 }
 
+/// Refuse an existing non-empty output directory unless `force` (checked before long work starts).
+pub fn check_out_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
+    if dir.exists() && !force && fs::read_dir(dir).map_err(io_err(dir))?.next().is_some() {
+        return Err(OutputError::Exists { path: dir.to_path_buf() });
+    }
+    Ok(())
+}
+
 /// Prepare an output directory: refuse an existing non-empty one unless `force`, create it otherwise.
 pub fn prepare_out_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
-    if dir.exists() {
-        let non_empty = fs::read_dir(dir).map_err(io_err(dir))?.next().is_some();
-        if non_empty && !force {
-            return Err(OutputError::Exists { path: dir.to_path_buf() });
-        }
-    }
+    check_out_dir(dir, force)?;
     fs::create_dir_all(dir).map_err(io_err(dir))
 }
 

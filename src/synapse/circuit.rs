@@ -287,6 +287,11 @@ impl CircuitParams {
         out
     }
 
+    /// Every parameter key, in file order.
+    pub fn keys(&self) -> Vec<String> {
+        self.clone().fields_mut().into_iter().map(|(k, _)| k).collect()
+    }
+
     /// Read a parameter by dotted key.
     pub fn get(&self, key: &str) -> Option<f64> {
         let mut c = self.clone();
