@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 pub mod fit;
 pub mod simulate;
+pub mod train;
 
 
 /// Behavioural model, calibration and network simulation of a CMOS synapse with synaptic tagging and capture.
@@ -26,6 +27,8 @@ enum Command {
     Fit(fit::FitArgs),
     /// Overlay a parameter file's simulation on a waveform set.
     Compare(fit::CompareArgs),
+    /// Train and test the spiking network on MNIST (early and late phase).
+    Train(train::TrainArgs),
     /// List the shipped parameter presets, or print one as YAML.
     Presets(PresetsArgs),
 }
@@ -53,6 +56,7 @@ pub fn main() -> i32 {
         Command::Simulate(a) => simulate::run(a),
         Command::Fit(a) => fit::run_fit(a),
         Command::Compare(a) => fit::run_compare(a),
+        Command::Train(a) => train::run(a),
         Command::Presets(a) => presets(a),
     };
     match result {

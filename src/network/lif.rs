@@ -51,7 +51,7 @@ impl Default for LifParams {
             r_m_ohm: 100e6,
             t_ref_s: 10e-3,
             tau_syn_s: 5e-3,
-            v_per_weight_v: 0.1,
+            v_per_weight_v: 0.03,
         }
     }
 }

@@ -9,5 +9,6 @@
 pub mod encode;
 pub mod lif;
 pub mod net;
+pub mod protocol;
 
 pub use net::{NetConfig, Network, TestResult};

@@ -7,6 +7,12 @@
 //!   training the label class's neurons all receive the +1 nA teacher, and a spike of one of them resets the
 //!   others of its class (lateral inhibition, a spiking winner-take-all), so the neuron whose weights already
 //!   match the digit best fires and learns it: each neuron becomes one prototype of its class.
+//! - **Homeostatic synaptic scaling.** Each neuron sees its input weights at zero mean and a fixed norm (as
+//!   the per-neuron weight normalisation of Diehl & Cook 2015), so it responds to the pattern its synapses learned
+//!   rather than to how many are potentiated, and an adaptive threshold (raised by each won sample, relaxing over
+//!   ~1000 samples) shares the samples of a class among its neurons. Together they make the class's neurons learn
+//!   distinct prototypes (thesis Fig. 15 per neuron) and lift ten-class accuracy from ~65 % (plain weights) to
+//!   ~93 % on a held-out validation split (`stc train`, README).
 //! - **Signed readout.** The thesis fed w = beta v_h + beta V_H0 z straight into the neuron, so every synapse
 //!   excites and the neuron with the largest total weight wins whatever the input. Here each input also drives
 //!   a fixed balancing (inhibitory) synapse of the resting weight beta V_H0 (a differential synapse pair, common in
@@ -63,13 +69,24 @@ pub struct NetConfig {
     pub consolidation_s: f64,
     /// Acceleration factor of the early-phase recovery and the late phase during consolidation (thesis 32).
     pub accel: f64,
+    /// Standard deviation of the initial v_h around V_INIT [V] (device mismatch; breaks the tie between the
+    /// neurons of a class so that they learn different prototypes).
+    pub init_spread_v: f64,
+    /// Seed of the initial mismatch.
+    pub seed: u64,
+    /// Homeostatic scaling of each neuron's input weights to zero mean and fixed norm (see [`Network::weights`]).
+    pub normalise: bool,
+    /// Adaptive-threshold increment per won training sample [V].
+    pub theta_plus_v: f64,
+    /// Relaxation of the adaptive threshold, in training samples.
+    pub theta_tau_samples: f64,
 }
 
 impl Default for NetConfig {
     fn default() -> Self {
         NetConfig {
             classes: (0..10).collect(),
-            per_class: 10,
+            per_class: 20,
             encoding: Encoding::Regular,
             max_rate_hz: 40.0,
             presentation_s: 0.150,
@@ -79,6 +96,11 @@ impl Default for NetConfig {
             lif: LifParams::default(),
             consolidation_s: 3600.0,
             accel: 32.0,
+            init_spread_v: 0.01,
+            seed: 1,
+            normalise: true,
+            theta_plus_v: 0.5e-3,
+            theta_tau_samples: 1000.0,
         }
     }
 }
@@ -110,6 +132,10 @@ pub struct Network {
     pub late: Vec<LateState>,
     /// Protein availability per output neuron.
     pub protein: Vec<f64>,
+    /// Adaptive threshold offset per output neuron [V]: raised each time the neuron wins a training sample and
+    /// relaxing with `theta_tau_samples`, so that every neuron of a class gets to learn a prototype (homeostasis,
+    /// as the adaptive threshold of Diehl & Cook 2015).
+    pub theta: Vec<f64>,
     /// Synapse updates done (synapses x samples), for the speed report.
     pub synapse_samples: u64,
 }
@@ -130,9 +156,17 @@ impl Network {
         let n_out = cfg.classes.len() * cfg.per_class;
         let mut window_syn = syn.clone();
         window_syn.dpi.i_init_a = syn.dpi.i_rest();
-        let v = vec![syn.capacitor.v_init_v; n_in * n_out];
+        let mut rng = crate::stimulus::rng(cfg.seed);
+        let v = (0..n_in * n_out)
+            .map(|_| {
+                // Box-Muller normal deviate.
+                let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-300), rng.random::<f64>());
+                let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+                (syn.capacitor.v_init_v + cfg.init_spread_v * z).clamp(0.0, syn.capacitor.v_dd_v)
+            })
+            .collect();
         let late = vec![syn.late.init(); n_in * n_out];
-        Network { cfg, window_syn, syn, n_out, n_in, v, late, protein: vec![0.0; n_out], synapse_samples: 0 }
+        Network { cfg, window_syn, syn, n_out, n_in, v, late, protein: vec![0.0; n_out], theta: vec![0.0; n_out], synapse_samples: 0 }
     }
 
     /// Class label of output neuron i.
@@ -201,6 +235,7 @@ impl Network {
         let mut refr = vec![0usize; n];
         let mut peak = vec![0.0; n];
         let mut post: Vec<Vec<f64>> = vec![Vec::new(); n];
+        let mut winner: Vec<Option<usize>> = vec![None; c.classes.len()];
         for k in 0..steps {
             for &j in &events[k] {
                 let row = &weights[j * n..(j + 1) * n];
@@ -210,32 +245,46 @@ impl Network {
             }
             let stim_on = k < pres_steps;
             let t = (k + 1) as f64 * c.dt_s;
-            let mut fired_class: Option<usize> = None;
+            // Neurons crossing threshold in this step; within a class the most depolarised (relative to its
+            // adaptive threshold) wins.
+            let mut cand: Vec<Option<(usize, f64)>> = vec![None; c.classes.len()];
             for i in 0..n {
                 let e = l.v_rev_v + if stim_on { l.r_m_ohm * teacher[i] } else { 0.0 };
                 let (nv, ns) = prop.step(v[i], s[i], e, l.v_per_weight_v);
                 s[i] = ns;
-                if refr[i] > 0 {
-                    refr[i] -= 1;
+                let g = i / c.per_class;
+                if refr[i] > 0 || (inhibit_class && winner[g].is_some_and(|w| w != i)) {
+                    refr[i] = refr[i].saturating_sub(1);
                     v[i] = l.v_reset_v;
                     continue;
                 }
                 v[i] = nv;
                 peak[i] += nv - l.v_rev_v;
-                if nv >= l.v_th_v {
-                    post[i].push(t);
-                    v[i] = l.v_reset_v;
-                    refr[i] = ref_steps;
-                    if inhibit_class {
-                        fired_class = Some(i / c.per_class);
+                let over = nv - (l.v_th_v + self.theta[i]);
+                if over >= 0.0 {
+                    if inhibit_class && winner[g].is_none() {
+                        if cand[g].is_none_or(|(_, o)| over > o) {
+                            cand[g] = Some((i, over));
+                        }
+                    } else {
+                        post[i].push(t);
+                        v[i] = l.v_reset_v;
+                        refr[i] = ref_steps;
                     }
                 }
             }
-            if let Some(g) = fired_class {
-                // Lateral inhibition within the class: the others are reset (the first to fire wins).
-                for i in g * c.per_class..(g + 1) * c.per_class {
-                    if post[i].last() != Some(&t) {
-                        v[i] = l.v_reset_v;
+            for (g, cg) in cand.iter().enumerate() {
+                if let Some((i, _)) = *cg {
+                    // Lateral inhibition within the class: the winner holds the others at reset for the rest of
+                    // the presentation (a winner-take-all with slow inhibition).
+                    winner[g] = Some(i);
+                    post[i].push(t);
+                    v[i] = l.v_reset_v;
+                    refr[i] = ref_steps;
+                    for j in g * c.per_class..(g + 1) * c.per_class {
+                        if j != i {
+                            v[j] = l.v_reset_v;
+                        }
                     }
                 }
             }
@@ -243,8 +292,25 @@ impl Network {
         (post, peak)
     }
 
-    fn weights(&self) -> Vec<f64> {
-        (0..self.v.len()).map(|k| self.w_eff(k)).collect()
+    /// The weights the output neurons see, pixel-major: the signed synaptic weights, and with `normalise` each
+    /// neuron's input weights scaled to zero mean and a fixed norm (homeostatic synaptic scaling: the neuron keeps
+    /// its total input balanced and its gain constant, like the per-neuron weight normalisation of Diehl & Cook
+    /// 2015), so a neuron responds to the *pattern* its synapses learned, not to how many are potentiated.
+    pub fn weights(&self) -> Vec<f64> {
+        let n = self.n_out;
+        let mut w: Vec<f64> = (0..self.v.len()).map(|k| self.w_eff(k)).collect();
+        if self.cfg.normalise {
+            let scale = self.syn.weight.beta_per_v * self.syn.capacitor.v_h0_v;
+            for i in 0..n {
+                let m = (0..self.n_in).map(|j| w[j * n + i]).sum::<f64>() / self.n_in as f64;
+                let var = (0..self.n_in).map(|j| (w[j * n + i] - m).powi(2)).sum::<f64>() / self.n_in as f64;
+                let g = if var > 0.0 { scale / var.sqrt() } else { 0.0 };
+                for j in 0..self.n_in {
+                    w[j * n + i] = (w[j * n + i] - m) * g;
+                }
+            }
+        }
+        w
     }
 
     /// Train on one sample (plasticity on, teacher currents).
@@ -253,6 +319,14 @@ impl Network {
         let teacher: Vec<f64> = (0..self.n_out).map(|i| if self.class_of(i) == label { self.cfg.teacher_a } else { -self.cfg.teacher_a }).collect();
         let weights = self.weights();
         let (post, _) = self.run_neurons(&ids, &trains, &teacher, true, &weights);
+        // Homeostasis: the neurons that fired (the winners) raise their threshold; all relax.
+        let relax = (-1.0 / self.cfg.theta_tau_samples).exp();
+        for (th, p) in self.theta.iter_mut().zip(&post) {
+            *th *= relax;
+            if !p.is_empty() {
+                *th += self.cfg.theta_plus_v;
+            }
+        }
         // Distinct post trains: group 0 = silent.
         let mut groups: Vec<Vec<f64>> = vec![Vec::new()];
         let group_of: Vec<usize> = post

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 pub const PRESETS: &[(&str, &str)] = &[
     ("thesis-fig9", include_str!("../../presets/thesis-fig9.yaml")),
     ("thesis-network", include_str!("../../presets/thesis-network.yaml")),
+    ("mnist-network", include_str!("../../presets/mnist-network.yaml")),
     ("cadence-fig17", include_str!("../../presets/cadence-fig17.yaml")),
     ("reference", include_str!("../../presets/reference.yaml")),
 ];

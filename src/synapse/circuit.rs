@@ -11,8 +11,10 @@
 //! 4. the capacitor integrates that charge; recovery, the rails, the tag and the late phase are evaluated on
 //!    steps no longer than `max_step_s` (default 0.1 ms), which only matters for those slow parts.
 //!
-//! A comparator with a finite transition width has a continuously varying output; it is then evaluated at the
-//! midpoint of sub-steps no longer than tau_DPI/100 (second-order accurate).
+//! A comparator with a finite transition width has a continuously varying output while its input is inside the
+//! ramp; there it is evaluated at the midpoint of sub-steps no longer than tau_DPI/100 (second-order accurate).
+//! The instants where the input enters or leaves the ramp are exact crossings, and outside the ramp the output is
+//! exactly 0 or 1, so quiet stretches cost one step.
 
 use crate::blocks::bump::{Tag, TagParams};
 use crate::blocks::capacitor::CapacitorParams;
@@ -168,6 +170,24 @@ impl DpiTrack {
         p.evolve(self.i_start_a[k], self.i_in_a[k], (t - self.start_s[k]).max(0.0))
     }
 
+    /// Every instant before `t_end` at which the calcium current crosses `level`, in either direction.
+    pub fn level_crossings(&self, p: &DpiParams, level: f64, t_end: f64) -> Vec<f64> {
+        let mut out = Vec::new();
+        for k in 0..self.start_s.len() {
+            let t0 = self.start_s[k];
+            if t0 >= t_end {
+                break;
+            }
+            let t1 = self.start_s.get(k + 1).copied().unwrap_or(f64::INFINITY).min(t_end);
+            if let Some(dt) = p.crossing_time(self.i_start_a[k], self.i_in_a[k], level) {
+                if t0 + dt < t1 {
+                    out.push(t0 + dt);
+                }
+            }
+        }
+        out
+    }
+
     /// Raw switching instants of an ideal comparator with hysteresis (alternating, starting from the initial
     /// state, which is returned too).
     pub fn crossings(&self, p: &DpiParams, w: &WtaParams, t_end: f64) -> (bool, Vec<f64>) {
@@ -205,7 +225,20 @@ struct Channel<'a> {
 impl<'a> Channel<'a> {
     fn new(wta: &'a WtaParams, ull: &'a UllParams, track: &DpiTrack, dpi: &DpiParams, t_end: f64) -> Self {
         let (initially_on, raw) = track.crossings(dpi, wta, t_end);
-        let edges = wta.delay_edges(&raw, initially_on);
+        let edges = if wta.width_a > 0.0 {
+            // Soft comparator: breakpoints where the (onset-delayed) current enters or leaves the ramp, and where
+            // its input piece changes; outside the ramp the output is exactly 0 or 1.
+            let (lo, hi) = (wta.threshold_a - 0.5 * wta.width_a, wta.threshold_a + 0.5 * wta.width_a);
+            let mut e: Vec<f64> = track.level_crossings(dpi, lo, t_end);
+            e.extend(track.level_crossings(dpi, hi, t_end));
+            e.extend(track.start_s.iter().skip(1).copied());
+            let mut e: Vec<f64> = e.into_iter().map(|t| t + wta.delay_on_s).filter(|&t| t < t_end).collect();
+            e.sort_by(f64::total_cmp);
+            e.dedup();
+            e
+        } else {
+            wta.delay_edges(&raw, initially_on)
+        };
         let x = if initially_on { 1.0 } else { 0.0 };
         Channel { wta, ull, initially_on, edges, next: 0, state: UllState { fast: x, tail: x } }
     }
@@ -226,6 +259,15 @@ impl<'a> Channel<'a> {
                 0.0
             }
         }
+    }
+    /// Whether a soft comparator's delayed input is inside its ramp at time t (the output then varies).
+    fn in_ramp(&self, track: &DpiTrack, dpi: &DpiParams, t: f64) -> bool {
+        if self.wta.width_a <= 0.0 {
+            return false;
+        }
+        let td = t - self.wta.delay_on_s;
+        let i = if td < 0.0 { dpi.i_init_a } else { track.value_at(dpi, td) };
+        (i - self.wta.threshold_a).abs() < 0.5 * self.wta.width_a
     }
     fn advance(&mut self, out: f64, dt: f64, t1: f64) -> f64 {
         let (s, q) = self.ull.advance(&self.state, out, dt);
@@ -349,8 +391,7 @@ impl CircuitParams {
         let horizon = t_end + 1e-12;
         let mut pot = Channel::new(&self.pot_comparator, &self.pot_switch, &track, d, horizon);
         let mut dep = Channel::new(&self.dep_comparator, &self.dep_switch, &track, d, horizon);
-        let soft = self.pot_comparator.width_a > 0.0 || self.dep_comparator.width_a > 0.0;
-        let soft_step = if soft { d.tau_s / 100.0 } else { f64::INFINITY };
+        let soft_step = d.tau_s / 100.0;
         let cap = &self.capacitor;
         let slow = out.is_some();
         let mut v = cap.v_init_v;
@@ -360,7 +401,6 @@ impl CircuitParams {
         let mut summary = ChargeSummary::default();
         let mut t = 0.0;
         let mut next_sample = 0usize;
-        let mut next_piece = 1usize;
         let record = |tr: &mut CircuitTrace, t: f64, v: f64, late: &LateState, pot: &Channel, dep: &Channel| {
             tr.t_s.push(t);
             tr.i_ca_a.push(track.value_at(d, t));
@@ -380,17 +420,12 @@ impl CircuitParams {
             if t >= t_end {
                 break;
             }
-            while next_piece < track.start_s.len() && track.start_s[next_piece] <= t {
-                next_piece += 1;
+            let mut t1 = t_end.min(t + max_step).min(pot.next_edge()).min(dep.next_edge());
+            if pot.in_ramp(&track, d, t) || dep.in_ramp(&track, d, t) {
+                t1 = t1.min(t + soft_step);
             }
-            let mut t1 = t_end.min(t + max_step).min(t + soft_step).min(pot.next_edge()).min(dep.next_edge());
             if let Some(&ts) = times.get(next_sample) {
                 t1 = t1.min(ts);
-            }
-            if soft {
-                if let Some(&tp) = track.start_s.get(next_piece) {
-                    t1 = t1.min(tp);
-                }
             }
             if t1 <= t {
                 t1 = t_end.min(t + 1e-12);

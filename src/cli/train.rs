@@ -1,0 +1,240 @@
+//! `stc train`: the calibrated synapse in the two-layer network on MNIST (or any IDX/CSV digit set).
+
+use super::CliError;
+use crate::io::mnist::{self, Dataset};
+use crate::io::{atomic, table};
+use crate::network::encode::Encoding;
+use crate::network::protocol::{self, Outcome};
+use crate::network::NetConfig;
+use crate::params;
+use crate::plot::{self, Series, Style};
+use crate::synapse::CircuitParams;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The calibration checked in with the product (fits/cadence-fig17.yaml), used unless `--calibration` says otherwise.
+pub const DEFAULT_CALIBRATION: &str = include_str!("../../fits/cadence-fig17.yaml");
+
+/// Train and test the network (thesis section 3.3): rate-encoded digits, teacher currents during training,
+/// plasticity off at test; accuracy right after training (early phase) and after an accelerated consolidation
+/// interval (late phase).
+///
+/// Without test files a validation split is held out from the end of the training data. Writes OUT/summary.yaml,
+/// confusion matrices (CSV + PNG/SVG), weight heat maps per output neuron and the learning curve.
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// Synapse bias preset or parameter file.
+    #[arg(long, default_value = "mnist-network")]
+    pub params: String,
+    /// Calibration (a `stc fit` output) whose fitted circuit properties are applied on top of the biases;
+    /// `none` for the ideal blocks. Default: the checked-in fit of the Cadence run.
+    #[arg(long)]
+    pub calibration: Option<String>,
+    /// Training images (IDX, gzip or not).
+    #[arg(long, requires = "train_labels")]
+    pub train_images: Option<PathBuf>,
+    /// Training labels (IDX).
+    #[arg(long, requires = "train_images")]
+    pub train_labels: Option<PathBuf>,
+    /// Training set as CSV (label + pixels).
+    #[arg(long, conflicts_with = "train_images")]
+    pub train_csv: Option<PathBuf>,
+    /// Test images (IDX).
+    #[arg(long, requires = "test_labels")]
+    pub test_images: Option<PathBuf>,
+    /// Test labels (IDX).
+    #[arg(long, requires = "test_images")]
+    pub test_labels: Option<PathBuf>,
+    /// Test set as CSV.
+    #[arg(long, conflicts_with = "test_images")]
+    pub test_csv: Option<PathBuf>,
+    /// Classes to learn, comma-separated (default: all labels present in the training data).
+    #[arg(long, value_delimiter = ',')]
+    pub classes: Vec<u8>,
+    /// Use the first N training samples (after the validation split).
+    #[arg(long)]
+    pub n_train: Option<usize>,
+    /// Use the first M test samples.
+    #[arg(long)]
+    pub n_test: Option<usize>,
+    /// Validation samples held out from the end of the training data when no test set is given.
+    #[arg(long, default_value_t = 1000)]
+    pub validation: usize,
+    /// Output neurons per class (competing for each training sample).
+    #[arg(long, default_value_t = 20)]
+    pub per_class: usize,
+    /// Spike encoding of the pixels.
+    #[arg(long, value_enum, default_value = "regular")]
+    pub encoding: Encoding,
+    /// Seed (Poisson trains, initial mismatch, test trains).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output directory.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Overwrite an existing output directory.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Synapse parameters: biases plus the calibration's fitted properties. Returns them and the keys applied.
+pub fn synapse(params_name: &str, calibration: Option<&str>) -> Result<(CircuitParams, Vec<String>), CliError> {
+    let mut syn = params::load_circuit(params_name)?;
+    let cal = match calibration {
+        Some("none") => None,
+        Some(path) => Some(params::load_circuit(path)?),
+        None => match params::parse(DEFAULT_CALIBRATION, "fits/cadence-fig17.yaml (embedded)")? {
+            params::AnyParams::Circuit(p) => Some(*p),
+            _ => None,
+        },
+    };
+    let applied = cal.map(|c| params::apply_calibration(&mut syn, &c)).unwrap_or_default();
+    Ok((syn, applied))
+}
+
+fn load(images: &Option<PathBuf>, labels: &Option<PathBuf>, csv: &Option<PathBuf>) -> Result<Option<Dataset>, CliError> {
+    Ok(match (images, labels, csv) {
+        (Some(i), Some(l), _) => Some(mnist::load_idx(i, l)?),
+        (_, _, Some(c)) => Some(mnist::load_csv(c)?),
+        _ => None,
+    })
+}
+
+/// Progress bars for the protocol's stages.
+pub struct Bars {
+    multi: MultiProgress,
+    bars: Mutex<BTreeMap<String, ProgressBar>>,
+}
+
+impl Bars {
+    /// New set of bars (drawn on stderr; hidden when stderr is not a terminal).
+    pub fn new() -> Self {
+        Bars { multi: MultiProgress::new(), bars: Mutex::new(BTreeMap::new()) }
+    }
+    /// Update the bar of a stage.
+    pub fn update(&self, stage: &str, done: usize, total: usize) {
+        let mut b = self.bars.lock().unwrap_or_else(|e| e.into_inner());
+        let bar = b.entry(stage.to_string()).or_insert_with(|| {
+            let pb = self.multi.add(ProgressBar::new(total as u64));
+            pb.set_style(
+                ProgressStyle::with_template("{prefix:>12} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            pb.set_prefix(stage.to_string());
+            pb
+        });
+        bar.set_position(done as u64);
+        if done >= total {
+            bar.finish();
+        }
+    }
+}
+
+impl Default for Bars {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Write the outcome's files into `out`.
+pub fn write_outcome(out: &Path, o: &Outcome, extra: &BTreeMap<String, serde_yaml::Value>, per_class: usize) -> Result<(), CliError> {
+    let labels: Vec<String> = o.classes.iter().map(|c| c.to_string()).collect();
+    for (name, conf) in [("confusion_early", &o.confusion_early), ("confusion_late", &o.confusion_late)] {
+        let cols: Vec<Vec<f64>> = (0..labels.len()).map(|j| conf.iter().map(|r| r[j] as f64).collect()).collect();
+        let named: Vec<String> = labels.iter().map(|l| format!("pred_{l}")).collect();
+        let truth: Vec<f64> = o.classes.iter().map(|&c| c as f64).collect();
+        let mut columns: Vec<(&str, &[f64])> = vec![("true", &truth)];
+        columns.extend(named.iter().zip(&cols).map(|(n, c)| (n.as_str(), c.as_slice())));
+        table::write_csv(&out.join(format!("{name}.csv")), &columns)?;
+        let phase = if name.ends_with("early") { "early phase" } else { "late phase" };
+        plot::plot_confusion(&out.join(name), &format!("Confusion matrix, {phase}"), &labels, conf)?;
+    }
+    // Heat maps: at most 4 neurons per class keep the figure readable.
+    let maps: Vec<(String, Vec<f64>)> = o.maps_early.iter().enumerate().filter(|(i, _)| i % per_class < 4).map(|(_, m)| m.clone()).collect();
+    plot::plot_heatmaps(&out.join("weights_early"), "Signed synaptic weights per output neuron after training (thesis Fig. 15)", &maps, 28, 28, "w - beta V_H0", per_class.min(4))?;
+    let (n, a): (Vec<f64>, Vec<f64>) = o.curve.iter().map(|&(n, a)| (n as f64, a)).unzip();
+    table::write_csv(&out.join("learning_curve.csv"), &[("n_train", &n), ("accuracy_early", &a)])?;
+    plot::plot_xy(
+        &out.join("learning_curve"),
+        "Early-phase test accuracy against training samples",
+        "training samples",
+        "accuracy",
+        &[Series { label: "early phase".into(), x: n, y: a, style: Style::Line, color: None }],
+        true,
+    )?;
+    let mut summary = serde_yaml::to_value(o)?;
+    if let serde_yaml::Value::Mapping(m) = &mut summary {
+        for (k, v) in extra {
+            m.insert(serde_yaml::Value::String(k.clone()), v.clone());
+        }
+    }
+    atomic::write_atomic(&out.join("summary.yaml"), serde_yaml::to_string(&summary)?.as_bytes())?;
+    Ok(())
+}
+
+/// Run `stc train`.
+pub fn run(a: TrainArgs) -> Result<(), CliError> {
+    atomic::check_out_dir(&a.out, a.force)?;
+    if a.per_class == 0 {
+        return Err("--per-class must be at least 1".into());
+    }
+    let (syn, applied) = synapse(&a.params, a.calibration.as_deref())?;
+    let train_all = load(&a.train_images, &a.train_labels, &a.train_csv)?.unwrap_or_else(mnist::embedded_train10k);
+    let test_given = load(&a.test_images, &a.test_labels, &a.test_csv)?;
+    let classes: Vec<u8> = if a.classes.is_empty() {
+        (0..=255u8).filter(|c| train_all.labels.contains(c)).collect()
+    } else {
+        a.classes.clone()
+    };
+    let train_all = train_all.filter_classes(&classes);
+    let (mut train, mut test, split) = match test_given {
+        Some(t) => (train_all, t.filter_classes(&classes), "given test set".to_string()),
+        None => {
+            if train_all.len() <= a.validation {
+                return Err(format!("{} training samples cannot hold out --validation {}", train_all.len(), a.validation).into());
+            }
+            let (tr, va) = train_all.split(train_all.len() - a.validation);
+            (tr, va, format!("validation split: last {} training samples", a.validation))
+        }
+    };
+    if let Some(n) = a.n_train {
+        train = train.take(n);
+    }
+    if let Some(m) = a.n_test {
+        test = test.take(m);
+    }
+    if train.is_empty() || test.is_empty() {
+        return Err("no training or no test samples for these classes".into());
+    }
+    let cfg = NetConfig { classes: classes.clone(), per_class: a.per_class, encoding: a.encoding, seed: a.seed, ..NetConfig::default() };
+    let checkpoints: Vec<usize> = [100, 300, 1000, 3000, 10_000, 30_000].into_iter().filter(|&c| c < train.len()).collect();
+    let bars = Bars::new();
+    let t0 = std::time::Instant::now();
+    let o = protocol::run(cfg.clone(), syn, &train, &test, a.seed, &checkpoints, &|s, d, t| bars.update(s, d, t));
+    let wall = t0.elapsed().as_secs_f64();
+    atomic::prepare_out_dir(&a.out, a.force)?;
+    let mut extra = BTreeMap::new();
+    extra.insert("wall_s".to_string(), serde_yaml::to_value(wall)?);
+    extra.insert("params".to_string(), serde_yaml::to_value(&a.params)?);
+    extra.insert("calibration_applied".to_string(), serde_yaml::to_value(&applied)?);
+    extra.insert("test_set".to_string(), serde_yaml::to_value(format!("{} ({})", test.source, split))?);
+    extra.insert("train_set".to_string(), serde_yaml::to_value(&train.source)?);
+    extra.insert("seed".to_string(), serde_yaml::to_value(a.seed)?);
+    extra.insert("network".to_string(), serde_yaml::to_value(&cfg)?);
+    extra.insert("peak_rss_mib".to_string(), serde_yaml::to_value(protocol::peak_rss_mib())?);
+    write_outcome(&a.out, &o, &extra, a.per_class)?;
+    println!(
+        "accuracy early {:.1} %, late {:.1} % ({} train, {} test, classes {:?}); {:.2e} synapse-steps/s; {:.1} s",
+        100.0 * o.accuracy_early,
+        100.0 * o.accuracy_late,
+        o.n_train,
+        o.n_test,
+        o.classes,
+        o.synapse_steps_per_s,
+        wall
+    );
+    Ok(())
+}
