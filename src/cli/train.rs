@@ -63,7 +63,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 1000)]
     pub validation: usize,
     /// Output neurons per class (competing for each training sample).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 10)]
     pub per_class: usize,
     /// Spike encoding of the pixels.
     #[arg(long, value_enum, default_value = "regular")]

@@ -12,7 +12,7 @@
 //!   rather than to how many are potentiated, and an adaptive threshold (raised by each won sample, relaxing over
 //!   ~1000 samples) shares the samples of a class among its neurons. Together they make the class's neurons learn
 //!   distinct prototypes (thesis Fig. 15 per neuron) and lift ten-class accuracy from ~65 % (plain weights) to
-//!   ~93 % on a held-out validation split (`stc train`, README).
+//!   ~90 % on a held-out validation split (`stc train`, README).
 //! - **Signed readout.** The thesis fed w = beta v_h + beta V_H0 z straight into the neuron, so every synapse
 //!   excites and the neuron with the largest total weight wins whatever the input. Here each input also drives
 //!   a fixed balancing (inhibitory) synapse of the resting weight beta V_H0 (a differential synapse pair, common in
@@ -86,7 +86,7 @@ impl Default for NetConfig {
     fn default() -> Self {
         NetConfig {
             classes: (0..10).collect(),
-            per_class: 20,
+            per_class: 10,
             encoding: Encoding::Regular,
             max_rate_hz: 40.0,
             presentation_s: 0.150,
