@@ -34,3 +34,23 @@ fn ten_classes_learn_and_improve_with_data() {
     assert!(o.accuracy_early > 0.75 && o.accuracy_late > 0.75, "early {} late {}", o.accuracy_early, o.accuracy_late);
     assert!(o.curve[0].1 < o.accuracy_early, "accuracy rises with data: {:?}", o.curve);
 }
+
+#[test]
+fn shared_trajectories_equal_per_synapse_simulation() {
+    use stc_synapse::network::Network;
+    let (syn, _) = stc_synapse::cli::train::synapse("mnist-network", None).unwrap();
+    let data = mnist::embedded_train10k();
+    let cfg = NetConfig { per_class: 2, ..NetConfig::default() };
+    let mut a = Network::new(cfg.clone(), syn.clone(), 784);
+    let mut b = Network::new(cfg, syn, 784);
+    b.share_trajectories = false;
+    let (mut ra, mut rb) = (stc_synapse::stimulus::rng(4), stc_synapse::stimulus::rng(4));
+    for k in 0..3 {
+        a.train_sample(data.image(k), data.labels[k], &mut ra);
+        b.train_sample(data.image(k), data.labels[k], &mut rb);
+    }
+    assert!(a.v.iter().zip(&b.v).any(|(x, _)| (x - 0.9).abs() > 1e-3), "the samples changed some weights");
+    let worst = a.v.iter().zip(&b.v).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+    assert!(worst < 1e-12, "shared and per-synapse v_h differ by {worst} V");
+    assert!(a.late.iter().zip(&b.late).all(|(x, y)| x == y));
+}

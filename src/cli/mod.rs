@@ -3,7 +3,9 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod bench;
 pub mod fit;
+pub mod run;
 pub mod simulate;
 pub mod train;
 
@@ -21,6 +23,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// The main job: calibration -> comparison plots -> network (zeros/ones and ten classes) -> report.
+    Run(run::RunArgs),
     /// Simulate one synapse (circuit or reference model) and write traces.csv and traces.png/.svg.
     Simulate(simulate::Args),
     /// Fit declared parameters to a waveform set (particle swarm, then Nelder-Mead) and write a calibrated file.
@@ -29,6 +33,8 @@ enum Command {
     Compare(fit::CompareArgs),
     /// Train and test the spiking network on MNIST (early and late phase).
     Train(train::TrainArgs),
+    /// Measure the network's throughput (synapse-steps/s), side by side with per-synapse simulation.
+    Bench(bench::BenchArgs),
     /// List the shipped parameter presets, or print one as YAML.
     Presets(PresetsArgs),
 }
@@ -53,10 +59,12 @@ pub fn main() -> i32 {
         }
     };
     let result = match cli.command {
+        Command::Run(a) => run::run(a),
         Command::Simulate(a) => simulate::run(a),
         Command::Fit(a) => fit::run_fit(a),
         Command::Compare(a) => fit::run_compare(a),
         Command::Train(a) => train::run(a),
+        Command::Bench(a) => bench::run(a),
         Command::Presets(a) => presets(a),
     };
     match result {

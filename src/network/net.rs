@@ -138,6 +138,9 @@ pub struct Network {
     pub theta: Vec<f64>,
     /// Synapse updates done (synapses x samples), for the speed report.
     pub synapse_samples: u64,
+    /// Share one exact trajectory among synapses with the same trains (default). `false` simulates every
+    /// synapse on its own: identical results, for benchmarks and tests.
+    pub share_trajectories: bool,
 }
 
 fn recover(v: f64, v0: f64, up: f64, down: f64, t: f64) -> f64 {
@@ -166,7 +169,7 @@ impl Network {
             })
             .collect();
         let late = vec![syn.late.init(); n_in * n_out];
-        Network { cfg, window_syn, syn, n_out, n_in, v, late, protein: vec![0.0; n_out], theta: vec![0.0; n_out], synapse_samples: 0 }
+        Network { cfg, window_syn, syn, n_out, n_in, v, late, protein: vec![0.0; n_out], theta: vec![0.0; n_out], synapse_samples: 0, share_trajectories: true }
     }
 
     /// Class label of output neuron i.
@@ -352,8 +355,10 @@ impl Network {
             u
         };
         let syn = &self.window_syn;
+        let share = self.share_trajectories;
         let table: Vec<Vec<Option<ChargeSummary>>> = groups
             .par_iter()
+            .filter(|_| share)
             .map(|g| {
                 trains
                     .iter()
@@ -379,8 +384,14 @@ impl Network {
         self.v.par_chunks_mut(n).zip(self.late.par_chunks_mut(n)).zip(ids.par_iter()).for_each(|((vs, ls), &h)| {
             for i in 0..n {
                 let mut v = vs[i];
-                if let Some(q) = &table[group_of[i]][h] {
-                    v = full.apply_charge(v, q);
+                if share {
+                    if let Some(q) = &table[group_of[i]][h] {
+                        v = full.apply_charge(v, q);
+                    }
+                } else if !(trains[h].is_empty() && groups[group_of[i]].is_empty()) {
+                    // Reference path for the benchmark and the tests: this synapse's own exact simulation.
+                    let q = syn.early_charge(&Spikes { pre: trains[h].clone(), post: groups[group_of[i]].clone() }, window);
+                    v = full.apply_charge(v, &q);
                 }
                 v = recover(v, v0, up, down, window);
                 vs[i] = v;
