@@ -83,8 +83,12 @@ impl TagParams {
         self.anti_bump_current(self.theta_tag_v)
     }
     /// Tag state for a voltage difference dV = v_h - V_H0, decided on the anti-bump current as the circuit does.
+    ///
+    /// I_anti is strictly increasing in |dV| (cosh^2 is), so `I_anti(dV) > I_anti(theta_tag)` is exactly
+    /// `|dV| > theta_tag`; that form is evaluated (no cosh on the network's hot path, and no loss of the decision
+    /// where both currents round to I_b in floating point).
     pub fn tag(&self, dv: f64) -> Tag {
-        if self.anti_bump_current(dv) > self.threshold_current() {
+        if dv.abs() > self.theta_tag_v {
             if dv > 0.0 {
                 Tag::Up
             } else {
@@ -136,6 +140,17 @@ mod tests {
         assert!(t.bump_current(0.05) < t.bump_current(0.01));
         assert!((t.bump_current(0.03) - t.bump_current(-0.03)).abs() < 1e-24, "symmetric");
         assert!(t.anti_bump_current(0.5) > 0.999 * t.i_bump_a, "anti-bump saturates at I_b");
+    }
+
+    #[test]
+    fn tag_decision_is_the_anti_bump_comparison() {
+        let t = p();
+        let ith = t.threshold_current();
+        for k in -400..=400 {
+            let dv = k as f64 * 1e-4;
+            let by_current = t.anti_bump_current(dv) > ith;
+            assert_eq!(t.tag(dv) != Tag::None, by_current, "dV = {dv}");
+        }
     }
 
     #[test]

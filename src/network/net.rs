@@ -233,64 +233,74 @@ impl Network {
         }
         let prop = l.propagator(c.dt_s);
         let ref_steps = (l.t_ref_s / c.dt_s).round() as usize;
-        let mut v = vec![l.v_rev_v; n];
-        let mut s = vec![0.0; n];
-        let mut refr = vec![0usize; n];
-        let mut peak = vec![0.0; n];
-        let mut post: Vec<Vec<f64>> = vec![Vec::new(); n];
-        let mut winner: Vec<Option<usize>> = vec![None; c.classes.len()];
-        for k in 0..steps {
-            for &j in &events[k] {
-                let row = &weights[j * n..(j + 1) * n];
-                for (si, w) in s.iter_mut().zip(row) {
-                    *si += w;
-                }
-            }
-            let stim_on = k < pres_steps;
-            let t = (k + 1) as f64 * c.dt_s;
-            // Neurons crossing threshold in this step; within a class the most depolarised (relative to its
-            // adaptive threshold) wins.
-            let mut cand: Vec<Option<(usize, f64)>> = vec![None; c.classes.len()];
-            for i in 0..n {
-                let e = l.v_rev_v + if stim_on { l.r_m_ohm * teacher[i] } else { 0.0 };
-                let (nv, ns) = prop.step(v[i], s[i], e, l.v_per_weight_v);
-                s[i] = ns;
-                let g = i / c.per_class;
-                if refr[i] > 0 || (inhibit_class && winner[g].is_some_and(|w| w != i)) {
-                    refr[i] = refr[i].saturating_sub(1);
-                    v[i] = l.v_reset_v;
-                    continue;
-                }
-                v[i] = nv;
-                peak[i] += nv - l.v_rev_v;
-                let over = nv - (l.v_th_v + self.theta[i]);
-                if over >= 0.0 {
-                    if inhibit_class && winner[g].is_none() {
-                        if cand[g].is_none_or(|(_, o)| over > o) {
-                            cand[g] = Some((i, over));
-                        }
-                    } else {
-                        post[i].push(t);
-                        v[i] = l.v_reset_v;
-                        refr[i] = ref_steps;
-                    }
-                }
-            }
-            for (g, cg) in cand.iter().enumerate() {
-                if let Some((i, _)) = *cg {
-                    // Lateral inhibition within the class: the winner holds the others at reset for the rest of
-                    // the presentation (a winner-take-all with slow inhibition).
-                    winner[g] = Some(i);
-                    post[i].push(t);
-                    v[i] = l.v_reset_v;
-                    refr[i] = ref_steps;
-                    for j in g * c.per_class..(g + 1) * c.per_class {
-                        if j != i {
-                            v[j] = l.v_reset_v;
+        let k_per = c.per_class;
+        // Classes do not interact (the inhibition is within a class), so they run in parallel.
+        let per_class: Vec<(Vec<Vec<f64>>, Vec<f64>)> = (0..c.classes.len())
+            .into_par_iter()
+            .map(|g| {
+                let base = g * k_per;
+                let mut v = vec![l.v_rev_v; k_per];
+                let mut s = vec![0.0; k_per];
+                let mut refr = vec![0usize; k_per];
+                let mut peak = vec![0.0; k_per];
+                let mut post: Vec<Vec<f64>> = vec![Vec::new(); k_per];
+                let mut winner: Option<usize> = None;
+                for (k, ev) in events.iter().enumerate().take(steps) {
+                    for &j in ev {
+                        let row = &weights[j * n + base..j * n + base + k_per];
+                        for (si, w) in s.iter_mut().zip(row) {
+                            *si += w;
                         }
                     }
+                    let stim_on = k < pres_steps;
+                    let t = (k + 1) as f64 * c.dt_s;
+                    // Neurons crossing threshold in this step; the most depolarised (relative to its adaptive
+                    // threshold) wins the class.
+                    let mut cand: Option<(usize, f64)> = None;
+                    for q in 0..k_per {
+                        let i = base + q;
+                        let e = l.v_rev_v + if stim_on { l.r_m_ohm * teacher[i] } else { 0.0 };
+                        let (nv, ns) = prop.step(v[q], s[q], e, l.v_per_weight_v);
+                        s[q] = ns;
+                        if refr[q] > 0 || (inhibit_class && winner.is_some_and(|w| w != q)) {
+                            refr[q] = refr[q].saturating_sub(1);
+                            v[q] = l.v_reset_v;
+                            continue;
+                        }
+                        v[q] = nv;
+                        peak[q] += nv - l.v_rev_v;
+                        let over = nv - (l.v_th_v + self.theta[i]);
+                        if over >= 0.0 {
+                            if inhibit_class && winner.is_none() {
+                                if cand.is_none_or(|(_, o)| over > o) {
+                                    cand = Some((q, over));
+                                }
+                            } else {
+                                post[q].push(t);
+                                v[q] = l.v_reset_v;
+                                refr[q] = ref_steps;
+                            }
+                        }
+                    }
+                    if let Some((q, _)) = cand {
+                        // Lateral inhibition within the class: the winner holds the others at reset for the rest
+                        // of the presentation (a winner-take-all with slow inhibition).
+                        winner = Some(q);
+                        post[q].push(t);
+                        refr[q] = ref_steps;
+                        for vq in v.iter_mut() {
+                            *vq = l.v_reset_v;
+                        }
+                    }
                 }
-            }
+                (post, peak)
+            })
+            .collect();
+        let mut post = Vec::with_capacity(n);
+        let mut peak = Vec::with_capacity(n);
+        for (p, k) in per_class {
+            post.extend(p);
+            peak.extend(k);
         }
         (post, peak)
     }
@@ -301,17 +311,36 @@ impl Network {
     /// 2015), so a neuron responds to the *pattern* its synapses learned, not to how many are potentiated.
     pub fn weights(&self) -> Vec<f64> {
         let n = self.n_out;
-        let mut w: Vec<f64> = (0..self.v.len()).map(|k| self.w_eff(k)).collect();
+        let mut w: Vec<f64> = (0..self.v.len()).into_par_iter().map(|k| self.w_eff(k)).collect();
         if self.cfg.normalise {
             let scale = self.syn.weight.beta_per_v * self.syn.capacitor.v_h0_v;
-            for i in 0..n {
-                let m = (0..self.n_in).map(|j| w[j * n + i]).sum::<f64>() / self.n_in as f64;
-                let var = (0..self.n_in).map(|j| (w[j * n + i] - m).powi(2)).sum::<f64>() / self.n_in as f64;
-                let g = if var > 0.0 { scale / var.sqrt() } else { 0.0 };
-                for j in 0..self.n_in {
-                    w[j * n + i] = (w[j * n + i] - m) * g;
+            let (sum, sq) = w
+                .par_chunks(n)
+                .fold(
+                    || (vec![0.0; n], vec![0.0; n]),
+                    |(mut a, mut b), row| {
+                        for i in 0..n {
+                            a[i] += row[i];
+                            b[i] += row[i] * row[i];
+                        }
+                        (a, b)
+                    },
+                )
+                .reduce(|| (vec![0.0; n], vec![0.0; n]), |(a, b), (c, d)| (a.iter().zip(&c).map(|(x, y)| x + y).collect(), b.iter().zip(&d).map(|(x, y)| x + y).collect()));
+            let m: Vec<f64> = sum.iter().map(|x| x / self.n_in as f64).collect();
+            let g: Vec<f64> = sq
+                .iter()
+                .zip(&m)
+                .map(|(q, mi)| {
+                    let var = (q / self.n_in as f64 - mi * mi).max(0.0);
+                    if var > 0.0 { scale / var.sqrt() } else { 0.0 }
+                })
+                .collect();
+            w.par_chunks_mut(n).for_each(|row| {
+                for i in 0..n {
+                    row[i] = (row[i] - m[i]) * g[i];
                 }
-            }
+            });
         }
         w
     }
@@ -356,23 +385,16 @@ impl Network {
         };
         let syn = &self.window_syn;
         let share = self.share_trajectories;
-        let table: Vec<Vec<Option<ChargeSummary>>> = groups
-            .par_iter()
-            .filter(|_| share)
-            .map(|g| {
-                trains
-                    .iter()
-                    .enumerate()
-                    .map(|(h, tr)| {
-                        if !used_ids[h] || (tr.is_empty() && g.is_empty()) {
-                            None
-                        } else {
-                            Some(syn.early_charge(&Spikes { pre: tr.clone(), post: g.clone() }, window))
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
+        let pairs: Vec<(usize, usize)> = if share {
+            (0..groups.len()).flat_map(|g| (0..trains.len()).map(move |h| (g, h))).filter(|&(g, h)| used_ids[h] && !(trains[h].is_empty() && groups[g].is_empty())).collect()
+        } else {
+            Vec::new()
+        };
+        let computed: Vec<ChargeSummary> = pairs.par_iter().map(|&(g, h)| syn.early_charge(&Spikes { pre: trains[h].clone(), post: groups[g].clone() }, window)).collect();
+        let mut table: Vec<Vec<Option<ChargeSummary>>> = vec![vec![None; trains.len()]; groups.len()];
+        for (&(g, h), q) in pairs.iter().zip(computed) {
+            table[g][h] = Some(q);
+        }
         // Apply to every synapse.
         let n = self.n_out;
         let cap = &self.syn.capacitor;
