@@ -54,3 +54,14 @@ fn shared_trajectories_equal_per_synapse_simulation() {
     assert!(worst < 1e-12, "shared and per-synapse v_h differ by {worst} V");
     assert!(a.late.iter().zip(&b.late).all(|(x, y)| x == y));
 }
+
+#[test]
+fn reference_synapses_learn_zeros_and_ones() {
+    use stc_synapse::network::Network;
+    let r = stc_synapse::params::load_reference("reference").unwrap();
+    let train = mnist::embedded_thesis_train().take(170);
+    let test = mnist::embedded_thesis_test();
+    let cfg = NetConfig { classes: vec![0, 1], ..NetConfig::default() };
+    let o = protocol::run_network(Network::new_reference(cfg, r, 784), &train, &test, 1, &[], &|_, _, _| {});
+    assert!(o.accuracy_early >= 0.95 && o.accuracy_late >= 0.95, "early {} late {}", o.accuracy_early, o.accuracy_late);
+}

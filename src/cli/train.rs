@@ -25,9 +25,12 @@ pub const DEFAULT_CALIBRATION: &str = include_str!("../../fits/cadence-fig17.yam
 /// confusion matrices (CSV + PNG/SVG), weight heat maps per output neuron and the learning curve.
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
-    /// Synapse bias preset or parameter file.
-    #[arg(long, default_value = "mnist-network")]
-    pub params: String,
+    /// Synapse model: the circuit, or the reference equations (thesis Eqs. 2-5) as the control.
+    #[arg(long, value_enum, default_value = "circuit")]
+    pub model: super::simulate::Model,
+    /// Synapse bias preset or parameter file (default: mnist-network; reference for --model reference).
+    #[arg(long)]
+    pub params: Option<String>,
     /// Calibration (a `stc fit` output) whose fitted circuit properties are applied on top of the biases;
     /// `none` for the ideal blocks. Default: the checked-in fit of the Cadence run.
     #[arg(long)]
@@ -181,7 +184,14 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     if a.per_class == 0 {
         return Err("--per-class must be at least 1".into());
     }
-    let (syn, applied) = synapse(&a.params, a.calibration.as_deref())?;
+    let reference = a.model == super::simulate::Model::Reference;
+    let params_name = a.params.clone().unwrap_or_else(|| if reference { "reference".into() } else { "mnist-network".into() });
+    let (syn, applied, ref_params) = if reference {
+        (params::load_circuit("thesis-network")?, vec![], Some(params::load_reference(&params_name)?))
+    } else {
+        let (s, ap) = synapse(&params_name, a.calibration.as_deref())?;
+        (s, ap, None)
+    };
     let train_all = load(&a.train_images, &a.train_labels, &a.train_csv)?.unwrap_or_else(mnist::embedded_train10k);
     let test_given = load(&a.test_images, &a.test_labels, &a.test_csv)?;
     let classes: Vec<u8> = if a.classes.is_empty() {
@@ -213,12 +223,17 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     let checkpoints: Vec<usize> = [100, 300, 1000, 3000, 10_000, 30_000].into_iter().filter(|&c| c < train.len()).collect();
     let bars = Bars::new();
     let t0 = std::time::Instant::now();
-    let o = protocol::run(cfg.clone(), syn, &train, &test, a.seed, &checkpoints, &|s, d, t| bars.update(s, d, t));
+    let net = match ref_params {
+        Some(r) => crate::network::Network::new_reference(cfg.clone(), r, train.pixels()),
+        None => crate::network::Network::new(cfg.clone(), syn, train.pixels()),
+    };
+    let o = protocol::run_network(net, &train, &test, a.seed, &checkpoints, &|s, d, t| bars.update(s, d, t));
     let wall = t0.elapsed().as_secs_f64();
     atomic::prepare_out_dir(&a.out, a.force)?;
     let mut extra = BTreeMap::new();
     extra.insert("wall_s".to_string(), serde_yaml::to_value(wall)?);
-    extra.insert("params".to_string(), serde_yaml::to_value(&a.params)?);
+    extra.insert("params".to_string(), serde_yaml::to_value(&params_name)?);
+    extra.insert("model".to_string(), serde_yaml::to_value(if reference { "reference" } else { "circuit" })?);
     extra.insert("calibration_applied".to_string(), serde_yaml::to_value(&applied)?);
     extra.insert("test_set".to_string(), serde_yaml::to_value(format!("{} ({})", test.source, split))?);
     extra.insert("train_set".to_string(), serde_yaml::to_value(&train.source)?);

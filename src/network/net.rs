@@ -118,10 +118,15 @@ pub struct TestResult {
 pub struct Network {
     /// Configuration.
     pub cfg: NetConfig,
-    /// Synapse parameters (biases plus calibration).
+    /// Synapse parameters (biases plus calibration) of the circuit model; for the reference model, the circuit
+    /// preset is unused and [`Network::reference`] holds the equations' parameters.
     pub syn: CircuitParams,
     /// Same, but each sample's trajectory starts at rest (calcium at its resting value, switches off).
     window_syn: CircuitParams,
+    /// Synapses follow the Luboeinski-Tetzlaff reference equations instead of the circuit (the control).
+    pub reference: Option<crate::synapse::ReferenceParams>,
+    /// Late phase of the reference synapses (Eq. 4, exact).
+    ref_late: LateParams,
     /// Number of output neurons.
     pub n_out: usize,
     /// Number of inputs.
@@ -169,7 +174,48 @@ impl Network {
             })
             .collect();
         let late = vec![syn.late.init(); n_in * n_out];
-        Network { cfg, window_syn, syn, n_out, n_in, v, late, protein: vec![0.0; n_out], theta: vec![0.0; n_out], synapse_samples: 0, share_trajectories: true }
+        let ref_late = syn.late.clone();
+        Network { cfg, window_syn, syn, reference: None, ref_late, n_out, n_in, v, late, protein: vec![0.0; n_out], theta: vec![0.0; n_out], synapse_samples: 0, share_trajectories: true }
+    }
+
+    /// A fresh network of reference-model synapses (thesis Eqs. 2-5): every h at h_init, z at z_init.
+    pub fn new_reference(cfg: NetConfig, r: crate::synapse::ReferenceParams, n_in: usize) -> Self {
+        // The circuit preset only fills the unused circuit fields.
+        let placeholder = crate::params::load_circuit("thesis-network").expect("embedded preset");
+        let mut net = Network::new(NetConfig { init_spread_v: 0.0, ..cfg.clone() }, placeholder, n_in);
+        let mut rng = crate::stimulus::rng(cfg.seed);
+        let spread = cfg.init_spread_v * r.h0_v / net.syn.capacitor.v_h0_v;
+        for h in net.v.iter_mut() {
+            let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-300), rng.random::<f64>());
+            let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+            *h = (r.h_init_v + spread * z).clamp(0.0, r.h_max_v);
+        }
+        net.ref_late = LateParams {
+            kind: crate::blocks::late_phase::LateKind::Ode,
+            bits: 16,
+            oscillator: crate::blocks::late_phase::Oscillator::SoftBound,
+            tau_z_s: r.tau_z_s,
+            z_init: r.z_init,
+            z_min: -0.5,
+            z_max: 1.0,
+            accel: r.accel,
+        };
+        net.late = vec![net.ref_late.init(); net.v.len()];
+        net.reference = Some(r);
+        net
+    }
+
+    /// Resting early-phase value (V_H0, or h0 for the reference model) [V].
+    fn rest(&self) -> f64 {
+        self.reference.as_ref().map(|r| r.h0_v).unwrap_or(self.syn.capacitor.v_h0_v)
+    }
+
+    /// (tag threshold [V], protein threshold [V], alpha) of the synapse model.
+    fn tag_params(&self) -> (f64, f64, f64) {
+        match &self.reference {
+            Some(r) => (r.theta_tag_v, r.theta_pro_v, r.alpha),
+            None => (self.syn.tag.theta_tag_v, self.syn.tag.theta_pro_v, self.syn.tag.alpha),
+        }
     }
 
     /// Class label of output neuron i.
@@ -180,6 +226,10 @@ impl Network {
     /// Effective (signed) weight of synapse index k: beta (v_h - V_H0) + beta V_H0 z.
     #[inline]
     fn w_eff(&self, k: usize) -> f64 {
+        if let Some(r) = &self.reference {
+            // Reference total weight h + h0 z, relative to its resting value h0.
+            return (self.v[k] - r.h0_v) + r.h0_v * self.late[k].z;
+        }
         let b = self.syn.weight.beta_per_v;
         b * (self.v[k] - self.syn.capacitor.v_h0_v) + b * self.syn.capacitor.v_h0_v * self.late[k].z
     }
@@ -313,7 +363,10 @@ impl Network {
         let n = self.n_out;
         let mut w: Vec<f64> = (0..self.v.len()).into_par_iter().map(|k| self.w_eff(k)).collect();
         if self.cfg.normalise {
-            let scale = self.syn.weight.beta_per_v * self.syn.capacitor.v_h0_v;
+            let scale = match &self.reference {
+                Some(r) => r.h0_v,
+                None => self.syn.weight.beta_per_v * self.syn.capacitor.v_h0_v,
+            };
             let (sum, sq) = w
                 .par_chunks(n)
                 .fold(
@@ -383,6 +436,10 @@ impl Network {
             }
             u
         };
+        if let Some(r) = self.reference.clone() {
+            self.apply_reference(&r, &ids, &trains, &groups, &group_of, &used_ids, window);
+            return;
+        }
         let syn = &self.window_syn;
         let share = self.share_trajectories;
         let pairs: Vec<(usize, usize)> = if share {
@@ -423,17 +480,51 @@ impl Network {
                 }
             }
         });
-        // Protein (Eq. 5): sticky once the summed early-phase change of a neuron's synapses passes theta_pro.
+        self.update_protein();
+    }
+
+    /// Protein (Eq. 5): sticky once the summed early-phase change of a neuron's synapses passes theta_pro.
+    fn update_protein(&mut self) {
+        let n = self.n_out;
+        let v0 = self.rest();
+        let (_, theta_pro, alpha) = self.tag_params();
         let mut sums = vec![0.0; n];
         for (k, v) in self.v.iter().enumerate() {
             sums[k % n] += (v - v0).abs();
         }
         for i in 0..n {
-            if self.protein[i] == 0.0 && sums[i] > tag.theta_pro_v {
-                self.protein[i] = tag.alpha;
+            if self.protein[i] == 0.0 && sums[i] > theta_pro {
+                self.protein[i] = alpha;
             }
         }
         self.synapse_samples += (self.n_in * n) as u64;
+    }
+
+    /// One sample's update of reference-model synapses: Eq. 3 over the window is one exact affine map per
+    /// (pre train, post train) pair ([`crate::synapse::ReferenceParams::window_map`]); then tag and Eq. 4.
+    #[allow(clippy::too_many_arguments)]
+    fn apply_reference(&mut self, r: &crate::synapse::ReferenceParams, ids: &[usize], trains: &[Vec<f64>], groups: &[Vec<f64>], group_of: &[usize], used_ids: &[bool], window: f64) {
+        let pairs: Vec<(usize, usize)> = (0..groups.len()).flat_map(|g| (0..trains.len()).map(move |h| (g, h))).filter(|&(_, h)| used_ids[h]).collect();
+        let maps: Vec<(f64, f64)> = pairs.par_iter().map(|&(g, h)| r.window_map(&trains[h], &groups[g], window)).collect();
+        let mut table = vec![vec![(1.0, 0.0); trains.len()]; groups.len()];
+        for (&(g, h), m) in pairs.iter().zip(maps) {
+            table[g][h] = m;
+        }
+        let n = self.n_out;
+        let (h0, late_p, protein) = (r.h0_v, &self.ref_late, &self.protein);
+        let theta_tag = r.theta_tag_v;
+        self.v.par_chunks_mut(n).zip(self.late.par_chunks_mut(n)).zip(ids.par_iter()).for_each(|((hs, ls), &h)| {
+            for i in 0..n {
+                let (a, b) = table[group_of[i]][h];
+                let x = a * hs[i] + b;
+                hs[i] = x;
+                let dv = x - h0;
+                if dv.abs() > theta_tag && protein[i] > 0.0 {
+                    ls[i] = late_p.advance(&ls[i], if dv > 0.0 { Tag::Up } else { Tag::Down }, protein[i], window);
+                }
+            }
+        });
+        self.update_protein();
     }
 
     /// Test a batch of images with plasticity off, in parallel. Prediction: the class of the neuron with the most
@@ -462,6 +553,26 @@ impl Network {
     /// counter meanwhile).
     pub fn consolidate(&mut self, t_s: f64, accel: f64) {
         let n = self.n_out;
+        if let Some(r) = &self.reference {
+            // Eq. 3 without calcium: h relaxes exponentially to h0 with tau_h / (0.1 accel); the tag holds while
+            // |h - h0| > theta_tag, Eq. 4 runs meanwhile.
+            let tau = r.tau_h_s / (0.1 * accel);
+            let (h0, theta) = (r.h0_v, r.theta_tag_v);
+            let mut late_p = self.ref_late.clone();
+            late_p.accel = accel;
+            let protein = &self.protein;
+            self.v.par_chunks_mut(n).zip(self.late.par_chunks_mut(n)).for_each(|(hs, ls)| {
+                for i in 0..n {
+                    let d = hs[i] - h0;
+                    if d.abs() > theta && protein[i] > 0.0 {
+                        let t_tag = tau * (d.abs() / theta).ln();
+                        ls[i] = late_p.advance(&ls[i], if d > 0.0 { Tag::Up } else { Tag::Down }, protein[i], t_tag.min(t_s));
+                    }
+                    hs[i] = h0 + d * (-t_s / tau).exp();
+                }
+            });
+            return;
+        }
         let cap = &self.syn.capacitor;
         let (v0, up, down) = (cap.v_h0_v, accel * cap.i_hrp_a / cap.c_f, accel * cap.i_hrn_a / cap.c_f);
         let mut late_p = self.syn.late.clone();

@@ -65,7 +65,11 @@ fn evaluate(net: &Network, test: &Dataset, seed: u64, progress: Progress, stage:
 /// Train on `train`, test early, consolidate, test late. `checkpoints`: training counts at which the early-phase
 /// test accuracy is also measured (the learning curve).
 pub fn run(cfg: NetConfig, syn: CircuitParams, train: &Dataset, test: &Dataset, seed: u64, checkpoints: &[usize], progress: Progress) -> Outcome {
-    let mut net = Network::new(cfg, syn, train.pixels());
+    run_network(Network::new(cfg, syn, train.pixels()), train, test, seed, checkpoints, progress)
+}
+
+/// The same protocol for an already built network (e.g. [`Network::new_reference`]).
+pub fn run_network(mut net: Network, train: &Dataset, test: &Dataset, seed: u64, checkpoints: &[usize], progress: Progress) -> Outcome {
     let mut rng = crate::stimulus::rng(seed);
     let mut curve = Vec::new();
     let mut train_wall = 0.0;

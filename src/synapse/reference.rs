@@ -136,6 +136,45 @@ impl ReferenceParams {
         }).collect()
     }
 
+    /// The exact effect of a window of `t_end` seconds with these spike trains on the early-phase weight, starting
+    /// from calcium at rest: Eq. 3 is affine in h on every piece, so the whole window is one affine map
+    /// `h_end = a h_start + b`, shared by every synapse with the same trains (used by the network).
+    pub fn window_map(&self, pre: &[f64], post: &[f64], t_end: f64) -> (f64, f64) {
+        let mut kicks: Vec<(f64, f64)> = pre.iter().map(|&t| (t + self.c_delay_s, self.c_pre_mm)).collect();
+        kicks.extend(post.iter().map(|&t| (t, self.c_post_mm)));
+        kicks.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let tau_h = self.tau_h_s / self.accel;
+        let (mut a, mut b) = (1.0f64, 0.0f64);
+        let (mut c, mut t, mut next) = (0.0f64, 0.0f64, 0usize);
+        while t < t_end {
+            while next < kicks.len() && kicks[next].0 <= t {
+                c += kicks[next].1;
+                next += 1;
+            }
+            let mut t1 = kicks.get(next).map(|k| k.0).unwrap_or(t_end).min(t_end);
+            for th in [self.theta_p_mm, self.theta_d_mm] {
+                if c > th {
+                    t1 = t1.min(t + self.tau_c_s * (c / th).ln());
+                }
+            }
+            if t1 <= t {
+                t1 = t + 1e-12;
+            }
+            let dt = t1 - t;
+            let pot = if c > self.theta_p_mm * (1.0 + 1e-12) { self.gamma_p } else { 0.0 };
+            let dep = if c > self.theta_d_mm * (1.0 + 1e-12) { self.gamma_d } else { 0.0 };
+            let k = (0.1 + pot + dep) / tau_h;
+            let h_inf = (0.1 * self.h0_v + pot * self.h_max_v) / (0.1 + pot + dep);
+            let e = (-k * dt).exp();
+            // h -> h_inf + (h - h_inf) e, composed after the map so far.
+            a *= e;
+            b = h_inf + (b - h_inf) * e;
+            c *= (-dt / self.tau_c_s).exp();
+            t = t1;
+        }
+        (a, b)
+    }
+
     /// Simulate and sample every `dt_s` from 0 to `duration_s`.
     pub fn simulate(&self, pre: &[f64], post: &[f64], duration_s: f64, dt_s: f64) -> ReferenceTrace {
         let n = (duration_s / dt_s + 1e-9).floor() as usize;
@@ -216,6 +255,20 @@ mod tests {
 
     fn table2() -> ReferenceParams {
         params::load_reference("reference").unwrap()
+    }
+
+    #[test]
+    fn window_map_equals_the_simulation() {
+        let p = table2();
+        let pre = [0.0, 0.025, 0.05];
+        let post = [0.002, 0.027];
+        let (a, b) = p.window_map(&pre, &post, 0.35);
+        for h0 in [2e-3, p.h0_v, 8e-3] {
+            let mut q = p.clone();
+            q.h_init_v = h0;
+            let tr = q.simulate_at(&pre, &post, &[0.35]);
+            assert!((a * h0 + b - tr.h_v[0]).abs() < 1e-15, "h0 {h0}: {} vs {}", a * h0 + b, tr.h_v[0]);
+        }
     }
 
     #[test]
