@@ -148,6 +148,12 @@ pub struct Network {
     pub share_trajectories: bool,
 }
 
+/// A standard normal deviate (Box-Muller), for the initial device mismatch.
+fn normal(rng: &mut impl Rng) -> f64 {
+    let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-300), rng.random::<f64>());
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
 fn recover(v: f64, v0: f64, up: f64, down: f64, t: f64) -> f64 {
     if v < v0 {
         (v + up * t).min(v0)
@@ -167,10 +173,7 @@ impl Network {
         let mut rng = crate::stimulus::rng(cfg.seed);
         let v = (0..n_in * n_out)
             .map(|_| {
-                // Box-Muller normal deviate.
-                let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-300), rng.random::<f64>());
-                let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-                (syn.capacitor.v_init_v + cfg.init_spread_v * z).clamp(0.0, syn.capacitor.v_dd_v)
+                (syn.capacitor.v_init_v + cfg.init_spread_v * normal(&mut rng)).clamp(0.0, syn.capacitor.v_dd_v)
             })
             .collect();
         let late = vec![syn.late.init(); n_in * n_out];
@@ -186,9 +189,7 @@ impl Network {
         let mut rng = crate::stimulus::rng(cfg.seed);
         let spread = cfg.init_spread_v * r.h0_v / net.syn.capacitor.v_h0_v;
         for h in net.v.iter_mut() {
-            let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-300), rng.random::<f64>());
-            let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-            *h = (r.h_init_v + spread * z).clamp(0.0, r.h_max_v);
+            *h = (r.h_init_v + spread * normal(&mut rng)).clamp(0.0, r.h_max_v);
         }
         net.ref_late = LateParams {
             kind: crate::blocks::late_phase::LateKind::Ode,

@@ -136,13 +136,41 @@ impl ReferenceParams {
         }).collect()
     }
 
+    /// Calcium kicks (time, increment) of the spike trains, sorted.
+    fn kicks(&self, pre: &[f64], post: &[f64]) -> Vec<(f64, f64)> {
+        let mut kicks: Vec<(f64, f64)> = pre.iter().map(|&t| (t + self.c_delay_s, self.c_pre_mm)).collect();
+        kicks.extend(post.iter().map(|&t| (t, self.c_post_mm)));
+        kicks.sort_by(|a, b| a.0.total_cmp(&b.0));
+        kicks
+    }
+
+    /// End of the piece starting at `t` with calcium `c`: no later than `t1`, and no later than the decaying calcium's
+    /// next threshold crossing, so Eq. 3's coefficients stay constant on the piece.
+    fn piece_end(&self, c: f64, t: f64, mut t1: f64) -> f64 {
+        for th in [self.theta_p_mm, self.theta_d_mm] {
+            if c > th {
+                t1 = t1.min(t + self.tau_c_s * (c / th).ln());
+            }
+        }
+        if t1 <= t {
+            t + 1e-12
+        } else {
+            t1
+        }
+    }
+
+    /// Eq. 3 on a piece with calcium `c`: rate k [1/s] and fixed point h_inf [V] of `dh/dt = -k (h - h_inf)`.
+    fn eq3(&self, c: f64, tau_h: f64) -> (f64, f64) {
+        let pot = if c > self.theta_p_mm * (1.0 + 1e-12) { self.gamma_p } else { 0.0 };
+        let dep = if c > self.theta_d_mm * (1.0 + 1e-12) { self.gamma_d } else { 0.0 };
+        ((0.1 + pot + dep) / tau_h, (0.1 * self.h0_v + pot * self.h_max_v) / (0.1 + pot + dep))
+    }
+
     /// The exact effect of a window of `t_end` seconds with these spike trains on the early-phase weight, starting
     /// from calcium at rest: Eq. 3 is affine in h on every piece, so the whole window is one affine map
     /// `h_end = a h_start + b`, shared by every synapse with the same trains (used by the network).
     pub fn window_map(&self, pre: &[f64], post: &[f64], t_end: f64) -> (f64, f64) {
-        let mut kicks: Vec<(f64, f64)> = pre.iter().map(|&t| (t + self.c_delay_s, self.c_pre_mm)).collect();
-        kicks.extend(post.iter().map(|&t| (t, self.c_post_mm)));
-        kicks.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let kicks = self.kicks(pre, post);
         let tau_h = self.tau_h_s / self.accel;
         let (mut a, mut b) = (1.0f64, 0.0f64);
         let (mut c, mut t, mut next) = (0.0f64, 0.0f64, 0usize);
@@ -151,20 +179,9 @@ impl ReferenceParams {
                 c += kicks[next].1;
                 next += 1;
             }
-            let mut t1 = kicks.get(next).map(|k| k.0).unwrap_or(t_end).min(t_end);
-            for th in [self.theta_p_mm, self.theta_d_mm] {
-                if c > th {
-                    t1 = t1.min(t + self.tau_c_s * (c / th).ln());
-                }
-            }
-            if t1 <= t {
-                t1 = t + 1e-12;
-            }
+            let t1 = self.piece_end(c, t, kicks.get(next).map(|k| k.0).unwrap_or(t_end).min(t_end));
             let dt = t1 - t;
-            let pot = if c > self.theta_p_mm * (1.0 + 1e-12) { self.gamma_p } else { 0.0 };
-            let dep = if c > self.theta_d_mm * (1.0 + 1e-12) { self.gamma_d } else { 0.0 };
-            let k = (0.1 + pot + dep) / tau_h;
-            let h_inf = (0.1 * self.h0_v + pot * self.h_max_v) / (0.1 + pot + dep);
+            let (k, h_inf) = self.eq3(c, tau_h);
             let e = (-k * dt).exp();
             // h -> h_inf + (h - h_inf) e, composed after the map so far.
             a *= e;
@@ -184,9 +201,7 @@ impl ReferenceParams {
 
     /// Simulate and sample at the given sorted times.
     pub fn simulate_at(&self, pre: &[f64], post: &[f64], times: &[f64]) -> ReferenceTrace {
-        let mut kicks: Vec<(f64, f64)> = pre.iter().map(|&t| (t + self.c_delay_s, self.c_pre_mm)).collect();
-        kicks.extend(post.iter().map(|&t| (t, self.c_post_mm)));
-        kicks.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let kicks = self.kicks(pre, post);
         let t_end = times.last().copied().unwrap_or(0.0);
         let tau_h = self.tau_h_s / self.accel;
         let tau_z = self.tau_z_s / self.accel;
@@ -216,21 +231,9 @@ impl ReferenceParams {
             if let Some(&ts) = times.get(next_sample) {
                 t1 = t1.min(ts);
             }
-            // Threshold crossings of the decaying calcium end the piece so Eq. 3's coefficients stay constant.
-            for th in [self.theta_p_mm, self.theta_d_mm] {
-                if c > th {
-                    t1 = t1.min(t + self.tau_c_s * (c / th).ln());
-                }
-            }
-            if t1 <= t {
-                t1 = t + 1e-12;
-            }
+            let t1 = self.piece_end(c, t, t1);
             let dt = t1 - t;
-            let pot = if c > self.theta_p_mm * (1.0 + 1e-12) { self.gamma_p } else { 0.0 };
-            let dep = if c > self.theta_d_mm * (1.0 + 1e-12) { self.gamma_d } else { 0.0 };
-            // tau_h dh/dt = -(0.1 + pot + dep) h + 0.1 h0 + pot h_max
-            let k = (0.1 + pot + dep) / tau_h;
-            let h_inf = (0.1 * self.h0_v + pot * self.h_max_v) / (0.1 + pot + dep);
+            let (k, h_inf) = self.eq3(c, tau_h);
             let tag_up = h - self.h0_v > self.theta_tag_v;
             let tag_down = self.h0_v - h > self.theta_tag_v;
             if p > 0.0 && (tag_up || tag_down) {
