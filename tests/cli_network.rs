@@ -11,22 +11,43 @@ fn train_writes_summary_confusion_and_heat_maps() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("t");
     let o = stc()
-        .args(["train", "--train-csv", "data/thesis-mnist-0-1/mnist_train_0_1_16th.csv", "--test-csv", "data/thesis-mnist-0-1/mnist_test_0_1_100_rows.csv", "--n-train", "170", "--out"])
+        .args([
+            "train",
+            "--train-csv",
+            "data/thesis-mnist-0-1/mnist_train_0_1_16th.csv",
+            "--test-csv",
+            "data/thesis-mnist-0-1/mnist_test_0_1_100_rows.csv",
+            "--n-train",
+            "170",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let summary: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(out.join("summary.yaml")).unwrap()).unwrap();
+    let summary: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(out.join("summary.yaml")).unwrap()).unwrap();
     for key in ["accuracy_early", "accuracy_late", "n_train", "n_test", "classes", "wall_s", "synapse_steps_per_s"] {
         assert!(summary.get(key).is_some(), "summary.yaml lacks {key}");
     }
     assert_eq!(summary["n_train"].as_u64(), Some(170));
     assert!(summary["accuracy_early"].as_f64().unwrap() >= 0.99);
-    for f in ["confusion_early.csv", "confusion_early.png", "confusion_late.png", "weights_early.png", "weights_early.svg", "learning_curve.csv"] {
+    for f in [
+        "confusion_early.csv",
+        "confusion_early.png",
+        "confusion_late.png",
+        "weights_early.png",
+        "weights_early.svg",
+        "learning_curve.csv",
+    ] {
         assert!(out.join(f).exists(), "{f}");
     }
     let conf = std::fs::read_to_string(out.join("confusion_early.csv")).unwrap();
-    let total: f64 = conf.lines().skip(1).flat_map(|l| l.split(',').skip(1).map(|x| x.parse::<f64>().unwrap()).collect::<Vec<_>>()).sum();
+    let total: f64 = conf
+        .lines()
+        .skip(1)
+        .flat_map(|l| l.split(',').skip(1).map(|x| x.parse::<f64>().unwrap()).collect::<Vec<_>>())
+        .sum();
     assert_eq!(total, 100.0, "every test sample counted once");
     // No overwrite without --force; a bad CSV is a clear error.
     let o = stc().args(["train", "--n-train", "10", "--out"]).arg(&out).output().unwrap();
@@ -47,7 +68,8 @@ fn run_produces_the_report() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("NRMSE") && report.contains("ten classes"));
-    let s: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(out.join("network-10/summary.yaml")).unwrap()).unwrap();
+    let s: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(out.join("network-10/summary.yaml")).unwrap()).unwrap();
     assert!(s["accuracy_early"].as_f64().unwrap() > 0.85, "ten-class validation accuracy {:?}", s["accuracy_early"]);
     assert!(out.join("overlay_v_h.png").exists() && out.join("network-10/weights_early.png").exists());
 }

@@ -20,7 +20,19 @@ fn simulate_writes_traces_and_refuses_to_overwrite() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let ok = stc()
-        .args(["simulate", "--params", "thesis-network", "--duration", "0.2", "--dt", "1e-3", "--pre-spikes", "0.01,0.035", "--post-spikes", "0.011,0.036"])
+        .args([
+            "simulate",
+            "--params",
+            "thesis-network",
+            "--duration",
+            "0.2",
+            "--dt",
+            "1e-3",
+            "--pre-spikes",
+            "0.01,0.035",
+            "--post-spikes",
+            "0.011,0.036",
+        ])
         .arg("--out")
         .arg(&out)
         .status()
@@ -45,7 +57,26 @@ fn simulate_writes_traces_and_refuses_to_overwrite() {
 fn reference_model_has_its_own_columns() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("ref");
-    let ok = stc().args(["simulate", "--model", "reference", "--duration", "1", "--dt", "0.01", "--pre-rate", "50", "--post-rate", "50", "--stim-stop", "0.2"]).arg("--out").arg(&out).status().unwrap();
+    let ok = stc()
+        .args([
+            "simulate",
+            "--model",
+            "reference",
+            "--duration",
+            "1",
+            "--dt",
+            "0.01",
+            "--pre-rate",
+            "50",
+            "--post-rate",
+            "50",
+            "--stim-stop",
+            "0.2",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
     assert!(ok.success());
     let (header, rows) = read_csv(&out.join("traces.csv"));
     assert_eq!(header, ["t_s", "c_mM", "h_V", "z", "w_V"]);
@@ -58,7 +89,13 @@ fn bad_parameter_file_is_a_clear_error_not_a_panic() {
     let bad = dir.path().join("bad.yaml");
     let text = stc_synapse::params::PRESETS[1].1.replace("v_h0_v: 0.9 ", "v_h0_v: 2.5 ");
     std::fs::write(&bad, text).unwrap();
-    let o = stc().args(["simulate", "--duration", "0.1", "--params"]).arg(&bad).arg("--out").arg(dir.path().join("o")).output().unwrap();
+    let o = stc()
+        .args(["simulate", "--duration", "0.1", "--params"])
+        .arg(&bad)
+        .arg("--out")
+        .arg(dir.path().join("o"))
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bad.yaml") && err.contains("capacitor.v_h0_v") && err.contains("[0, 1.8]"), "{err}");

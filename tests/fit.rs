@@ -35,7 +35,14 @@ fn parameter_recovery_from_noisy_synthetic_waveforms() {
         Target { signal: "i_hd".into(), t_s: times.clone(), y: noisy(&tr.i_hd_a, 0.01) },
         Target { signal: "v_h".into(), t_s: times.clone(), y: noisy(&tr.v_h_v, 0.01) },
     ];
-    let free = |key: &str, lower: f64, upper: f64, scale: Scale| FreeParam { key: key.into(), lower, upper, start: None, scale, role: Role::Property };
+    let free = |key: &str, lower: f64, upper: f64, scale: Scale| FreeParam {
+        key: key.into(),
+        lower,
+        upper,
+        start: None,
+        scale,
+        role: Role::Property,
+    };
     let params = vec![
         free("pot_comparator.delay_on_s", 0.0, 3e-3, Scale::Linear),
         free("dep_comparator.delay_on_s", 0.0, 3e-3, Scale::Linear),
@@ -52,7 +59,8 @@ fn parameter_recovery_from_noisy_synthetic_waveforms() {
     // Stated tolerances: delays within 30 us, time constants and C within 5 % (1 % uniform noise on each point).
     for (k, f) in params.iter().enumerate() {
         let got = sol.values[k];
-        let ok = if f.key.contains("delay") { (got - want[k]).abs() < 30e-6 } else { (got / want[k] - 1.0).abs() < 0.05 };
+        let ok =
+            if f.key.contains("delay") { (got - want[k]).abs() < 30e-6 } else { (got / want[k] - 1.0).abs() < 0.05 };
         assert!(ok, "{}: recovered {got:e}, true {:e}", f.key, want[k]);
     }
 }
@@ -72,7 +80,12 @@ fn checked_in_fit_meets_the_cadence_targets() {
         let e = stc_synapse::fit::stats::nrmse(&t.y, &after[k]);
         assert!(e <= 0.05, "{}: NRMSE {:.1} % > 5 %", t.signal, 100.0 * e);
         let e0 = stc_synapse::fit::stats::nrmse(&t.y, &before[k]);
-        assert!(e0 > 0.2, "the uncalibrated thesis model misses {} (thesis: 27-58 %), got {:.1} %", t.signal, 100.0 * e0);
+        assert!(
+            e0 > 0.2,
+            "the uncalibrated thesis model misses {} (thesis: 27-58 %), got {:.1} %",
+            t.signal,
+            100.0 * e0
+        );
     }
     let vh = problem.targets.iter().position(|t| t.signal == "v_h").unwrap();
     let last = *after[vh].last().unwrap();
@@ -87,7 +100,11 @@ fn fit_refuses_to_overwrite_and_reports_bad_specs() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("f.yaml");
     std::fs::write(&out, "keep").unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_stc")).args(["fit", "waveforms/cadence-fig17/descriptor.yaml", "--out"]).arg(&out).output().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_stc"))
+        .args(["fit", "waveforms/cadence-fig17/descriptor.yaml", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "keep");
@@ -98,6 +115,10 @@ fn fit_refuses_to_overwrite_and_reports_bad_specs() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("dpi.no_such_key"));
-    let bad = FitSpec::parse("name: x\nsolver: {particles: 1, global_iterations: 1, local_iterations: 1, seed: 1}\nparameters: []\n", "s.yaml", &[]);
+    let bad = FitSpec::parse(
+        "name: x\nsolver: {particles: 1, global_iterations: 1, local_iterations: 1, seed: 1}\nparameters: []\n",
+        "s.yaml",
+        &[],
+    );
     assert!(bad.is_err());
 }

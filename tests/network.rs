@@ -8,7 +8,9 @@ use stc_synapse::network::NetConfig;
 #[test]
 fn zeros_and_ones_early_and_late_with_the_calibrated_synapse() {
     let (syn, applied) = stc_synapse::cli::train::synapse("mnist-network", None).unwrap();
-    assert!(applied.contains(&"capacitor.c_f".to_string()) && applied.contains(&"pot_comparator.delay_on_s".to_string()));
+    assert!(
+        applied.contains(&"capacitor.c_f".to_string()) && applied.contains(&"pot_comparator.delay_on_s".to_string())
+    );
     assert!(!applied.contains(&"pot_comparator.threshold_a".to_string()), "biases are not carried over");
     let test = mnist::embedded_thesis_test();
     let mut early = Vec::new();
@@ -16,7 +18,12 @@ fn zeros_and_ones_early_and_late_with_the_calibrated_synapse() {
         let train = mnist::embedded_thesis_train().take(n_train);
         let cfg = NetConfig { classes: vec![0, 1], ..NetConfig::default() };
         let o = protocol::run(cfg, syn.clone(), &train, &test, 1, &[], &|_, _, _| {});
-        assert!(o.accuracy_early >= 0.99 && o.accuracy_late >= 0.99, "{n_train} samples: early {}, late {}", o.accuracy_early, o.accuracy_late);
+        assert!(
+            o.accuracy_early >= 0.99 && o.accuracy_late >= 0.99,
+            "{n_train} samples: early {}, late {}",
+            o.accuracy_early,
+            o.accuracy_late
+        );
         early.push(o.accuracy_early);
     }
     assert!(early[1] >= early[0], "more data must not hurt: {early:?}");

@@ -129,7 +129,15 @@ mod tests {
     use super::*;
 
     fn p() -> TagParams {
-        TagParams { i_bump_a: 1e-9, s_ratio: 1.0, kappa: 0.7, u_t_v: 0.0256, theta_tag_v: 0.0151226, theta_pro_v: 0.02, alpha: 1.0 }
+        TagParams {
+            i_bump_a: 1e-9,
+            s_ratio: 1.0,
+            kappa: 0.7,
+            u_t_v: 0.0256,
+            theta_tag_v: 0.0151226,
+            theta_pro_v: 0.02,
+            alpha: 1.0,
+        }
     }
 
     #[test]

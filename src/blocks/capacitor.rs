@@ -108,7 +108,15 @@ mod tests {
     use super::*;
 
     fn cap() -> CapacitorParams {
-        CapacitorParams { c_f: 1.2215e-12, v_h0_v: 0.9, v_init_v: 0.9, i_hrp_a: 2.5e-15, i_hrn_a: 80e-15, v_dd_v: 1.8, accel: 1.0 }
+        CapacitorParams {
+            c_f: 1.2215e-12,
+            v_h0_v: 0.9,
+            v_init_v: 0.9,
+            i_hrp_a: 2.5e-15,
+            i_hrn_a: 80e-15,
+            v_dd_v: 1.8,
+            accel: 1.0,
+        }
     }
 
     #[test]

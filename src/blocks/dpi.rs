@@ -96,7 +96,10 @@ impl DpiParams {
             c.errors.push(super::RangeError {
                 key: "dpi.i_g_a".into(),
                 value: self.i_g_a,
-                expected: format!("< gain * i_indc_a = {:e} A (the resting current must stay positive)", self.gain() * self.i_indc_a),
+                expected: format!(
+                    "< gain * i_indc_a = {:e} A (the resting current must stay positive)",
+                    self.gain() * self.i_indc_a
+                ),
             });
         }
     }

@@ -115,7 +115,14 @@ mod tests {
 
     #[test]
     fn tail_decays_with_its_time_constant() {
-        let p = UllParams { i_on_a: 10e-12, i_off_a: 1e-15, tau_rise_s: 1e-4, tau_fall_s: 2e-3, tail_fraction: 0.0, tau_tail_s: 1e-3 };
+        let p = UllParams {
+            i_on_a: 10e-12,
+            i_off_a: 1e-15,
+            tau_rise_s: 1e-4,
+            tau_fall_s: 2e-3,
+            tail_fraction: 0.0,
+            tau_tail_s: 1e-3,
+        };
         let on = UllState { fast: 1.0, tail: 1.0 };
         // After one fall time constant the excess current is 1/e of its start.
         let (s, _) = p.advance(&on, 0.0, 2e-3);
@@ -128,7 +135,14 @@ mod tests {
 
     #[test]
     fn charge_is_the_exact_integral() {
-        let p = UllParams { i_on_a: 44e-12, i_off_a: 1.2e-15, tau_rise_s: 1e-4, tau_fall_s: 3e-4, tail_fraction: 0.05, tau_tail_s: 4e-3 };
+        let p = UllParams {
+            i_on_a: 44e-12,
+            i_off_a: 1.2e-15,
+            tau_rise_s: 1e-4,
+            tau_fall_s: 3e-4,
+            tail_fraction: 0.05,
+            tau_tail_s: 4e-3,
+        };
         let s0 = UllState { fast: 1.0, tail: 1.0 };
         let (_, q) = p.advance(&s0, 0.0, 5e-3);
         // Fine Riemann sum of the current.
@@ -145,7 +159,8 @@ mod tests {
         // Closed form: i_off dt + (i_on - i_off)[(1-f) tau_f (1-e^-dt/tau_f) + f tau_t (1-e^-dt/tau_t)]
         let f = 0.05;
         let want = 1.2e-15 * 5e-3
-            + (44e-12 - 1.2e-15) * ((1.0 - f) * 3e-4 * (1.0 - (-5e-3f64 / 3e-4).exp()) + f * 4e-3 * (1.0 - (-5e-3f64 / 4e-3).exp()));
+            + (44e-12 - 1.2e-15)
+                * ((1.0 - f) * 3e-4 * (1.0 - (-5e-3f64 / 3e-4).exp()) + f * 4e-3 * (1.0 - (-5e-3f64 / 4e-3).exp()));
         assert!((q - want).abs() < 1e-12 * want);
     }
 

@@ -67,7 +67,13 @@ impl WtaParams {
         c.within("delay_on_s", self.delay_on_s, 0.0, 1.0, "s");
         c.within("delay_off_s", self.delay_off_s, 0.0, 1.0, "s");
         if self.hysteresis_a >= 2.0 * self.threshold_a && self.threshold_a > 0.0 {
-            c.within("hysteresis_a", self.hysteresis_a, 0.0, 2.0 * self.threshold_a, "A (off level must stay positive)");
+            c.within(
+                "hysteresis_a",
+                self.hysteresis_a,
+                0.0,
+                2.0 * self.threshold_a,
+                "A (off level must stay positive)",
+            );
         }
     }
 

@@ -40,10 +40,16 @@ pub fn run(a: BenchArgs) -> Result<(), CliError> {
     let data = mnist::embedded_train10k();
     let cfg = NetConfig { per_class: a.per_class, ..NetConfig::default() };
     let threads = rayon::current_num_threads();
-    println!("workload: ten-class MNIST training, 784 inputs x {} outputs, full calibrated circuit synapse", 10 * a.per_class);
+    println!(
+        "workload: ten-class MNIST training, 784 inputs x {} outputs, full calibrated circuit synapse",
+        10 * a.per_class
+    );
     let mut shared = Network::new(cfg.clone(), syn.clone(), 784);
     let (r_all, w_all) = rate(&mut shared, &data, a.samples);
-    println!("shared trajectories, {threads} threads: {r_all:.3e} synapse-steps/s ({} samples in {w_all:.2} s)", a.samples);
+    println!(
+        "shared trajectories, {threads} threads: {r_all:.3e} synapse-steps/s ({} samples in {w_all:.2} s)",
+        a.samples
+    );
     let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build()?;
     let mut one = Network::new(cfg.clone(), syn.clone(), 784);
     let (r_one, w_one) = pool.install(|| rate(&mut one, &data, a.samples));
@@ -51,7 +57,10 @@ pub fn run(a: BenchArgs) -> Result<(), CliError> {
     let mut own = Network::new(cfg, syn, 784);
     own.share_trajectories = false;
     let (r_own, w_own) = rate(&mut own, &data, a.reference_samples);
-    println!("every synapse on its own, {threads} threads: {r_own:.3e} synapse-steps/s ({} samples in {w_own:.2} s)", a.reference_samples);
+    println!(
+        "every synapse on its own, {threads} threads: {r_own:.3e} synapse-steps/s ({} samples in {w_own:.2} s)",
+        a.reference_samples
+    );
     println!("ratios: sharing x{:.1} over per-synapse; {threads} threads x{:.2} over 1", r_all / r_own, r_all / r_one);
     println!("thesis code (DESIGN-NOTES, measured there): ~4e6 synapse-steps/s -> x{:.0}; Brian2 C++ standalone ~1.35e8 -> x{:.1}", r_all / 4e6, r_all / 1.35e8);
     if let Some(m) = peak_rss_mib() {

@@ -66,7 +66,10 @@ pub struct CompareArgs {
 
 /// The measured signals of a set as fit targets.
 pub fn targets(ws: &WaveformSet) -> Vec<Target> {
-    ws.signals.iter().map(|s| Target { signal: s.signal.name().to_string(), t_s: s.t_s.clone(), y: s.values.clone() }).collect()
+    ws.signals
+        .iter()
+        .map(|s| Target { signal: s.signal.name().to_string(), t_s: s.t_s.clone(), y: s.values.clone() })
+        .collect()
 }
 
 /// The stimulus of a set as spike trains.
@@ -104,14 +107,29 @@ fn signal_label(name: &str) -> (&'static str, f64) {
 }
 
 /// Overlay figures (data, optional uncalibrated model, model) per signal into `dir`; returns the file names.
-pub fn overlays(dir: &Path, problem: &FitProblem, before: Option<&CircuitParams>, after: &CircuitParams, title: &str) -> Result<Vec<String>, CliError> {
+pub fn overlays(
+    dir: &Path,
+    problem: &FitProblem,
+    before: Option<&CircuitParams>,
+    after: &CircuitParams,
+    title: &str,
+) -> Result<Vec<String>, CliError> {
     let pb = before.map(|p| problem.predict(p));
     let pa = problem.predict(after);
     let mut files = Vec::new();
     for (k, t) in problem.targets.iter().enumerate() {
         let (unit, scale) = signal_label(&t.signal);
         let stem = dir.join(format!("overlay_{}", t.signal));
-        plot::plot_overlay(&stem, &format!("{title}: {}", t.signal), &format!("{} {unit}", t.signal), scale, &t.t_s, &t.y, pb.as_ref().map(|p| p[k].as_slice()), &pa[k])?;
+        plot::plot_overlay(
+            &stem,
+            &format!("{title}: {}", t.signal),
+            &format!("{} {unit}", t.signal),
+            scale,
+            &t.t_s,
+            &t.y,
+            pb.as_ref().map(|p| p[k].as_slice()),
+            &pa[k],
+        )?;
         files.push(format!("overlay_{}.png", t.signal));
     }
     Ok(files)
@@ -124,7 +142,8 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
         atomic::check_out_dir(r, a.force)?;
     }
     let ws = WaveformSet::load(&a.descriptor)?;
-    let spec_path = a.spec.clone().unwrap_or_else(|| a.descriptor.parent().unwrap_or(Path::new(".")).join("fit-spec.yaml"));
+    let spec_path =
+        a.spec.clone().unwrap_or_else(|| a.descriptor.parent().unwrap_or(Path::new(".")).join("fit-spec.yaml"));
     let spec_name = spec_path.display().to_string();
     let mut spec = FitSpec::load(&spec_path, &[])?;
     if !a.free.is_empty() {
@@ -145,10 +164,17 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
     let w: Vec<f64> = tg.iter().map(|t| *spec.weights.get(&t.signal).unwrap_or(&1.0)).collect();
     let ew: Vec<f64> = tg.iter().map(|t| *spec.endpoint_weights.get(&t.signal).unwrap_or(&0.0)).collect();
     let problem = FitProblem::new(base.clone(), spec.parameters.clone(), spikes(&ws), tg, w, ew);
-    let start: Vec<f64> = spec.parameters.iter().map(|f| f.start.unwrap_or_else(|| base.get(&f.key).unwrap_or(f.lower)).clamp(f.lower, f.upper)).collect();
+    let start: Vec<f64> = spec
+        .parameters
+        .iter()
+        .map(|f| f.start.unwrap_or_else(|| base.get(&f.key).unwrap_or(f.lower)).clamp(f.lower, f.upper))
+        .collect();
 
     let bar = ProgressBar::new_spinner();
-    bar.set_style(ProgressStyle::with_template("{spinner} fit [{elapsed}] {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} fit [{elapsed}] {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     bar.enable_steady_tick(Duration::from_millis(200));
     let counter = problem.evaluations();
     let t0 = Instant::now();
@@ -160,7 +186,8 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
                 std::thread::sleep(Duration::from_millis(200));
             }
         });
-        let r = solve_staged(&problem, &start, &spec.solver, &spec.stages, &|stage| bar.println(format!("stage: {stage}")));
+        let r =
+            solve_staged(&problem, &start, &spec.solver, &spec.stages, &|stage| bar.println(format!("stage: {stage}")));
         done.store(true, Ordering::Relaxed);
         let _ = watcher.join();
         r
@@ -181,7 +208,8 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
     let stats = fit_statistics(&resid(&sol.values), &jac, &names, &units, &sol.values, &lower, &upper);
     let pb = problem.predict(&base);
     let pa = problem.predict(&fitted);
-    let sig: Vec<SignalFit> = problem.targets.iter().enumerate().map(|(k, t)| SignalFit::new(&t.signal, &t.y, &pb[k], &pa[k])).collect();
+    let sig: Vec<SignalFit> =
+        problem.targets.iter().enumerate().map(|(k, t)| SignalFit::new(&t.signal, &t.y, &pb[k], &pa[k])).collect();
 
     // Calibrated parameter file with provenance.
     let mut out_params = fitted.clone();
@@ -207,10 +235,21 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
         cost: sol.cost,
         wall_s: wall,
         nrmse: sig.iter().map(|s| (s.signal.clone(), s.nrmse_after)).collect(),
-        fitted: spec.parameters.iter().zip(&sol.values).map(|(f, v)| FittedParam { key: f.key.clone(), value: *v, role: f.role }).collect(),
+        fitted: spec
+            .parameters
+            .iter()
+            .zip(&sol.values)
+            .map(|(f, v)| FittedParam { key: f.key.clone(), value: *v, role: f.role })
+            .collect(),
     })?;
     out_params.provenance = Some(prov);
-    let header = format!("Calibrated by `stc fit {}` on {} ({:.1} s).\nNRMSE after the fit: {}", a.descriptor.display(), today(), wall, sig.iter().map(|s| format!("{} {:.1} %", s.signal, 100.0 * s.nrmse_after)).collect::<Vec<_>>().join(", "));
+    let header = format!(
+        "Calibrated by `stc fit {}` on {} ({:.1} s).\nNRMSE after the fit: {}",
+        a.descriptor.display(),
+        today(),
+        wall,
+        sig.iter().map(|s| format!("{} {:.1} %", s.signal, 100.0 * s.nrmse_after)).collect::<Vec<_>>().join(", ")
+    );
     let yaml = params::circuit_to_yaml(&out_params, &header);
     // Validate what we write by reading it back.
     params::parse(&yaml, &a.out.display().to_string())?;
@@ -218,28 +257,75 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
     if let Some(dir) = &a.report {
         atomic::prepare_out_dir(dir, a.force)?;
         let figs = overlays(dir, &problem, Some(&base), &fitted, &ws.descriptor.name)?;
-        let corr: Vec<Vec<f64>> = stats.correlation.iter().map(|r| r.iter().map(|x| x.unwrap_or(f64::NAN)).collect()).collect();
+        let corr: Vec<Vec<f64>> =
+            stats.correlation.iter().map(|r| r.iter().map(|x| x.unwrap_or(f64::NAN)).collect()).collect();
         let cols: Vec<(&str, &[f64])> = names.iter().zip(&corr).map(|(n, c)| (n.as_str(), c.as_slice())).collect();
         table::write_csv(&dir.join("correlation.csv"), &cols)?;
-        let roles: Vec<String> = spec.parameters.iter().map(|f| if f.role == Role::Property { "property".into() } else { "bias".into() }).collect();
+        let roles: Vec<String> = spec
+            .parameters
+            .iter()
+            .map(|f| if f.role == Role::Property { "property".into() } else { "bias".into() })
+            .collect();
         let lines = vec![
-            format!("waveform set: `{}` ({})", a.descriptor.display(), ws.descriptor.description.clone().unwrap_or_default()),
+            format!(
+                "waveform set: `{}` ({})",
+                a.descriptor.display(),
+                ws.descriptor.description.clone().unwrap_or_default()
+            ),
             format!("start: `{start_name}`; spec: `{}`; output: `{}`", spec_path.display(), a.out.display()),
-            format!("solver: particle swarm ({} particles, seed {}) then Nelder-Mead on logit-transformed parameters", spec.solver.particles, spec.solver.seed),
-            format!("cost {:.4e} -> {:.4e} in {} evaluations, {:.1} s", sol.cost_start, sol.cost, sol.evaluations, wall),
-            format!("final v_h: data {} / model {}", sig.iter().find(|s| s.signal == "v_h").map(|s| format!("{:.2} mV", s.last_data * 1e3)).unwrap_or("-".into()), sig.iter().find(|s| s.signal == "v_h").map(|s| format!("{:.2} mV", s.last_after * 1e3)).unwrap_or("-".into())),
+            format!(
+                "solver: particle swarm ({} particles, seed {}) then Nelder-Mead on logit-transformed parameters",
+                spec.solver.particles, spec.solver.seed
+            ),
+            format!(
+                "cost {:.4e} -> {:.4e} in {} evaluations, {:.1} s",
+                sol.cost_start, sol.cost, sol.evaluations, wall
+            ),
+            format!(
+                "final v_h: data {} / model {}",
+                sig.iter()
+                    .find(|s| s.signal == "v_h")
+                    .map(|s| format!("{:.2} mV", s.last_data * 1e3))
+                    .unwrap_or("-".into()),
+                sig.iter()
+                    .find(|s| s.signal == "v_h")
+                    .map(|s| format!("{:.2} mV", s.last_after * 1e3))
+                    .unwrap_or("-".into())
+            ),
         ];
-        let md = markdown(&format!("Fit report: {}", ws.descriptor.name), &lines, &sig, &stats, &roles, &result.stages, &figs);
+        let md = markdown(
+            &format!("Fit report: {}", ws.descriptor.name),
+            &lines,
+            &sig,
+            &stats,
+            &roles,
+            &result.stages,
+            &figs,
+        );
         atomic::write_atomic(&dir.join("fit-report.md"), md.as_bytes())?;
     }
     atomic::write_atomic(&a.out, yaml.as_bytes())?;
     for s in &sig {
-        println!("{:5} NRMSE {:5.1} % -> {:5.1} %   R2 {:6.3} -> {:6.3}", s.signal, 100.0 * s.nrmse_before, 100.0 * s.nrmse_after, s.r2_before, s.r2_after);
+        println!(
+            "{:5} NRMSE {:5.1} % -> {:5.1} %   R2 {:6.3} -> {:6.3}",
+            s.signal,
+            100.0 * s.nrmse_before,
+            100.0 * s.nrmse_after,
+            s.r2_before,
+            s.r2_after
+        );
     }
     if let Some(v) = sig.iter().find(|s| s.signal == "v_h") {
         println!("final v_h: data {:.2} mV, model {:.2} mV", v.last_data * 1e3, v.last_after * 1e3);
     }
-    println!("cost {:.4e} -> {:.4e}, {} evaluations, {:.1} s; wrote {}", sol.cost_start, sol.cost, sol.evaluations, wall, a.out.display());
+    println!(
+        "cost {:.4e} -> {:.4e}, {} evaluations, {:.1} s; wrote {}",
+        sol.cost_start,
+        sol.cost,
+        sol.evaluations,
+        wall,
+        a.out.display()
+    );
     Ok(())
 }
 
@@ -248,13 +334,30 @@ pub fn run_compare(a: CompareArgs) -> Result<(), CliError> {
     let ws = WaveformSet::load(&a.descriptor)?;
     let p = params::load_circuit(&a.params)?;
     atomic::prepare_out_dir(&a.out, a.force)?;
-    let problem = FitProblem::new(p.clone(), vec![], spikes(&ws), targets(&ws), vec![1.0; ws.signals.len()], vec![0.0; ws.signals.len()]);
+    let problem = FitProblem::new(
+        p.clone(),
+        vec![],
+        spikes(&ws),
+        targets(&ws),
+        vec![1.0; ws.signals.len()],
+        vec![0.0; ws.signals.len()],
+    );
     overlays(&a.out, &problem, None, &p, &format!("{} vs {}", a.params, ws.descriptor.name))?;
     let pred = problem.predict(&p);
-    let mut md = format!("# {} against {}\n\n| signal | NRMSE | R² | last data | last model |\n|---|---|---|---|---|\n", a.params, ws.descriptor.name);
+    let mut md = format!(
+        "# {} against {}\n\n| signal | NRMSE | R² | last data | last model |\n|---|---|---|---|---|\n",
+        a.params, ws.descriptor.name
+    );
     for (t, m) in problem.targets.iter().zip(&pred) {
         let f = SignalFit::new(&t.signal, &t.y, m, m);
-        md += &format!("| {} | {:.1} % | {:.3} | {:.6e} | {:.6e} |\n", t.signal, 100.0 * f.nrmse_after, f.r2_after, f.last_data, f.last_after);
+        md += &format!(
+            "| {} | {:.1} % | {:.3} | {:.6e} | {:.6e} |\n",
+            t.signal,
+            100.0 * f.nrmse_after,
+            f.r2_after,
+            f.last_data,
+            f.last_after
+        );
         println!("{:5} NRMSE {:5.1} %  R2 {:6.3}", t.signal, 100.0 * f.nrmse_after, f.r2_after);
     }
     atomic::write_atomic(&a.out.join("compare.md"), md.as_bytes())?;

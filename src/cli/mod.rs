@@ -9,7 +9,6 @@ pub mod run;
 pub mod simulate;
 pub mod train;
 
-
 /// Behavioural model, calibration and network simulation of a CMOS synapse with synaptic tagging and capture.
 ///
 /// All quantities are SI (A, V, F, s). Parameter sets are YAML files (see `stc presets`); every output file is

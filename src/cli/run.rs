@@ -40,13 +40,22 @@ fn stage(k: usize, name: &str) {
     eprintln!("[{k}/4] {name}");
 }
 
-fn network(out: &Path, classes: Vec<u8>, train: &mnist::Dataset, test: &mnist::Dataset, calibration: &str, label: &str) -> Result<Outcome, CliError> {
+fn network(
+    out: &Path,
+    classes: Vec<u8>,
+    train: &mnist::Dataset,
+    test: &mnist::Dataset,
+    calibration: &str,
+    label: &str,
+) -> Result<Outcome, CliError> {
     let (syn, applied) = synapse("mnist-network", Some(calibration))?;
     let cfg = NetConfig { classes, ..NetConfig::default() };
     let bars = Bars::new();
     let t0 = std::time::Instant::now();
     let checkpoints: Vec<usize> = [100, 300, 1000, 3000].into_iter().filter(|&c| c < train.len()).collect();
-    let o = protocol::run(cfg.clone(), syn, train, test, 1, &checkpoints, &|s, d, t| bars.update(&format!("{label} {s}"), d, t));
+    let o = protocol::run(cfg.clone(), syn, train, test, 1, &checkpoints, &|s, d, t| {
+        bars.update(&format!("{label} {s}"), d, t)
+    });
     atomic::prepare_out_dir(out, true)?;
     let mut extra = BTreeMap::new();
     extra.insert("wall_s".to_string(), serde_yaml::to_value(t0.elapsed().as_secs_f64())?);
@@ -66,7 +75,10 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     let mut md = String::from("# stc-synapse: calibration and network report\n\n");
     let _ = writeln!(md, "Produced by `stc run{}` ({}).\n", if a.refit { " --refit" } else { "" }, super::fit::today());
 
-    stage(1, if a.refit { "calibration: fitting the Cadence waveforms" } else { "calibration: loading the checked-in fit" });
+    stage(
+        1,
+        if a.refit { "calibration: fitting the Cadence waveforms" } else { "calibration: loading the checked-in fit" },
+    );
     if a.refit {
         super::fit::run_fit(FitArgs {
             descriptor: a.descriptor.clone(),
@@ -92,7 +104,13 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     let (before, after) = (problem.predict(&thesis), problem.predict(&calibrated));
     let _ = writeln!(md, "## 1. Calibration against Cadence (thesis Fig. 17)\n\nCalibration file: `{cal_name}`.\n\n| signal | NRMSE thesis model | NRMSE calibrated |\n|---|---|---|");
     for (k, t) in problem.targets.iter().enumerate() {
-        let _ = writeln!(md, "| {} | {:.1} % | {:.1} % |", t.signal, 100.0 * nrmse(&t.y, &before[k]), 100.0 * nrmse(&t.y, &after[k]));
+        let _ = writeln!(
+            md,
+            "| {} | {:.1} % | {:.1} % |",
+            t.signal,
+            100.0 * nrmse(&t.y, &before[k]),
+            100.0 * nrmse(&t.y, &after[k])
+        );
     }
     if let Some(k) = problem.targets.iter().position(|t| t.signal == "v_h") {
         let _ = writeln!(
@@ -112,7 +130,14 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     }
 
     stage(3, "network: zeros and ones (thesis protocol: first 170 training rows, 100 test rows)");
-    let o01 = network(&a.out.join("network-0-1"), vec![0, 1], &mnist::embedded_thesis_train().take(170), &mnist::embedded_thesis_test(), &cal_name, "0/1")?;
+    let o01 = network(
+        &a.out.join("network-0-1"),
+        vec![0, 1],
+        &mnist::embedded_thesis_train().take(170),
+        &mnist::embedded_thesis_test(),
+        &cal_name,
+        "0/1",
+    )?;
     stage(4, "network: ten classes (9,000 training digits, 1,000 held-out validation digits)");
     let (train, val) = mnist::embedded_train10k().split(9000);
     let o10 = network(&a.out.join("network-10"), (0..10).collect(), &train, &val, &cal_name, "0-9")?;
@@ -121,15 +146,32 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         "## 2. Network (thesis section 3.3, calibrated circuit synapse, `mnist-network` biases)\n\n| task | train | test | accuracy early | accuracy late | synapse-steps/s (training) |\n|---|---|---|---|---|---|"
     );
     for (name, o) in [("zeros/ones", &o01), ("ten classes (validation split)", &o10)] {
-        let _ = writeln!(md, "| {name} | {} | {} | {:.1} % | {:.1} % | {:.2e} |", o.n_train, o.n_test, 100.0 * o.accuracy_early, 100.0 * o.accuracy_late, o.synapse_steps_per_s);
+        let _ = writeln!(
+            md,
+            "| {name} | {} | {} | {:.1} % | {:.1} % | {:.2e} |",
+            o.n_train,
+            o.n_test,
+            100.0 * o.accuracy_early,
+            100.0 * o.accuracy_late,
+            o.synapse_steps_per_s
+        );
     }
-    let _ = writeln!(md, "\nLearning curve (ten classes, early phase): {}\n", o10.curve.iter().map(|(n, a)| format!("{n}: {:.1} %", 100.0 * a)).collect::<Vec<_>>().join(", "));
+    let _ = writeln!(
+        md,
+        "\nLearning curve (ten classes, early phase): {}\n",
+        o10.curve.iter().map(|(n, a)| format!("{n}: {:.1} %", 100.0 * a)).collect::<Vec<_>>().join(", ")
+    );
     for (dir, title) in [("network-10", "ten classes"), ("network-0-1", "zeros/ones")] {
         let _ = writeln!(md, "### {title}\n\n![weights]({dir}/weights_early.png)\n\n![confusion early]({dir}/confusion_early.png)\n\n![confusion late]({dir}/confusion_late.png)\n");
     }
     let _ = writeln!(md, "![learning curve](network-10/learning_curve.png)\n");
     let wall = t0.elapsed().as_secs_f64();
-    let _ = writeln!(md, "Total wall time {:.0} s; peak resident memory {} MiB.", wall, peak_rss_mib().map(|m| format!("{m:.0}")).unwrap_or("-".into()));
+    let _ = writeln!(
+        md,
+        "Total wall time {:.0} s; peak resident memory {} MiB.",
+        wall,
+        peak_rss_mib().map(|m| format!("{m:.0}")).unwrap_or("-".into())
+    );
     atomic::write_atomic(&a.out.join("report.md"), md.as_bytes())?;
     println!(
         "zeros/ones: early {:.1} %, late {:.1} %; ten classes: early {:.1} %, late {:.1} %; {:.0} s; report {}",

@@ -117,7 +117,11 @@ pub fn run(a: Args) -> Result<(), CliError> {
     check_positive("duration", a.duration)?;
     check_positive("dt", a.dt)?;
     if a.duration / a.dt > 2e7 {
-        return Err(format!("--duration / --dt = {:.0} samples; use a larger --dt (at most 2e7 samples)", a.duration / a.dt).into());
+        return Err(format!(
+            "--duration / --dt = {:.0} samples; use a larger --dt (at most 2e7 samples)",
+            a.duration / a.dt
+        )
+        .into());
     }
     if let Some(k) = a.accel {
         check_positive("accel", k)?;
@@ -162,7 +166,15 @@ pub fn write_circuit(p: &CircuitParams, s: &Spikes, duration: f64, dt: f64, out:
     let tr = p.simulate(s, duration, dt);
     table::write_csv(
         &out.join("traces.csv"),
-        &[("t_s", &tr.t_s), ("i_ca_A", &tr.i_ca_a), ("i_hp_A", &tr.i_hp_a), ("i_hd_A", &tr.i_hd_a), ("v_h_V", &tr.v_h_v), ("z", &tr.z), ("w", &tr.w)],
+        &[
+            ("t_s", &tr.t_s),
+            ("i_ca_A", &tr.i_ca_a),
+            ("i_hp_A", &tr.i_hp_a),
+            ("i_hd_A", &tr.i_hd_a),
+            ("v_h_V", &tr.v_h_v),
+            ("z", &tr.z),
+            ("w", &tr.w),
+        ],
     )?;
     let t = &tr.t_s;
     let (xs, xl) = if duration < 1.0 { (1e3, "t [ms]") } else { (1.0, "t [s]") };
@@ -191,8 +203,20 @@ pub fn write_circuit(p: &CircuitParams, s: &Spikes, duration: f64, dt: f64, out:
             series: vec![line("v_h", t, &tr.v_h_v, (148, 103, 189))],
             hlines: vec![HLine { label: "V_H0".into(), y: p.capacitor.v_h0_v }],
         },
-        Panel { title: "Late-phase weight".into(), y_label: "z".into(), y_scale: 1.0, series: vec![line("z", t, &tr.z, (140, 86, 75))], hlines: vec![] },
-        Panel { title: "Total weight".into(), y_label: "w".into(), y_scale: 1.0, series: vec![line("w", t, &tr.w, (0, 0, 0))], hlines: vec![] },
+        Panel {
+            title: "Late-phase weight".into(),
+            y_label: "z".into(),
+            y_scale: 1.0,
+            series: vec![line("z", t, &tr.z, (140, 86, 75))],
+            hlines: vec![],
+        },
+        Panel {
+            title: "Total weight".into(),
+            y_label: "w".into(),
+            y_scale: 1.0,
+            series: vec![line("w", t, &tr.w, (0, 0, 0))],
+            hlines: vec![],
+        },
     ];
     let title = format!("Circuit synapse ({}): {} pre, {} post spikes", p.name, s.pre.len(), s.post.len());
     plot::plot_panels(&out.join("traces"), &title, xl, xs, &panels)?;
@@ -202,7 +226,10 @@ pub fn write_circuit(p: &CircuitParams, s: &Spikes, duration: f64, dt: f64, out:
 /// Simulate the reference model and write its CSV and figure.
 pub fn write_reference(p: &ReferenceParams, s: &Spikes, duration: f64, dt: f64, out: &Path) -> Result<(), CliError> {
     let tr = p.simulate(&s.pre, &s.post, duration, dt);
-    table::write_csv(&out.join("traces.csv"), &[("t_s", &tr.t_s), ("c_mM", &tr.c_mm), ("h_V", &tr.h_v), ("z", &tr.z), ("w_V", &tr.w_v)])?;
+    table::write_csv(
+        &out.join("traces.csv"),
+        &[("t_s", &tr.t_s), ("c_mM", &tr.c_mm), ("h_V", &tr.h_v), ("z", &tr.z), ("w_V", &tr.w_v)],
+    )?;
     let t = &tr.t_s;
     let (xs, xl) = if duration < 1.0 { (1e3, "t [ms]") } else { (1.0, "t [s]") };
     let panels = vec![
@@ -211,7 +238,10 @@ pub fn write_reference(p: &ReferenceParams, s: &Spikes, duration: f64, dt: f64, 
             y_label: "c [mM]".into(),
             y_scale: 1.0,
             series: vec![line("c", t, &tr.c_mm, (31, 119, 180))],
-            hlines: vec![HLine { label: "theta_p".into(), y: p.theta_p_mm }, HLine { label: "theta_d".into(), y: p.theta_d_mm }],
+            hlines: vec![
+                HLine { label: "theta_p".into(), y: p.theta_p_mm },
+                HLine { label: "theta_d".into(), y: p.theta_d_mm },
+            ],
         },
         Panel {
             title: "Early-phase weight (Eq. 3)".into(),
@@ -220,8 +250,20 @@ pub fn write_reference(p: &ReferenceParams, s: &Spikes, duration: f64, dt: f64, 
             series: vec![line("h", t, &tr.h_v, (148, 103, 189))],
             hlines: vec![HLine { label: "h0".into(), y: p.h0_v }],
         },
-        Panel { title: "Late-phase weight (Eq. 4)".into(), y_label: "z".into(), y_scale: 1.0, series: vec![line("z", t, &tr.z, (140, 86, 75))], hlines: vec![] },
-        Panel { title: "Total weight h + h0 z".into(), y_label: "w [mV]".into(), y_scale: 1e3, series: vec![line("w", t, &tr.w_v, (0, 0, 0))], hlines: vec![] },
+        Panel {
+            title: "Late-phase weight (Eq. 4)".into(),
+            y_label: "z".into(),
+            y_scale: 1.0,
+            series: vec![line("z", t, &tr.z, (140, 86, 75))],
+            hlines: vec![],
+        },
+        Panel {
+            title: "Total weight h + h0 z".into(),
+            y_label: "w [mV]".into(),
+            y_scale: 1e3,
+            series: vec![line("w", t, &tr.w_v, (0, 0, 0))],
+            hlines: vec![],
+        },
     ];
     let title = format!("Reference synapse ({}): {} pre, {} post spikes", p.name, s.pre.len(), s.post.len());
     plot::plot_panels(&out.join("traces"), &title, xl, xs, &panels)?;

@@ -97,7 +97,11 @@ pub fn synapse(params_name: &str, calibration: Option<&str>) -> Result<(CircuitP
     Ok((syn, applied))
 }
 
-fn load(images: &Option<PathBuf>, labels: &Option<PathBuf>, csv: &Option<PathBuf>) -> Result<Option<Dataset>, CliError> {
+fn load(
+    images: &Option<PathBuf>,
+    labels: &Option<PathBuf>,
+    csv: &Option<PathBuf>,
+) -> Result<Option<Dataset>, CliError> {
     Ok(match (images, labels, csv) {
         (Some(i), Some(l), _) => Some(mnist::load_idx(i, l)?),
         (_, _, Some(c)) => Some(mnist::load_csv(c)?),
@@ -143,7 +147,12 @@ impl Default for Bars {
 }
 
 /// Write the outcome's files into `out`.
-pub fn write_outcome(out: &Path, o: &Outcome, extra: &BTreeMap<String, serde_yaml::Value>, per_class: usize) -> Result<(), CliError> {
+pub fn write_outcome(
+    out: &Path,
+    o: &Outcome,
+    extra: &BTreeMap<String, serde_yaml::Value>,
+    per_class: usize,
+) -> Result<(), CliError> {
     let labels: Vec<String> = o.classes.iter().map(|c| c.to_string()).collect();
     for (name, conf) in [("confusion_early", &o.confusion_early), ("confusion_late", &o.confusion_late)] {
         let cols: Vec<Vec<f64>> = (0..labels.len()).map(|j| conf.iter().map(|r| r[j] as f64).collect()).collect();
@@ -156,8 +165,17 @@ pub fn write_outcome(out: &Path, o: &Outcome, extra: &BTreeMap<String, serde_yam
         plot::plot_confusion(&out.join(name), &format!("Confusion matrix, {phase}"), &labels, conf)?;
     }
     // Heat maps: at most 4 neurons per class keep the figure readable.
-    let maps: Vec<(String, Vec<f64>)> = o.maps_early.iter().enumerate().filter(|(i, _)| i % per_class < 4).map(|(_, m)| m.clone()).collect();
-    plot::plot_heatmaps(&out.join("weights_early"), "Signed synaptic weights per output neuron after training (thesis Fig. 15)", &maps, 28, 28, "w - beta V_H0", per_class.min(4))?;
+    let maps: Vec<(String, Vec<f64>)> =
+        o.maps_early.iter().enumerate().filter(|(i, _)| i % per_class < 4).map(|(_, m)| m.clone()).collect();
+    plot::plot_heatmaps(
+        &out.join("weights_early"),
+        "Signed synaptic weights per output neuron after training (thesis Fig. 15)",
+        &maps,
+        28,
+        28,
+        "w - beta V_H0",
+        per_class.min(4),
+    )?;
     let (n, a): (Vec<f64>, Vec<f64>) = o.curve.iter().map(|&(n, a)| (n as f64, a)).unzip();
     table::write_csv(&out.join("learning_curve.csv"), &[("n_train", &n), ("accuracy_early", &a)])?;
     plot::plot_xy(
@@ -185,7 +203,8 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
         return Err("--per-class must be at least 1".into());
     }
     let reference = a.model == super::simulate::Model::Reference;
-    let params_name = a.params.clone().unwrap_or_else(|| if reference { "reference".into() } else { "mnist-network".into() });
+    let params_name =
+        a.params.clone().unwrap_or_else(|| if reference { "reference".into() } else { "mnist-network".into() });
     let (syn, applied, ref_params) = if reference {
         (params::load_circuit("thesis-network")?, vec![], Some(params::load_reference(&params_name)?))
     } else {
@@ -204,7 +223,12 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
         Some(t) => (train_all, t.filter_classes(&classes), "given test set".to_string()),
         None => {
             if train_all.len() <= a.validation {
-                return Err(format!("{} training samples cannot hold out --validation {}", train_all.len(), a.validation).into());
+                return Err(format!(
+                    "{} training samples cannot hold out --validation {}",
+                    train_all.len(),
+                    a.validation
+                )
+                .into());
             }
             let (tr, va) = train_all.split(train_all.len() - a.validation);
             (tr, va, format!("validation split: last {} training samples", a.validation))
@@ -219,8 +243,15 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     if train.is_empty() || test.is_empty() {
         return Err("no training or no test samples for these classes".into());
     }
-    let cfg = NetConfig { classes: classes.clone(), per_class: a.per_class, encoding: a.encoding, seed: a.seed, ..NetConfig::default() };
-    let checkpoints: Vec<usize> = [100, 300, 1000, 3000, 10_000, 30_000].into_iter().filter(|&c| c < train.len()).collect();
+    let cfg = NetConfig {
+        classes: classes.clone(),
+        per_class: a.per_class,
+        encoding: a.encoding,
+        seed: a.seed,
+        ..NetConfig::default()
+    };
+    let checkpoints: Vec<usize> =
+        [100, 300, 1000, 3000, 10_000, 30_000].into_iter().filter(|&c| c < train.len()).collect();
     let bars = Bars::new();
     let t0 = std::time::Instant::now();
     let net = match ref_params {

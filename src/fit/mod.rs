@@ -1,8 +1,8 @@
 //! Calibration: fit declared model parameters to imported waveforms.
 
 pub mod linalg;
-pub mod stats;
 pub mod problem;
+pub mod report;
 pub mod solve;
 pub mod spec;
-pub mod report;
+pub mod stats;

@@ -74,12 +74,34 @@ pub const INFEASIBLE: f64 = 1e6;
 
 impl FitProblem {
     /// Build the problem; the union of all targets' time points is simulated once per evaluation.
-    pub fn new(base: CircuitParams, free: Vec<FreeParam>, spikes: Spikes, targets: Vec<Target>, weights: Vec<f64>, endpoint_weights: Vec<f64>) -> Self {
+    pub fn new(
+        base: CircuitParams,
+        free: Vec<FreeParam>,
+        spikes: Spikes,
+        targets: Vec<Target>,
+        weights: Vec<f64>,
+        endpoint_weights: Vec<f64>,
+    ) -> Self {
         let mut times: Vec<f64> = targets.iter().flat_map(|t| t.t_s.iter().copied()).filter(|t| *t >= 0.0).collect();
         times.sort_by(f64::total_cmp);
         times.dedup();
-        let index = targets.iter().map(|t| t.t_s.iter().map(|x| times.partition_point(|y| y < x).min(times.len().saturating_sub(1))).collect()).collect();
-        FitProblem { base, free, spikes, targets, weights, endpoint_weights, times, index, evals: Arc::new(AtomicU64::new(0)) }
+        let index = targets
+            .iter()
+            .map(|t| {
+                t.t_s.iter().map(|x| times.partition_point(|y| y < x).min(times.len().saturating_sub(1))).collect()
+            })
+            .collect();
+        FitProblem {
+            base,
+            free,
+            spikes,
+            targets,
+            weights,
+            endpoint_weights,
+            times,
+            index,
+            evals: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     /// Parameter set for physical values of the free parameters.

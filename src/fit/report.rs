@@ -46,14 +46,23 @@ fn fmt_opt(x: Option<f64>) -> String {
 }
 
 /// Render the Markdown report.
-pub fn markdown(title: &str, header_lines: &[String], signals: &[SignalFit], stats: &FitStatistics, roles: &[String], stages: &[(String, f64, f64)], figures: &[String]) -> String {
+pub fn markdown(
+    title: &str,
+    header_lines: &[String],
+    signals: &[SignalFit],
+    stats: &FitStatistics,
+    roles: &[String],
+    stages: &[(String, f64, f64)],
+    figures: &[String],
+) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# {title}\n");
     for l in header_lines {
         let _ = writeln!(s, "- {l}");
     }
     let _ = writeln!(s, "\n## Goodness of fit (on the data's own time points)\n");
-    let _ = writeln!(s, "| signal | points | NRMSE before | NRMSE after | R² before | R² after | last data | last model |");
+    let _ =
+        writeln!(s, "| signal | points | NRMSE before | NRMSE after | R² before | R² after | last data | last model |");
     let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
     for f in signals {
         let _ = writeln!(
@@ -78,7 +87,10 @@ pub fn markdown(title: &str, header_lines: &[String], signals: &[SignalFit], sta
         let _ = writeln!(s);
     }
     let _ = writeln!(s, "## Parameters\n");
-    let _ = writeln!(s, "| parameter | role | value | std. error | rel. error | bounds | note |\n|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "| parameter | role | value | std. error | rel. error | bounds | note |\n|---|---|---|---|---|---|---|"
+    );
     for (k, p) in stats.params.iter().enumerate() {
         let _ = writeln!(
             s,

@@ -42,16 +42,15 @@ pub fn solve(problem: &FitProblem, start: &[f64], solver: &SolverSpec) -> Result
     // Stage 1: particle swarm on [0, 1]^p.
     let lower = vec![0.0; p];
     let upper = vec![1.0; p];
-    let pso = ParticleSwarm::new((lower, upper), solver.particles).with_rng_generator(rand_chacha::ChaCha8Rng::seed_from_u64(solver.seed));
+    let pso = ParticleSwarm::new((lower, upper), solver.particles)
+        .with_rng_generator(rand_chacha::ChaCha8Rng::seed_from_u64(solver.seed));
     let view = UnitView(problem);
-    let res = Executor::new(view, pso)
-        .configure(|s| s.max_iters(solver.global_iterations))
-        .run()
-        .map_err(err)?;
+    let res = Executor::new(view, pso).configure(|s| s.max_iters(solver.global_iterations)).run().map_err(err)?;
     let global_iterations = res.state().get_iter();
     let evals = problem.evaluations();
     let before = evals.load(std::sync::atomic::Ordering::Relaxed);
-    let swarm_best: Vec<f64> = res.state().get_best_param().map(|pt| pt.position.clone()).unwrap_or_else(|| vec![0.5; p]);
+    let swarm_best: Vec<f64> =
+        res.state().get_best_param().map(|pt| pt.position.clone()).unwrap_or_else(|| vec![0.5; p]);
     let mut best_values = problem.values_from_unit(&swarm_best);
     let mut best_cost = problem.cost_values(&best_values);
     // The start point competes too (the swarm does not contain it).
@@ -95,7 +94,15 @@ pub fn solve(problem: &FitProblem, start: &[f64], solver: &SolverSpec) -> Result
         }
     }
     let evaluations = evals.load(std::sync::atomic::Ordering::Relaxed) - before;
-    Ok(Solution { values: best_values, cost_start, cost_global, cost: best_cost, global_iterations, local_iterations, evaluations })
+    Ok(Solution {
+        values: best_values,
+        cost_start,
+        cost_global,
+        cost: best_cost,
+        global_iterations,
+        local_iterations,
+        evaluations,
+    })
 }
 
 /// Result of a staged fit: the final solution and a line per stage for the report.
@@ -124,7 +131,8 @@ pub fn solve_staged(
         on_stage(&st.name);
         let idx: Vec<usize> = st.keys.iter().filter_map(|k| problem.free.iter().position(|f| &f.key == k)).collect();
         let base = problem.params_with(&values);
-        let keep: Vec<usize> = (0..problem.targets.len()).filter(|&k| st.signals.contains(&problem.targets[k].signal)).collect();
+        let keep: Vec<usize> =
+            (0..problem.targets.len()).filter(|&k| st.signals.contains(&problem.targets[k].signal)).collect();
         if idx.is_empty() || keep.is_empty() {
             continue;
         }

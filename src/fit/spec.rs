@@ -144,7 +144,11 @@ impl FitSpec {
         for st in &spec.stages {
             for k in &st.keys {
                 if !spec.parameters.iter().any(|p| &p.key == k) {
-                    return Err(SpecError::Param { path: path.into(), key: k.clone(), message: format!("stage `{}` names a key that is not in `parameters`", st.name) });
+                    return Err(SpecError::Param {
+                        path: path.into(),
+                        key: k.clone(),
+                        message: format!("stage `{}` names a key that is not in `parameters`", st.name),
+                    });
                 }
             }
         }
@@ -152,7 +156,11 @@ impl FitSpec {
             return Err(SpecError::Param { path: path.into(), key: "-".into(), message: "no free parameters".into() });
         }
         if spec.solver.particles < 2 {
-            return Err(SpecError::Param { path: path.into(), key: "solver.particles".into(), message: "needs at least 2 particles".into() });
+            return Err(SpecError::Param {
+                path: path.into(),
+                key: "solver.particles".into(),
+                message: "needs at least 2 particles".into(),
+            });
         }
         Ok(spec)
     }
@@ -160,14 +168,19 @@ impl FitSpec {
     /// Check that every free parameter is a key of the model (`known_keys` empty: no check).
     pub fn check_keys(&self, path: &str, known_keys: &[String]) -> Result<(), SpecError> {
         match self.parameters.iter().find(|p| !known_keys.is_empty() && !known_keys.contains(&p.key)) {
-            Some(p) => Err(SpecError::Param { path: path.into(), key: p.key.clone(), message: "no such parameter in the model".into() }),
+            Some(p) => Err(SpecError::Param {
+                path: path.into(),
+                key: p.key.clone(),
+                message: "no such parameter in the model".into(),
+            }),
             None => Ok(()),
         }
     }
 
     /// Read and parse a spec file.
     pub fn load(path: &Path, known_keys: &[String]) -> Result<FitSpec, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| SpecError::Io { path: path.display().to_string(), source })?;
         Self::parse(&text, &path.display().to_string(), known_keys)
     }
 
@@ -228,7 +241,8 @@ mod tests {
 
     #[test]
     fn transforms_invert_and_respect_bounds() {
-        let p = FreeParam { key: "x".into(), lower: 1e-13, upper: 1e-10, start: None, scale: Scale::Log, role: Role::Bias };
+        let p =
+            FreeParam { key: "x".into(), lower: 1e-13, upper: 1e-10, start: None, scale: Scale::Log, role: Role::Bias };
         for v in [1e-13, 3e-12, 1e-10] {
             assert!((p.from_unit(p.to_unit(v)) - v).abs() < 1e-9 * v);
         }
@@ -249,7 +263,8 @@ mod tests {
         let unknown = format!("{base}  - {{key: dpi.nope, lower: 1.0, upper: 2.0, scale: log, role: bias}}\n");
         let e = FitSpec::parse(&unknown, "s.yaml", &["dpi.tau_s".to_string()]).unwrap_err().to_string();
         assert!(e.contains("dpi.nope"), "{e}");
-        let typo = format!("{base}  - {{key: dpi.tau_s, lower: 1.0, upper: 2.0, scale: log, role: bias, colour: red}}\n");
+        let typo =
+            format!("{base}  - {{key: dpi.tau_s, lower: 1.0, upper: 2.0, scale: log, role: bias, colour: red}}\n");
         let e = FitSpec::parse(&typo, "s.yaml", &[]).unwrap_err().to_string();
         assert!(e.starts_with("s.yaml:4:"), "{e}");
     }

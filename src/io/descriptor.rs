@@ -224,7 +224,11 @@ fn de_metadata<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeMap<String
                 serde_yaml::Value::Number(n) => n.to_string(),
                 serde_yaml::Value::Bool(b) => b.to_string(),
                 serde_yaml::Value::Null => String::new(),
-                _ => return Err(D::Error::custom(format!("metadata `{k}`: expected a text value, found a list or mapping"))),
+                _ => {
+                    return Err(D::Error::custom(format!(
+                        "metadata `{k}`: expected a text value, found a list or mapping"
+                    )))
+                }
             };
             Ok((k, text))
         })
@@ -375,7 +379,8 @@ impl<'a> YamlText<'a> {
 
     /// Line range of a top-level key: its own line and the following indented (or `- `) lines.
     fn top_block(&self, key: &str) -> Option<(usize, usize)> {
-        let start = self.lines.iter().position(|l| l.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with(':')))?;
+        let start =
+            self.lines.iter().position(|l| l.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with(':')))?;
         let mut end = start + 1;
         while end < self.lines.len() {
             let l = self.lines[end];
@@ -423,8 +428,19 @@ impl<'a> YamlText<'a> {
     }
 }
 
-fn invalid(path: &Path, at: (Option<usize>, Option<usize>), expected: impl Into<String>, found: impl Into<String>) -> DescriptorError {
-    DescriptorError::Invalid { path: path.to_path_buf(), line: at.0, column: at.1, expected: expected.into(), found: found.into() }
+fn invalid(
+    path: &Path,
+    at: (Option<usize>, Option<usize>),
+    expected: impl Into<String>,
+    found: impl Into<String>,
+) -> DescriptorError {
+    DescriptorError::Invalid {
+        path: path.to_path_buf(),
+        line: at.0,
+        column: at.1,
+        expected: expected.into(),
+        found: found.into(),
+    }
 }
 
 impl Descriptor {
@@ -457,15 +473,32 @@ impl Descriptor {
             let block = yaml.top_block("source").unwrap_or((0, 0));
             let key = if yaml.key_in(block, "generic").is_some() { "generic" } else { "options" };
             let at = yaml.locate("source", None, key);
-            return Err(invalid(path, at, "source.generic only with format generic or ngspice", format!("format {}", self.source.format)));
+            return Err(invalid(
+                path,
+                at,
+                "source.generic only with format generic or ngspice",
+                format!("format {}", self.source.format),
+            ));
         }
         let d = self.stimulus.duration_s;
         if !(d.is_finite() && d > 0.0) {
-            return Err(invalid(path, yaml.locate("stimulus", None, "duration_s"), "a positive, finite duration_s", format!("{d}")));
+            return Err(invalid(
+                path,
+                yaml.locate("stimulus", None, "duration_s"),
+                "a positive, finite duration_s",
+                format!("{d}"),
+            ));
         }
-        for (key, spikes) in [("pre_spikes_s", &self.stimulus.pre_spikes_s), ("post_spikes_s", &self.stimulus.post_spikes_s)] {
+        for (key, spikes) in
+            [("pre_spikes_s", &self.stimulus.pre_spikes_s), ("post_spikes_s", &self.stimulus.post_spikes_s)]
+        {
             if let Some(t) = spikes.iter().find(|t| !(t.is_finite() && **t >= 0.0 && **t <= d)) {
-                return Err(invalid(path, yaml.locate("stimulus", None, key), format!("{key} within [0, {d}] s (the duration)"), format!("{t}")));
+                return Err(invalid(
+                    path,
+                    yaml.locate("stimulus", None, key),
+                    format!("{key} within [0, {d}] s (the duration)"),
+                    format!("{t}"),
+                ));
             }
         }
         if self.signals.is_empty() {
@@ -473,10 +506,20 @@ impl Descriptor {
         }
         for (i, s) in self.signals.iter().enumerate() {
             if self.signals[..i].iter().any(|o| o.model == s.model) {
-                return Err(invalid(path, yaml.locate("signals", Some(i), "model"), "each model signal once", format!("{} a second time", s.model)));
+                return Err(invalid(
+                    path,
+                    yaml.locate("signals", Some(i), "model"),
+                    "each model signal once",
+                    format!("{} a second time", s.model),
+                ));
             }
             if !(s.scale.is_finite() && s.scale != 0.0) {
-                return Err(invalid(path, yaml.locate("signals", Some(i), "scale"), "a finite, non-zero scale", format!("{}", s.scale)));
+                return Err(invalid(
+                    path,
+                    yaml.locate("signals", Some(i), "scale"),
+                    "a finite, non-zero scale",
+                    format!("{}", s.scale),
+                ));
             }
             if let Some(u) = &s.unit {
                 if si_unit(u).map(|(_, base)| base) != Some(s.model.si_unit()) {
@@ -495,19 +538,38 @@ impl Descriptor {
     }
 
     /// The factor from `trace`'s numbers to SI for signal item `i` (see the module documentation on units).
-    fn unit_factor(&self, i: usize, trace: &Trace, file: &WaveformFile, yaml: &YamlText, path: &Path) -> Result<f64, DescriptorError> {
+    fn unit_factor(
+        &self,
+        i: usize,
+        trace: &Trace,
+        file: &WaveformFile,
+        yaml: &YamlText,
+        path: &Path,
+    ) -> Result<f64, DescriptorError> {
         let s = &self.signals[i];
         let expected_base = s.model.si_unit();
         let mismatch = |expected: String, found: String| {
             let at = yaml.locate("signals", Some(i), if s.unit.is_some() { "unit" } else { "trace" });
-            DescriptorError::UnitMismatch { path: path.to_path_buf(), line: at.0, column: at.1, signal: s.model, expected, found }
+            DescriptorError::UnitMismatch {
+                path: path.to_path_buf(),
+                line: at.0,
+                column: at.1,
+                signal: s.model,
+                expected,
+                found,
+            }
         };
         let declared = s.unit.as_deref().map(str::trim);
         let declared_factor = match declared {
             None => 1.0,
             Some(u) => match si_unit(u) {
                 Some((f, base)) if base == expected_base => f,
-                _ => return Err(mismatch(format!("a {} unit ({})", s.model.quantity(), s.model.allowed_units()), u.to_string())),
+                _ => {
+                    return Err(mismatch(
+                        format!("a {} unit ({})", s.model.quantity(), s.model.allowed_units()),
+                        u.to_string(),
+                    ))
+                }
             },
         };
         let Some(imported) = trace.unit.as_deref() else { return Ok(declared_factor) };
@@ -549,7 +611,12 @@ impl WaveformSet {
         let data_path = dir.join(&d.source.file);
         if !data_path.is_file() {
             let at = yaml.locate("source", None, "file");
-            return Err(DescriptorError::MissingData { descriptor: descriptor.to_path_buf(), line: at.0, column: at.1, data: data_path });
+            return Err(DescriptorError::MissingData {
+                descriptor: descriptor.to_path_buf(),
+                line: at.0,
+                column: at.1,
+                data: data_path,
+            });
         }
         let data_bytes = std::fs::read(&data_path).map_err(io(&data_path))?;
         let file = waveform::read_file(&data_path, &d.source.format, d.source.generic.as_ref())?;
@@ -571,7 +638,12 @@ impl WaveformSet {
             let factor = d.unit_factor(i, trace, &file, &yaml, descriptor)? * s.scale;
             let values: Vec<f64> = trace.values.iter().map(|v| v * factor).collect();
             if values.iter().any(|v| !v.is_finite()) {
-                return Err(invalid(descriptor, yaml.locate("signals", Some(i), "scale"), "finite values after unit conversion and scale", "an overflow"));
+                return Err(invalid(
+                    descriptor,
+                    yaml.locate("signals", Some(i), "scale"),
+                    "finite values after unit conversion and scale",
+                    "an overflow",
+                ));
             }
             signals.push(MeasuredSignal { signal: s.model, t_s: trace.t_s.clone(), values });
         }
@@ -581,7 +653,14 @@ impl WaveformSet {
         file_sha256.insert(data_path.display().to_string(), sha256_hex(&data_bytes));
         let mut metadata = file.metadata.clone();
         metadata.extend(d.metadata.iter().map(|(k, v)| (k.clone(), v.clone())));
-        Ok(WaveformSet { descriptor: d, descriptor_path: descriptor.to_path_buf(), data_path, signals, file_sha256, metadata })
+        Ok(WaveformSet {
+            descriptor: d,
+            descriptor_path: descriptor.to_path_buf(),
+            data_path,
+            signals,
+            file_sha256,
+            metadata,
+        })
     }
 
     /// The measured signal for `signal`, if the set has it.
@@ -702,7 +781,10 @@ metadata: {simulator: test, I_TH_A: 10e-12, n: 3}
 ";
 
     /// Write `descriptor` and `data` into a fresh folder and load the set.
-    fn load(descriptor: &str, data: Option<(&str, &str)>) -> (tempfile::TempDir, PathBuf, Result<WaveformSet, DescriptorError>) {
+    fn load(
+        descriptor: &str,
+        data: Option<(&str, &str)>,
+    ) -> (tempfile::TempDir, PathBuf, Result<WaveformSet, DescriptorError>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("desc.yaml");
         std::fs::write(&path, descriptor).unwrap();
@@ -797,13 +879,19 @@ metadata: {simulator: test, I_TH_A: 10e-12, n: 3}
         let scope = "Time (s),CH1 (mV)\n0,900\n1e-3,901\n";
         let desc = "name: s\nsource:\n  file: s.csv\n  format: generic\n  generic: {columns: {vh: CH1}}\nstimulus: {duration_s: 1}\nsignals:\n  - {model: v_h, trace: vh, unit: uV}\n";
         let (p, e) = load_err(desc, Some(("s.csv", scope)));
-        assert!(e.starts_with(&format!("{p}:8:35: signal v_h: expected unit mV or V (the file declares trace vh in mV")), "{e}");
+        assert!(
+            e.starts_with(&format!("{p}:8:35: signal v_h: expected unit mV or V (the file declares trace vh in mV")),
+            "{e}"
+        );
         let (_d, _p, ok) = load(&desc.replace("unit: uV", "unit: mV"), Some(("s.csv", scope)));
         assert_eq!(ok.unwrap().signals[0].values, vec![0.9, 0.901]);
         let (_d, _p, ok) = load(&desc.replace(", unit: uV", ""), Some(("s.csv", scope)));
         assert_eq!(ok.unwrap().signals[0].values, vec![0.9, 0.901]);
         // a current model signal on a voltage trace
-        let (p, e) = load_err(&desc.replace("model: v_h, trace: vh, unit: uV", "model: i_ca, trace: vh"), Some(("s.csv", scope)));
+        let (p, e) = load_err(
+            &desc.replace("model: v_h, trace: vh, unit: uV", "model: i_ca, trace: vh"),
+            Some(("s.csv", scope)),
+        );
         assert!(e.starts_with(&format!("{p}:8:26: signal i_ca: expected a current trace")), "{e}");
     }
 
@@ -820,7 +908,8 @@ metadata: {simulator: test, I_TH_A: 10e-12, n: 3}
         assert_eq!(e, format!("{p}:6:15: expected a positive, finite duration_s, found -0.01"));
         let (p, e) = load_err(&GOOD.replace("duration_s: 0.01", "duration_s: .nan"), Some(("data.csv", DATA)));
         assert!(e.starts_with(&format!("{p}:6:15: expected a positive, finite duration_s")), "{e}");
-        let (p, e) = load_err(&GOOD.replace("pre_spikes_s: [0.004]", "pre_spikes_s: [0.004, 0.02]"), Some(("data.csv", DATA)));
+        let (p, e) =
+            load_err(&GOOD.replace("pre_spikes_s: [0.004]", "pre_spikes_s: [0.004, 0.02]"), Some(("data.csv", DATA)));
         assert_eq!(e, format!("{p}:7:17: expected pre_spikes_s within [0, 0.01] s (the duration), found 0.02"));
         let (p, e) = load_err(&GOOD.replace("post_spikes_s: [0.002]", "post_spikes_s: [-1]"), Some(("data.csv", DATA)));
         assert!(e.starts_with(&format!("{p}:8:18: expected post_spikes_s within")), "{e}");
@@ -831,8 +920,14 @@ metadata: {simulator: test, I_TH_A: 10e-12, n: 3}
         assert!(e.starts_with(&format!("{p}:15:13: expected each model signal once")), "{e}");
         let (p, e) = load_err(&GOOD.replace("scale: 2", "scale: 0"), Some(("data.csv", DATA)));
         assert!(e.starts_with(&format!("{p}:14:12: expected a finite, non-zero scale")), "{e}");
-        let (p, e) = load_err(&GOOD.replace("  format: viva-csv", "  format: viva-csv\n  generic: {time_column: t}"), Some(("data.csv", DATA)));
-        assert!(e.starts_with(&format!("{p}:5:12: expected source.generic only with format generic or ngspice")), "{e}");
+        let (p, e) = load_err(
+            &GOOD.replace("  format: viva-csv", "  format: viva-csv\n  generic: {time_column: t}"),
+            Some(("data.csv", DATA)),
+        );
+        assert!(
+            e.starts_with(&format!("{p}:5:12: expected source.generic only with format generic or ngspice")),
+            "{e}"
+        );
     }
 
     #[test]

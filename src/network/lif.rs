@@ -101,7 +101,9 @@ mod tests {
             (v, s) = prop.step(v, s, -0.065, 0.01);
         }
         let t = 200.0 * dt;
-        let want = -0.065 + 0.01 * 2.0 * p.tau_syn_s / (p.tau_syn_s - p.tau_m_s) * ((-t / p.tau_syn_s).exp() - (-t / p.tau_m_s).exp());
+        let want = -0.065
+            + 0.01 * 2.0 * p.tau_syn_s / (p.tau_syn_s - p.tau_m_s)
+                * ((-t / p.tau_syn_s).exp() - (-t / p.tau_m_s).exp());
         assert!((v - want).abs() < 1e-12, "{v} vs {want}");
         assert!((s - 2.0 * (-t / p.tau_syn_s).exp()).abs() < 1e-12);
     }

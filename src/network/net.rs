@@ -172,13 +172,25 @@ impl Network {
         window_syn.dpi.i_init_a = syn.dpi.i_rest();
         let mut rng = crate::stimulus::rng(cfg.seed);
         let v = (0..n_in * n_out)
-            .map(|_| {
-                (syn.capacitor.v_init_v + cfg.init_spread_v * normal(&mut rng)).clamp(0.0, syn.capacitor.v_dd_v)
-            })
+            .map(|_| (syn.capacitor.v_init_v + cfg.init_spread_v * normal(&mut rng)).clamp(0.0, syn.capacitor.v_dd_v))
             .collect();
         let late = vec![syn.late.init(); n_in * n_out];
         let ref_late = syn.late.clone();
-        Network { cfg, window_syn, syn, reference: None, ref_late, n_out, n_in, v, late, protein: vec![0.0; n_out], theta: vec![0.0; n_out], synapse_samples: 0, share_trajectories: true }
+        Network {
+            cfg,
+            window_syn,
+            syn,
+            reference: None,
+            ref_late,
+            n_out,
+            n_in,
+            v,
+            late,
+            protein: vec![0.0; n_out],
+            theta: vec![0.0; n_out],
+            synapse_samples: 0,
+            share_trajectories: true,
+        }
     }
 
     /// A fresh network of reference-model synapses (thesis Eqs. 2-5): every h at h_init, z at z_init.
@@ -266,7 +278,14 @@ impl Network {
     /// Run the output neurons over one presentation; `teacher` gives each neuron's stimulus current [A] and
     /// `inhibit_class` enables the within-class winner-take-all. Returns post spike times per neuron and
     /// the integrated depolarisation (V - V_rev summed over the steps) per neuron.
-    fn run_neurons(&self, ids: &[usize], trains: &[Vec<f64>], teacher: &[f64], inhibit_class: bool, weights: &[f64]) -> (Vec<Vec<f64>>, Vec<f64>) {
+    fn run_neurons(
+        &self,
+        ids: &[usize],
+        trains: &[Vec<f64>],
+        teacher: &[f64],
+        inhibit_class: bool,
+        weights: &[f64],
+    ) -> (Vec<Vec<f64>>, Vec<f64>) {
         let c = &self.cfg;
         let l = &c.lif;
         let n = self.n_out;
@@ -380,14 +399,23 @@ impl Network {
                         (a, b)
                     },
                 )
-                .reduce(|| (vec![0.0; n], vec![0.0; n]), |(a, b), (c, d)| (a.iter().zip(&c).map(|(x, y)| x + y).collect(), b.iter().zip(&d).map(|(x, y)| x + y).collect()));
+                .reduce(
+                    || (vec![0.0; n], vec![0.0; n]),
+                    |(a, b), (c, d)| {
+                        (a.iter().zip(&c).map(|(x, y)| x + y).collect(), b.iter().zip(&d).map(|(x, y)| x + y).collect())
+                    },
+                );
             let m: Vec<f64> = sum.iter().map(|x| x / self.n_in as f64).collect();
             let g: Vec<f64> = sq
                 .iter()
                 .zip(&m)
                 .map(|(q, mi)| {
                     let var = (q / self.n_in as f64 - mi * mi).max(0.0);
-                    if var > 0.0 { scale / var.sqrt() } else { 0.0 }
+                    if var > 0.0 {
+                        scale / var.sqrt()
+                    } else {
+                        0.0
+                    }
                 })
                 .collect();
             w.par_chunks_mut(n).for_each(|row| {
@@ -402,7 +430,9 @@ impl Network {
     /// Train on one sample (plasticity on, teacher currents).
     pub fn train_sample(&mut self, image: &[u8], label: u8, rng: &mut impl Rng) {
         let (ids, trains) = self.encode(image, rng);
-        let teacher: Vec<f64> = (0..self.n_out).map(|i| if self.class_of(i) == label { self.cfg.teacher_a } else { -self.cfg.teacher_a }).collect();
+        let teacher: Vec<f64> = (0..self.n_out)
+            .map(|i| if self.class_of(i) == label { self.cfg.teacher_a } else { -self.cfg.teacher_a })
+            .collect();
         let weights = self.weights();
         let (post, _) = self.run_neurons(&ids, &trains, &teacher, true, &weights);
         // Homeostasis: the neurons that fired (the winners) raise their threshold; all relax.
@@ -444,11 +474,17 @@ impl Network {
         let syn = &self.window_syn;
         let share = self.share_trajectories;
         let pairs: Vec<(usize, usize)> = if share {
-            (0..groups.len()).flat_map(|g| (0..trains.len()).map(move |h| (g, h))).filter(|&(g, h)| used_ids[h] && !(trains[h].is_empty() && groups[g].is_empty())).collect()
+            (0..groups.len())
+                .flat_map(|g| (0..trains.len()).map(move |h| (g, h)))
+                .filter(|&(g, h)| used_ids[h] && !(trains[h].is_empty() && groups[g].is_empty()))
+                .collect()
         } else {
             Vec::new()
         };
-        let computed: Vec<ChargeSummary> = pairs.par_iter().map(|&(g, h)| syn.early_charge(&Spikes { pre: trains[h].clone(), post: groups[g].clone() }, window)).collect();
+        let computed: Vec<ChargeSummary> = pairs
+            .par_iter()
+            .map(|&(g, h)| syn.early_charge(&Spikes { pre: trains[h].clone(), post: groups[g].clone() }, window))
+            .collect();
         let mut table: Vec<Vec<Option<ChargeSummary>>> = vec![vec![None; trains.len()]; groups.len()];
         for (&(g, h), q) in pairs.iter().zip(computed) {
             table[g][h] = Some(q);
@@ -470,7 +506,8 @@ impl Network {
                     }
                 } else if !(trains[h].is_empty() && groups[group_of[i]].is_empty()) {
                     // Reference path for the benchmark and the tests: this synapse's own exact simulation.
-                    let q = syn.early_charge(&Spikes { pre: trains[h].clone(), post: groups[group_of[i]].clone() }, window);
+                    let q =
+                        syn.early_charge(&Spikes { pre: trains[h].clone(), post: groups[group_of[i]].clone() }, window);
                     v = full.apply_charge(v, &q);
                 }
                 v = recover(v, v0, up, down, window);
@@ -504,9 +541,22 @@ impl Network {
     /// One sample's update of reference-model synapses: Eq. 3 over the window is one exact affine map per
     /// (pre train, post train) pair ([`crate::synapse::ReferenceParams::window_map`]); then tag and Eq. 4.
     #[allow(clippy::too_many_arguments)]
-    fn apply_reference(&mut self, r: &crate::synapse::ReferenceParams, ids: &[usize], trains: &[Vec<f64>], groups: &[Vec<f64>], group_of: &[usize], used_ids: &[bool], window: f64) {
-        let pairs: Vec<(usize, usize)> = (0..groups.len()).flat_map(|g| (0..trains.len()).map(move |h| (g, h))).filter(|&(_, h)| used_ids[h]).collect();
-        let maps: Vec<(f64, f64)> = pairs.par_iter().map(|&(g, h)| r.window_map(&trains[h], &groups[g], window)).collect();
+    fn apply_reference(
+        &mut self,
+        r: &crate::synapse::ReferenceParams,
+        ids: &[usize],
+        trains: &[Vec<f64>],
+        groups: &[Vec<f64>],
+        group_of: &[usize],
+        used_ids: &[bool],
+        window: f64,
+    ) {
+        let pairs: Vec<(usize, usize)> = (0..groups.len())
+            .flat_map(|g| (0..trains.len()).map(move |h| (g, h)))
+            .filter(|&(_, h)| used_ids[h])
+            .collect();
+        let maps: Vec<(f64, f64)> =
+            pairs.par_iter().map(|&(g, h)| r.window_map(&trains[h], &groups[g], window)).collect();
         let mut table = vec![vec![(1.0, 0.0); trains.len()]; groups.len()];
         for (&(g, h), m) in pairs.iter().zip(maps) {
             table[g][h] = m;
@@ -567,7 +617,12 @@ impl Network {
                     let d = hs[i] - h0;
                     if d.abs() > theta && protein[i] > 0.0 {
                         let t_tag = tau * (d.abs() / theta).ln();
-                        ls[i] = late_p.advance(&ls[i], if d > 0.0 { Tag::Up } else { Tag::Down }, protein[i], t_tag.min(t_s));
+                        ls[i] = late_p.advance(
+                            &ls[i],
+                            if d > 0.0 { Tag::Up } else { Tag::Down },
+                            protein[i],
+                            t_tag.min(t_s),
+                        );
                     }
                     hs[i] = h0 + d * (-t_s / tau).exp();
                 }

@@ -53,7 +53,9 @@ fn evaluate(net: &Network, test: &Dataset, seed: u64, progress: Progress, stage:
             if r.predicted == truth {
                 correct += 1;
             }
-            if let (Some(a), Some(b)) = (classes.iter().position(|&c| c == truth), classes.iter().position(|&c| c == r.predicted)) {
+            if let (Some(a), Some(b)) =
+                (classes.iter().position(|&c| c == truth), classes.iter().position(|&c| c == r.predicted))
+            {
                 conf[a][b] += 1;
             }
         }
@@ -64,12 +66,27 @@ fn evaluate(net: &Network, test: &Dataset, seed: u64, progress: Progress, stage:
 
 /// Train on `train`, test early, consolidate, test late. `checkpoints`: training counts at which the early-phase
 /// test accuracy is also measured (the learning curve).
-pub fn run(cfg: NetConfig, syn: CircuitParams, train: &Dataset, test: &Dataset, seed: u64, checkpoints: &[usize], progress: Progress) -> Outcome {
+pub fn run(
+    cfg: NetConfig,
+    syn: CircuitParams,
+    train: &Dataset,
+    test: &Dataset,
+    seed: u64,
+    checkpoints: &[usize],
+    progress: Progress,
+) -> Outcome {
     run_network(Network::new(cfg, syn, train.pixels()), train, test, seed, checkpoints, progress)
 }
 
 /// The same protocol for an already built network (e.g. [`Network::new_reference`]).
-pub fn run_network(mut net: Network, train: &Dataset, test: &Dataset, seed: u64, checkpoints: &[usize], progress: Progress) -> Outcome {
+pub fn run_network(
+    mut net: Network,
+    train: &Dataset,
+    test: &Dataset,
+    seed: u64,
+    checkpoints: &[usize],
+    progress: Progress,
+) -> Outcome {
     let mut rng = crate::stimulus::rng(seed);
     let mut curve = Vec::new();
     let mut train_wall = 0.0;
@@ -87,7 +104,8 @@ pub fn run_network(mut net: Network, train: &Dataset, test: &Dataset, seed: u64,
     }
     let (accuracy_early, confusion_early) = evaluate(&net, test, seed ^ 0xC0FFEE, progress, "test early");
     curve.push((train.len(), accuracy_early));
-    let maps_early = (0..net.n_out).map(|i| (format!("neuron {i} (class {})", net.class_of(i)), net.weight_map(i))).collect();
+    let maps_early =
+        (0..net.n_out).map(|i| (format!("neuron {i} (class {})", net.class_of(i)), net.weight_map(i))).collect();
     let (t, accel) = (net.cfg.consolidation_s, net.cfg.accel);
     net.consolidate(t, accel);
     let (accuracy_late, confusion_late) = evaluate(&net, test, seed ^ 0xC0FFEE, progress, "test late");

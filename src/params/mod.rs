@@ -127,7 +127,11 @@ pub fn load(name_or_path: &str) -> Result<AnyParams, ParamError> {
 pub fn load_circuit(name_or_path: &str) -> Result<CircuitParams, ParamError> {
     match load(name_or_path)? {
         AnyParams::Circuit(p) => Ok(*p),
-        AnyParams::Reference(_) => Err(ParamError::WrongModel { source_name: name_or_path.into(), expected: "circuit".into(), found: "reference".into() }),
+        AnyParams::Reference(_) => Err(ParamError::WrongModel {
+            source_name: name_or_path.into(),
+            expected: "circuit".into(),
+            found: "reference".into(),
+        }),
     }
 }
 
@@ -135,7 +139,11 @@ pub fn load_circuit(name_or_path: &str) -> Result<CircuitParams, ParamError> {
 pub fn load_reference(name_or_path: &str) -> Result<ReferenceParams, ParamError> {
     match load(name_or_path)? {
         AnyParams::Reference(p) => Ok(*p),
-        AnyParams::Circuit(_) => Err(ParamError::WrongModel { source_name: name_or_path.into(), expected: "reference".into(), found: "circuit".into() }),
+        AnyParams::Circuit(_) => Err(ParamError::WrongModel {
+            source_name: name_or_path.into(),
+            expected: "reference".into(),
+            found: "circuit".into(),
+        }),
     }
 }
 
@@ -144,10 +152,18 @@ pub fn load_reference(name_or_path: &str) -> Result<ReferenceParams, ParamError>
 /// Returns the keys applied.
 pub fn apply_calibration(p: &mut CircuitParams, calibration: &CircuitParams) -> Vec<String> {
     let mut applied = Vec::new();
-    let fitted = calibration.provenance.as_ref().and_then(|v| v.get("fitted")).and_then(|f| f.as_sequence()).cloned().unwrap_or_default();
+    let fitted = calibration
+        .provenance
+        .as_ref()
+        .and_then(|v| v.get("fitted"))
+        .and_then(|f| f.as_sequence())
+        .cloned()
+        .unwrap_or_default();
     for item in fitted {
         let role = item.get("role").and_then(|r| r.as_str()).unwrap_or("");
-        if let (Some(key), Some(value), "property") = (item.get("key").and_then(|k| k.as_str()), item.get("value").and_then(|v| v.as_f64()), role) {
+        if let (Some(key), Some(value), "property") =
+            (item.get("key").and_then(|k| k.as_str()), item.get("value").and_then(|v| v.as_f64()), role)
+        {
             if p.set(key, value) {
                 applied.push(key.to_string());
             }

@@ -68,9 +68,20 @@ pub(crate) struct PanelFigure {
 }
 
 /// Scale a series, check its lengths, split it at non-finite (or, for a log axis, non-positive) points.
-fn prepare(s: &Series, what: &str, x_scale: f64, y_scale: f64, log_x: bool, index: usize) -> Result<Prepared, PlotError> {
+fn prepare(
+    s: &Series,
+    what: &str,
+    x_scale: f64,
+    y_scale: f64,
+    log_x: bool,
+    index: usize,
+) -> Result<Prepared, PlotError> {
     if s.x.len() != s.y.len() {
-        return Err(PlotError::LengthMismatch { what: format!("{what}, series `{}`", s.label), x: s.x.len(), y: s.y.len() });
+        return Err(PlotError::LengthMismatch {
+            what: format!("{what}, series `{}`", s.label),
+            x: s.x.len(),
+            y: s.y.len(),
+        });
     }
     let mut segments = Vec::new();
     let mut cur: Vec<(f64, f64)> = Vec::new();
@@ -102,7 +113,12 @@ fn prepare(s: &Series, what: &str, x_scale: f64, y_scale: f64, log_x: bool, inde
 }
 
 fn prepare_panel(p: &Panel, what: &str, x_scale: f64, log_x: bool, height: u32) -> Result<PreparedPanel, PlotError> {
-    let series = p.series.iter().enumerate().map(|(i, s)| prepare(s, what, x_scale, p.y_scale, log_x, i)).collect::<Result<Vec<_>, _>>()?;
+    let series = p
+        .series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| prepare(s, what, x_scale, p.y_scale, log_x, i))
+        .collect::<Result<Vec<_>, _>>()?;
     let hlines: Vec<(String, f64, RGBColor)> = p
         .hlines
         .iter()
@@ -116,7 +132,15 @@ fn prepare_panel(p: &Panel, what: &str, x_scale: f64, log_x: bool, height: u32) 
     let data = ticks::finite_range(series.iter().flat_map(|s| s.segments.iter().flatten().map(|p| p.1)));
     let lines = ticks::finite_range(hlines.iter().map(|h| h.1));
     let y_range = ticks::axis_range(ticks::union(data, lines), 0.06);
-    Ok(PreparedPanel { title: p.title.clone(), y_label: p.y_label.clone(), series, hlines, y_range, height, show_x_desc: false })
+    Ok(PreparedPanel {
+        title: p.title.clone(),
+        y_label: p.y_label.clone(),
+        series,
+        hlines,
+        y_range,
+        height,
+        show_x_desc: false,
+    })
 }
 
 /// Display unit for a time axis in s: the largest of s, ms, µs, ns that keeps the span at least 1.
@@ -152,7 +176,9 @@ impl PanelFigure {
         if let Some(last) = panels.last_mut() {
             last.show_x_desc = true;
         }
-        let xs = ticks::finite_range(panels.iter().flat_map(|p| p.series.iter()).flat_map(|s| s.segments.iter().flatten().map(|p| p.0)));
+        let xs = ticks::finite_range(
+            panels.iter().flat_map(|p| p.series.iter()).flat_map(|s| s.segments.iter().flatten().map(|p| p.0)),
+        );
         let x_range = if log_x { ticks::log_axis_range(xs) } else { ticks::axis_range(xs, x_pad) };
         PanelFigure { title: title.to_string(), x_label: x_label.to_string(), log_x, x_range, panels }
     }
@@ -165,7 +191,13 @@ impl PanelFigure {
             .map(|(i, p)| prepare_panel(p, &format!("{title}: panel {} `{}`", i + 1, p.title), x_scale, false, PANEL_H))
             .collect::<Result<Vec<_>, _>>()?;
         if prepared.is_empty() {
-            let empty = Panel { title: "(no panels)".into(), y_label: String::new(), y_scale: 1.0, series: vec![], hlines: vec![] };
+            let empty = Panel {
+                title: "(no panels)".into(),
+                y_label: String::new(),
+                y_scale: 1.0,
+                series: vec![],
+                hlines: vec![],
+            };
             prepared.push(prepare_panel(&empty, title, x_scale, false, PANEL_H)?);
         }
         Ok(Self::new(title, x_label, 0.0, false, prepared))
@@ -197,7 +229,13 @@ impl PanelFigure {
         let unit = unit_of(y_label);
         let blue = (31, 119, 180);
         let orange = (255, 127, 14);
-        let series = |label: &str, y: &[f64], style: Style, color| Series { label: label.into(), x: t_s.to_vec(), y: y.to_vec(), style, color: Some(color) };
+        let series = |label: &str, y: &[f64], style: Style, color| Series {
+            label: label.into(),
+            x: t_s.to_vec(),
+            y: y.to_vec(),
+            style,
+            color: Some(color),
+        };
 
         let mut main = vec![series("data", data, Style::Points, (70, 70, 70))];
         if let Some(b) = before {
@@ -207,7 +245,11 @@ impl PanelFigure {
 
         let res_after: Vec<f64> = data.iter().zip(after).map(|(d, m)| d - m).collect();
         let rms_label = |name: &str, r: &[f64]| match rms(r) {
-            Some(v) => format!("{name} (RMS {} {})", ticks::short_label(v * y_scale), unit.trim_matches(|c| c == '[' || c == ']')),
+            Some(v) => format!(
+                "{name} (RMS {} {})",
+                ticks::short_label(v * y_scale),
+                unit.trim_matches(|c| c == '[' || c == ']')
+            ),
             None => name.to_string(),
         };
         let mut residual = Vec::new();
@@ -217,9 +259,16 @@ impl PanelFigure {
         }
         residual.push(series(&rms_label("data - fitted", &res_after), &res_after, Style::Line, blue));
 
-        let top = Panel { title: "Data and model".into(), y_label: y_label.into(), y_scale, series: main, hlines: vec![] };
+        let top =
+            Panel { title: "Data and model".into(), y_label: y_label.into(), y_scale, series: main, hlines: vec![] };
         let res_label = if unit.is_empty() { "residual".to_string() } else { format!("residual {unit}") };
-        let bottom = Panel { title: "Residual".into(), y_label: res_label, y_scale, series: residual, hlines: vec![HLine { label: String::new(), y: 0.0 }] };
+        let bottom = Panel {
+            title: "Residual".into(),
+            y_label: res_label,
+            y_scale,
+            series: residual,
+            hlines: vec![HLine { label: String::new(), y: 0.0 }],
+        };
         let panels = vec![
             prepare_panel(&top, &format!("{title}: overlay"), x_scale, false, OVERLAY_H.0)?,
             prepare_panel(&bottom, &format!("{title}: residual"), x_scale, false, OVERLAY_H.1)?,
@@ -228,8 +277,20 @@ impl PanelFigure {
     }
 
     /// One chart, [`XY_H`] high.
-    pub(crate) fn xy(title: &str, x_label: &str, y_label: &str, series: &[Series], log_x: bool) -> Result<Self, PlotError> {
-        let panel = Panel { title: String::new(), y_label: y_label.into(), y_scale: 1.0, series: series.to_vec(), hlines: vec![] };
+    pub(crate) fn xy(
+        title: &str,
+        x_label: &str,
+        y_label: &str,
+        series: &[Series],
+        log_x: bool,
+    ) -> Result<Self, PlotError> {
+        let panel = Panel {
+            title: String::new(),
+            y_label: y_label.into(),
+            y_scale: 1.0,
+            series: series.to_vec(),
+            hlines: vec![],
+        };
         let mut p = prepare_panel(&panel, title, 1.0, log_x, XY_H)?;
         // An x-y chart has its own colour sequence only among the series given.
         for (i, (s, orig)) in p.series.iter_mut().zip(series).enumerate() {
@@ -242,9 +303,17 @@ impl PanelFigure {
     }
 
     fn legend_entries(p: &PreparedPanel) -> Vec<LegendEntry> {
-        let mut v: Vec<LegendEntry> =
-            p.series.iter().filter(|s| !s.label.is_empty()).map(|s| LegendEntry { label: s.label.clone(), color: s.color, style: s.style.clone() }).collect();
-        v.extend(p.hlines.iter().filter(|h| !h.0.is_empty()).map(|h| LegendEntry { label: h.0.clone(), color: h.2, style: Style::Dashed }));
+        let mut v: Vec<LegendEntry> = p
+            .series
+            .iter()
+            .filter(|s| !s.label.is_empty())
+            .map(|s| LegendEntry { label: s.label.clone(), color: s.color, style: s.style.clone() })
+            .collect();
+        v.extend(p.hlines.iter().filter(|h| !h.0.is_empty()).map(|h| LegendEntry {
+            label: h.0.clone(),
+            color: h.2,
+            style: Style::Dashed,
+        }));
         v
     }
 }
@@ -323,7 +392,12 @@ pub(crate) fn draw_title<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, titl
 }
 
 /// `text`, cut and ended with an ellipsis if wider than `max_w` pixels in `style`.
-pub(crate) fn fit_text<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, style: &TextStyle, max_w: u32) -> Result<String, PlotError> {
+pub(crate) fn fit_text<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+    style: &TextStyle,
+    max_w: u32,
+) -> Result<String, PlotError> {
     if text.is_empty() || area.estimate_text_size(text, style).map_err(draw_err)?.0 <= max_w {
         return Ok(text.to_string());
     }
@@ -472,7 +546,8 @@ where
                 let n: usize = s.segments.iter().map(|g| g.len()).sum();
                 let r = if n > 100 { 2 } else { 3 };
                 let mut seen = HashSet::new();
-                let pts: Vec<(f64, f64)> = s.segments.iter().flatten().copied().filter(|pt| seen.insert(chart.backend_coord(pt))).collect();
+                let pts: Vec<(f64, f64)> =
+                    s.segments.iter().flatten().copied().filter(|pt| seen.insert(chart.backend_coord(pt))).collect();
                 drawn += pts.len();
                 chart.draw_series(pts.into_iter().map(|pt| Circle::new(pt, r, s.color.filled()))).map_err(draw_err)?;
             }
@@ -480,13 +555,17 @@ where
                 for seg in &s.segments {
                     drawn += seg.len();
                     if seg.len() == 1 {
-                        chart.draw_series(std::iter::once(Circle::new(seg[0], 2, s.color.filled()))).map_err(draw_err)?;
+                        chart
+                            .draw_series(std::iter::once(Circle::new(seg[0], 2, s.color.filled())))
+                            .map_err(draw_err)?;
                         continue;
                     }
                     let pts = decimate(seg, |pt| chart.backend_coord(pt).0);
                     let pieces = split_sharp(&pts, |pt| chart.backend_coord(pt));
                     if matches!(s.style, Style::Dashed) {
-                        chart.draw_series(pieces.into_iter().map(|pc| DashedPathElement::new(pc, 8, 5, line))).map_err(draw_err)?;
+                        chart
+                            .draw_series(pieces.into_iter().map(|pc| DashedPathElement::new(pc, 8, 5, line)))
+                            .map_err(draw_err)?;
                     } else {
                         chart.draw_series(pieces.into_iter().map(|pc| PathElement::new(pc, line))).map_err(draw_err)?;
                     }
@@ -499,7 +578,9 @@ where
         let pa = chart.plotting_area();
         let (cx, cy) = pa.get_pixel_range();
         let centre = ((cx.start + cx.end) / 2, (cy.start + cy.end) / 2);
-        let style = TextStyle::from((FAMILY, DESC_FONT).into_font()).color(&RGBColor(120, 120, 120)).pos(Pos::new(HPos::Center, VPos::Center));
+        let style = TextStyle::from((FAMILY, DESC_FONT).into_font())
+            .color(&RGBColor(120, 120, 120))
+            .pos(Pos::new(HPos::Center, VPos::Center));
         let (bx, by) = area.get_base_pixel();
         area.draw_text("no data", &style, (centre.0 - bx, centre.1 - by)).map_err(draw_err)?;
     }
@@ -513,7 +594,11 @@ where
     Ok(())
 }
 
-fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, top: i32, entries: &[LegendEntry]) -> Result<(), PlotError> {
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    top: i32,
+    entries: &[LegendEntry],
+) -> Result<(), PlotError> {
     let (w, h) = area.dim_in_pixel();
     let text_style = TextStyle::from((FAMILY, LEGEND_FONT).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
     let max_rows = ((h as i32 - top - 8) / LEGEND_ROW).max(1) as usize;
@@ -528,10 +613,13 @@ fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, top: i32, entr
             Style::Points => area.draw(&Circle::new(((sx0 + sx1) / 2, y), 4, e.color.filled())).map_err(draw_err)?,
             Style::Dashed => {
                 for x in [sx0, sx0 + 12, sx0 + 24] {
-                    area.draw(&PathElement::new(vec![(x, y), (x + 7, y)], e.color.stroke_width(2))).map_err(draw_err)?;
+                    area.draw(&PathElement::new(vec![(x, y), (x + 7, y)], e.color.stroke_width(2)))
+                        .map_err(draw_err)?;
                 }
             }
-            Style::Line | Style::Steps => area.draw(&PathElement::new(vec![(sx0, y), (sx1, y)], e.color.stroke_width(2))).map_err(draw_err)?,
+            Style::Line | Style::Steps => {
+                area.draw(&PathElement::new(vec![(sx0, y), (sx1, y)], e.color.stroke_width(2))).map_err(draw_err)?
+            }
         }
         let label = fit_text(area, &e.label, &text_style, w.saturating_sub(tx as u32 + 6))?;
         area.draw_text(&label, &text_style, (tx, y)).map_err(draw_err)?;
@@ -549,7 +637,10 @@ mod tests {
         // Sawtooth: up, down, up: every reversal starts a new piece sharing the turning point.
         let saw = [(0.0, 0.0), (1.0, 10.0), (2.0, 0.0), (3.0, 10.0)];
         let pieces = split_sharp(&saw, px);
-        assert_eq!(pieces, vec![vec![(0.0, 0.0), (1.0, 10.0)], vec![(1.0, 10.0), (2.0, 0.0)], vec![(2.0, 0.0), (3.0, 10.0)]]);
+        assert_eq!(
+            pieces,
+            vec![vec![(0.0, 0.0), (1.0, 10.0)], vec![(1.0, 10.0), (2.0, 0.0)], vec![(2.0, 0.0), (3.0, 10.0)]]
+        );
         // Gentle curve with repeated pixels: one piece, duplicates gone.
         let curve = [(0.0, 0.0), (0.1, 0.0), (1.0, 1.0), (2.0, 1.5), (3.0, 1.7)];
         assert_eq!(split_sharp(&curve, px), vec![vec![(0.0, 0.0), (1.0, 1.0), (2.0, 1.5), (3.0, 1.7)]]);
@@ -559,7 +650,8 @@ mod tests {
 
     #[test]
     fn decimation_keeps_extremes() {
-        let seg: Vec<(f64, f64)> = (0..100_000).map(|i| (i as f64 / 100_000.0, if i == 55_555 { 9.0 } else { (i % 7) as f64 })).collect();
+        let seg: Vec<(f64, f64)> =
+            (0..100_000).map(|i| (i as f64 / 100_000.0, if i == 55_555 { 9.0 } else { (i % 7) as f64 })).collect();
         let d = decimate(&seg, |p| (p.0 * 1000.0) as i32);
         assert!(d.len() <= 4 * 1000 && d.len() >= 1000);
         assert!(d.contains(&seg[55_555]) && d.contains(&seg[0]) && d.contains(&seg[99_999]));

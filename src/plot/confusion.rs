@@ -16,13 +16,22 @@ const SIZE: (u32, u32) = (1100, 1000);
 /// `class_labels`. Each cell shows its count; its colour is the count as a fraction of its row (of all
 /// samples of that true class), so the diagonal reads as per-class recall. The subtitle gives the number
 /// of samples and the accuracy. 1100x1000 px.
-pub fn plot_confusion(stem: &Path, title: &str, class_labels: &[String], counts: &[Vec<u64>]) -> Result<Vec<PathBuf>, PlotError> {
+pub fn plot_confusion(
+    stem: &Path,
+    title: &str,
+    class_labels: &[String],
+    counts: &[Vec<u64>],
+) -> Result<Vec<PathBuf>, PlotError> {
     let n = class_labels.len();
     if counts.len() != n {
         return Err(PlotError::Shape(format!("{title}: {} class labels but {} rows of counts", n, counts.len())));
     }
     if let Some((i, row)) = counts.iter().enumerate().find(|(_, r)| r.len() != n) {
-        return Err(PlotError::Shape(format!("{title}: row {i} (true class `{}`) has {} counts, expected {n}", class_labels[i], row.len())));
+        return Err(PlotError::Shape(format!(
+            "{title}: row {i} (true class `{}`) has {} counts, expected {n}",
+            class_labels[i],
+            row.len()
+        )));
     }
     let fig = ConfusionFigure { title: title.into(), labels: class_labels.to_vec(), counts: counts.to_vec() };
     render(stem, &fig)
@@ -47,9 +56,13 @@ impl Figure for ConfusionFigure {
         let total: u128 = self.counts.iter().flatten().map(|&c| c as u128).sum();
         let correct: u128 = (0..n).map(|i| self.counts[i][i] as u128).sum();
         let grey = RGBColor(90, 90, 90);
-        let sub_style = TextStyle::from((FAMILY, 18).into_font()).color(&grey).pos(Pos::new(HPos::Center, VPos::Center));
+        let sub_style =
+            TextStyle::from((FAMILY, 18).into_font()).color(&grey).pos(Pos::new(HPos::Center, VPos::Center));
         let subtitle = if total > 0 {
-            format!("{total} samples, accuracy {:.2} %  (colour: fraction of the true class)", 100.0 * correct as f64 / total as f64)
+            format!(
+                "{total} samples, accuracy {:.2} %  (colour: fraction of the true class)",
+                100.0 * correct as f64 / total as f64
+            )
         } else {
             "no samples".to_string()
         };
@@ -75,7 +88,9 @@ impl Figure for ConfusionFigure {
         // Counts: the largest font that lets the widest count fit in a cell.
         let widest = self.counts.iter().flatten().max().copied().unwrap_or(0).to_string();
         let mut font = (cell * 0.36).min(26.0);
-        let probe = root.estimate_text_size(&widest, &TextStyle::from((FAMILY, 20).into_font())).map_err(draw_err)?.0 as f64 / 20.0;
+        let probe = root.estimate_text_size(&widest, &TextStyle::from((FAMILY, 20).into_font())).map_err(draw_err)?.0
+            as f64
+            / 20.0;
         if probe > 0.0 {
             font = font.min(cell * 0.85 / probe);
         }
@@ -89,7 +104,9 @@ impl Figure for ConfusionFigure {
                 root.draw(&Rectangle::new([(x0, y0), (x1, y1)], scale.color(frac).filled())).map_err(draw_err)?;
                 if annotate {
                     let color = if frac > 0.5 { WHITE } else { BLACK };
-                    let style = TextStyle::from((FAMILY, font).into_font()).color(&color).pos(Pos::new(HPos::Center, VPos::Center));
+                    let style = TextStyle::from((FAMILY, font).into_font())
+                        .color(&color)
+                        .pos(Pos::new(HPos::Center, VPos::Center));
                     root.draw_text(&c.to_string(), &style, ((x0 + x1) / 2, (y0 + y1) / 2)).map_err(draw_err)?;
                 }
             }
@@ -97,10 +114,13 @@ impl Figure for ConfusionFigure {
         // Cell borders and frame.
         let line = RGBColor(200, 200, 200).stroke_width(1);
         for k in 1..n {
-            root.draw(&PathElement::new(vec![(left + px(k), top), (left + px(k), top + side)], line)).map_err(draw_err)?;
-            root.draw(&PathElement::new(vec![(left, top + px(k)), (left + side, top + px(k))], line)).map_err(draw_err)?;
+            root.draw(&PathElement::new(vec![(left + px(k), top), (left + px(k), top + side)], line))
+                .map_err(draw_err)?;
+            root.draw(&PathElement::new(vec![(left, top + px(k)), (left + side, top + px(k))], line))
+                .map_err(draw_err)?;
         }
-        root.draw(&Rectangle::new([(left, top), (left + side, top + side)], BLACK.stroke_width(1))).map_err(draw_err)?;
+        root.draw(&Rectangle::new([(left, top), (left + side, top + side)], BLACK.stroke_width(1)))
+            .map_err(draw_err)?;
 
         // Class labels, thinned out when the cells are smaller than the text.
         let y_step = ((26.0 / cell).ceil() as usize).max(1);
@@ -120,7 +140,8 @@ impl Figure for ConfusionFigure {
         }
         let desc = TextStyle::from((FAMILY, 20).into_font()).pos(Pos::new(HPos::Center, VPos::Center));
         root.draw_text("predicted class", &desc, (left + side / 2, top + side + 44)).map_err(draw_err)?;
-        root.draw_text("true class", &desc.transform(FontTransform::Rotate270), (22, top + side / 2)).map_err(draw_err)?;
+        root.draw_text("true class", &desc.transform(FontTransform::Rotate270), (22, top + side / 2))
+            .map_err(draw_err)?;
 
         draw_colorbar(root, (left + side + 40, top, 26, side.min(500)), &scale, "fraction of true class")?;
         Ok(())

@@ -15,7 +15,9 @@ static REGISTERED: OnceLock<bool> = OnceLock::new();
 /// Register the embedded font (once per process). Fails only if the embedded file is not a valid font.
 pub(crate) fn ensure() -> Result<(), PlotError> {
     let ok = *REGISTERED.get_or_init(|| {
-        [FontStyle::Normal, FontStyle::Bold, FontStyle::Italic, FontStyle::Oblique].into_iter().all(|style| register_font(FAMILY, style, DEJAVU_SANS).is_ok())
+        [FontStyle::Normal, FontStyle::Bold, FontStyle::Italic, FontStyle::Oblique]
+            .into_iter()
+            .all(|style| register_font(FAMILY, style, DEJAVU_SANS).is_ok())
     });
     if ok {
         Ok(())

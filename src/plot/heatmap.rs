@@ -86,7 +86,9 @@ pub(crate) fn draw_colorbar<DB: DrawingBackend>(
         area.draw_text(&text, &style, (x + w + 8, ty)).map_err(draw_err)?;
     }
     if !label.is_empty() {
-        let style = TextStyle::from((FAMILY, 18).into_font()).pos(Pos::new(HPos::Center, VPos::Center)).transform(FontTransform::Rotate90);
+        let style = TextStyle::from((FAMILY, 18).into_font())
+            .pos(Pos::new(HPos::Center, VPos::Center))
+            .transform(FontTransform::Rotate90);
         let text = fit_text(area, label, &TextStyle::from((FAMILY, 18).into_font()), (h as u32).max(40))?;
         area.draw_text(&text, &style, (x + w + 8 + max_w as i32 + 16, y + h / 2)).map_err(draw_err)?;
     }
@@ -123,13 +125,23 @@ struct HeatmapFigure {
 }
 
 impl HeatmapFigure {
-    fn new(title: &str, maps: &[(String, Vec<f64>)], width: usize, height: usize, value_label: &str, columns: usize) -> Result<Self, PlotError> {
+    fn new(
+        title: &str,
+        maps: &[(String, Vec<f64>)],
+        width: usize,
+        height: usize,
+        value_label: &str,
+        columns: usize,
+    ) -> Result<Self, PlotError> {
         if !maps.is_empty() && (width == 0 || height == 0) {
             return Err(PlotError::Shape(format!("{title}: heat maps of {width}x{height} values are empty")));
         }
         for (name, v) in maps {
             if Some(v.len()) != width.checked_mul(height) {
-                return Err(PlotError::Shape(format!("{title}: map `{name}` has {} values, expected {width}x{height}", v.len())));
+                return Err(PlotError::Shape(format!(
+                    "{title}: map `{name}` has {} values, expected {width}x{height}",
+                    v.len()
+                )));
             }
         }
         let n = maps.len();
@@ -163,7 +175,13 @@ impl HeatmapFigure {
         })
     }
 
-    fn draw_map<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, x0: f64, y0: f64, values: &[f64]) -> Result<(), PlotError> {
+    fn draw_map<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        x0: f64,
+        y0: f64,
+        values: &[f64],
+    ) -> Result<(), PlotError> {
         let c = self.cell;
         let px = |k: usize, o: f64| (o + k as f64 * c).round() as i32;
         for r in 0..self.height {
@@ -188,7 +206,11 @@ impl HeatmapFigure {
             }
         }
         let (xb, yb) = (px(self.width, x0), px(self.height, y0));
-        root.draw(&Rectangle::new([(x0.round() as i32 - 1, y0.round() as i32 - 1), (xb, yb)], RGBColor(120, 120, 120).stroke_width(1))).map_err(draw_err)?;
+        root.draw(&Rectangle::new(
+            [(x0.round() as i32 - 1, y0.round() as i32 - 1), (xb, yb)],
+            RGBColor(120, 120, 120).stroke_width(1),
+        ))
+        .map_err(draw_err)?;
         Ok(())
     }
 }
@@ -203,8 +225,11 @@ impl Figure for HeatmapFigure {
         draw_title(&title_area, &self.title)?;
         let top = (TITLE_H + MARGIN) as f64;
         if self.maps.is_empty() {
-            let style = TextStyle::from((FAMILY, 16).into_font()).color(&RGBColor(120, 120, 120)).pos(Pos::new(HPos::Center, VPos::Center));
-            root.draw_text("no data", &style, (WIDTH as i32 / 2, (self.size.1 as i32 + TITLE_H as i32) / 2)).map_err(draw_err)?;
+            let style = TextStyle::from((FAMILY, 16).into_font())
+                .color(&RGBColor(120, 120, 120))
+                .pos(Pos::new(HPos::Center, VPos::Center));
+            root.draw_text("no data", &style, (WIDTH as i32 / 2, (self.size.1 as i32 + TITLE_H as i32) / 2))
+                .map_err(draw_err)?;
             return Ok(());
         }
         let tile_w = self.cell * self.width as f64;
@@ -220,7 +245,8 @@ impl Figure for HeatmapFigure {
             let x0 = left + col as f64 * pitch_x;
             let y0 = top + row as f64 * pitch_y + MAP_TITLE_H as f64;
             let text = fit_text(root, name, &title_style, (tile_w as u32 + GAP).max(20))?;
-            root.draw_text(&text, &title_style, ((x0 + tile_w / 2.0).round() as i32, y0 as i32 - 5)).map_err(draw_err)?;
+            root.draw_text(&text, &title_style, ((x0 + tile_w / 2.0).round() as i32, y0 as i32 - 5))
+                .map_err(draw_err)?;
             self.draw_map(root, x0, y0, values)?;
         }
         let grid_h = self.rows as f64 * pitch_y - GAP as f64 - MAP_TITLE_H as f64;

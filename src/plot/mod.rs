@@ -114,7 +114,13 @@ pub enum PlotError {
 /// `x_label` (e.g. `1e3` and `"t [ms]"`). Each panel is 300 px high, the figure 1200 px wide; legends sit
 /// in a column to the right of the plots so they never hide data. Returns the paths of `STEM.png` and
 /// `STEM.svg`.
-pub fn plot_panels(stem: &Path, title: &str, x_label: &str, x_scale: f64, panels: &[Panel]) -> Result<Vec<PathBuf>, PlotError> {
+pub fn plot_panels(
+    stem: &Path,
+    title: &str,
+    x_label: &str,
+    x_scale: f64,
+    panels: &[Panel],
+) -> Result<Vec<PathBuf>, PlotError> {
     let fig = chart::PanelFigure::from_panels(title, x_label, x_scale, panels)?;
     render::render(stem, &fig)
 }
@@ -144,7 +150,14 @@ pub fn plot_overlay(
 /// Simple x-y line chart with several series (e.g. accuracy vs number of training samples, a speed
 /// comparison), 1200x700 px, legend to the right. With `log_x` the x axis is logarithmic and points with
 /// x <= 0 are skipped.
-pub fn plot_xy(stem: &Path, title: &str, x_label: &str, y_label: &str, series: &[Series], log_x: bool) -> Result<Vec<PathBuf>, PlotError> {
+pub fn plot_xy(
+    stem: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    log_x: bool,
+) -> Result<Vec<PathBuf>, PlotError> {
     let fig = chart::PanelFigure::xy(title, x_label, y_label, series, log_x)?;
     render::render(stem, &fig)
 }

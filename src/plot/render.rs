@@ -88,7 +88,10 @@ pub(crate) fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, PlotErro
         }
     }
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    let idat = z.write_all(&raw).and_then(|_| z.finish()).map_err(|e| PlotError::Draw(format!("PNG compression failed: {e}")))?;
+    let idat = z
+        .write_all(&raw)
+        .and_then(|_| z.finish())
+        .map_err(|e| PlotError::Draw(format!("PNG compression failed: {e}")))?;
 
     let mut out = Vec::with_capacity(idat.len() + 64);
     out.extend_from_slice(b"\x89PNG\r\n\x1a\n");

@@ -77,7 +77,10 @@ pub(crate) fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
     if !(last - first).is_finite() || last - first > 1000.0 {
         return vec![lo, hi];
     }
-    (0..=((last - first) as i64)).map(|k| (first + k as f64) * step).map(|v| if v.abs() < step * 1e-9 { 0.0 } else { v }).collect()
+    (0..=((last - first) as i64))
+        .map(|k| (first + k as f64) * step)
+        .map(|v| if v.abs() < step * 1e-9 { 0.0 } else { v })
+        .collect()
 }
 
 /// A tick-label formatter for an axis spanning `lo..hi` with about ten ticks: fixed notation with just
@@ -164,11 +167,21 @@ pub(crate) fn lerp_stops(stops: &[(u8, u8, u8)], t: f64) -> (u8, u8, u8) {
 }
 
 /// Viridis (perceptually uniform, colour-blind safe), sampled at 9 stops.
-pub(crate) const VIRIDIS: [(u8, u8, u8); 9] =
-    [(68, 1, 84), (71, 44, 122), (59, 81, 139), (44, 113, 142), (33, 144, 141), (39, 173, 129), (92, 200, 99), (170, 220, 50), (253, 231, 37)];
+pub(crate) const VIRIDIS: [(u8, u8, u8); 9] = [
+    (68, 1, 84),
+    (71, 44, 122),
+    (59, 81, 139),
+    (44, 113, 142),
+    (33, 144, 141),
+    (39, 173, 129),
+    (92, 200, 99),
+    (170, 220, 50),
+    (253, 231, 37),
+];
 
 /// White to dark blue (ColorBrewer "Blues").
-pub(crate) const BLUES: [(u8, u8, u8); 6] = [(247, 251, 255), (198, 219, 239), (107, 174, 214), (49, 130, 189), (8, 81, 156), (8, 48, 107)];
+pub(crate) const BLUES: [(u8, u8, u8); 6] =
+    [(247, 251, 255), (198, 219, 239), (107, 174, 214), (49, 130, 189), (8, 81, 156), (8, 48, 107)];
 
 /// Blue - white - red diverging map (ColorBrewer "RdBu", reversed so negative is blue).
 pub(crate) const DIVERGING: [(u8, u8, u8); 7] =

@@ -385,7 +385,14 @@ impl CircuitParams {
         q.steps_c.iter().fold(v, |v, dq| (v + dq / c).clamp(0.0, vdd))
     }
 
-    fn run(&self, spikes: &Spikes, t_end: f64, times: &[f64], mut out: Option<&mut CircuitTrace>, max_step: f64) -> ChargeSummary {
+    fn run(
+        &self,
+        spikes: &Spikes,
+        t_end: f64,
+        times: &[f64],
+        mut out: Option<&mut CircuitTrace>,
+        max_step: f64,
+    ) -> ChargeSummary {
         let d = &self.dpi;
         let track = DpiTrack::new(d, spikes);
         let horizon = t_end + 1e-12;

@@ -130,10 +130,13 @@ impl ReferenceParams {
         c.within("h0_v", self.h0_v, 0.0, self.h_max_v, "V (between 0 and h_max_v)");
         c.within("h_init_v", self.h_init_v, 0.0, self.h_max_v, "V (between 0 and h_max_v)");
         c.within("z_init", self.z_init, -0.5, 1.0, "");
-        c.errors.into_iter().map(|mut e| {
-            e.key = e.key.trim_start_matches("reference.").to_string();
-            e
-        }).collect()
+        c.errors
+            .into_iter()
+            .map(|mut e| {
+                e.key = e.key.trim_start_matches("reference.").to_string();
+                e
+            })
+            .collect()
     }
 
     /// Calcium kicks (time, increment) of the spike trains, sorted.

@@ -22,7 +22,9 @@
 use std::collections::BTreeMap;
 
 use super::text::{self, Line};
-use super::{check_unique, convert_unit, si_unit, Ctx, GenericOptions, ImportError, ImportErrorKind, Trace, TraceBuilder};
+use super::{
+    check_unique, convert_unit, si_unit, Ctx, GenericOptions, ImportError, ImportErrorKind, Trace, TraceBuilder,
+};
 
 /// The delimiter that occurs most often (outside quotes) in `line`.
 fn detect_delimiter(line: &str) -> char {
@@ -87,7 +89,10 @@ pub(crate) fn parse(
     }
     if let Some(d) = options.delimiter {
         if !matches!(d, ',' | ';' | '\t') {
-            return Err(ctx.file(ImportErrorKind::Invalid { expected: "the delimiter `,`, `;` or tab".into(), found: format!("{d:?}") }));
+            return Err(ctx.file(ImportErrorKind::Invalid {
+                expected: "the delimiter `,`, `;` or tab".into(),
+                found: format!("{d:?}"),
+            }));
         }
     }
     let all: Vec<Line> = text::lines(text).collect();
@@ -123,8 +128,8 @@ pub(crate) fn parse(
         metadata.insert(key, value);
     }
 
-    let mut cells =
-        text::split_delimited(header.text, delimiter).map_err(|(c, m)| ctx.invalid(header.number, c, m, "a malformed header cell"))?;
+    let mut cells = text::split_delimited(header.text, delimiter)
+        .map_err(|(c, m)| ctx.invalid(header.number, c, m, "a malformed header cell"))?;
     while cells.len() > 1 && cells.last().is_some_and(|c| c.text.is_empty()) {
         cells.pop();
     }
@@ -141,16 +146,29 @@ pub(crate) fn parse(
             .or_else(|| spec.parse::<usize>().ok().filter(|&i| (1..=width).contains(&i)).map(|i| i - 1))
     };
     let missing = |spec: &str| {
-        ctx.at(header.number, 1, ImportErrorKind::MissingColumn { wanted: spec.to_string(), available: available.clone() })
+        ctx.at(
+            header.number,
+            1,
+            ImportErrorKind::MissingColumn { wanted: spec.to_string(), available: available.clone() },
+        )
     };
     let time_index = resolve(&options.time_column).ok_or_else(|| missing(&options.time_column))?;
     let selected: Vec<(String, usize)> = if options.columns.is_empty() {
         (0..width).filter(|&i| i != time_index && !split[i].0.is_empty()).map(|i| (split[i].0.clone(), i)).collect()
     } else {
-        options.columns.iter().map(|(name, spec)| resolve(spec).map(|i| (name.clone(), i)).ok_or_else(|| missing(spec))).collect::<Result<_, _>>()?
+        options
+            .columns
+            .iter()
+            .map(|(name, spec)| resolve(spec).map(|i| (name.clone(), i)).ok_or_else(|| missing(spec)))
+            .collect::<Result<_, _>>()?
     };
     if selected.is_empty() {
-        return Err(ctx.invalid(header.number, 1, "at least one signal column besides the time column", format!("{width} column(s)")));
+        return Err(ctx.invalid(
+            header.number,
+            1,
+            "at least one signal column besides the time column",
+            format!("{width} column(s)"),
+        ));
     }
     let located: Vec<_> = selected.iter().map(|(n, i)| (n.clone(), header.number, cells[*i].column)).collect();
     check_unique(ctx, &located)?;
@@ -161,7 +179,12 @@ pub(crate) fn parse(
         match &split[time_index].1 {
             None => 1.0,
             Some(u) => time_unit_factor(u).ok_or_else(|| {
-                ctx.invalid(header.number, cells[time_index].column, "a time unit (s, ms, us, ns) in the time column header, or a time_scale", format!("{u:?}"))
+                ctx.invalid(
+                    header.number,
+                    cells[time_index].column,
+                    "a time unit (s, ms, us, ns) in the time column header, or a time_scale",
+                    format!("{u:?}"),
+                )
             })?,
         }
     };
@@ -179,12 +202,21 @@ pub(crate) fn parse(
         if line.text.trim().is_empty() {
             continue;
         }
-        let row = text::split_delimited(line.text, delimiter).map_err(|(c, m)| ctx.invalid(line.number, c, m, "a malformed cell"))?;
+        let row = text::split_delimited(line.text, delimiter)
+            .map_err(|(c, m)| ctx.invalid(line.number, c, m, "a malformed cell"))?;
         if row.len() < width {
-            return Err(ctx.at(line.number, text::end_column(line.text), ImportErrorKind::Ragged { expected: width.to_string(), found: row.len() }));
+            return Err(ctx.at(
+                line.number,
+                text::end_column(line.text),
+                ImportErrorKind::Ragged { expected: width.to_string(), found: row.len() },
+            ));
         }
         if let Some(extra) = row[width..].iter().find(|c| !c.text.is_empty()) {
-            return Err(ctx.at(line.number, extra.column, ImportErrorKind::Ragged { expected: width.to_string(), found: row.len() }));
+            return Err(ctx.at(
+                line.number,
+                extra.column,
+                ImportErrorKind::Ragged { expected: width.to_string(), found: row.len() },
+            ));
         }
         let t = ctx.number(line.number, &row[time_index], &time_what)? * time_factor;
         for (trace, i, factor) in traces.iter_mut() {
@@ -269,7 +301,10 @@ pub(crate) mod tests {
     fn errors_are_located() {
         let o = options();
         let err = parse(&SAMPLE.replace("900.25", "9x0"), &o).unwrap_err();
-        assert!(err.to_string().starts_with("scope/run1.csv:5:5: expected a number for CH1 (mV) with a known suffix"), "{err}");
+        assert!(
+            err.to_string().starts_with("scope/run1.csv:5:5: expected a number for CH1 (mV) with a known suffix"),
+            "{err}"
+        );
         let err = parse(&SAMPLE.replace("900.25", "abc"), &o).unwrap_err();
         assert_eq!(err.to_string(), "scope/run1.csv:5:5: expected a number for CH1 (mV), found \"abc\"");
         let err = parse(&SAMPLE.replace("900.25", "NaN"), &o).unwrap_err();
@@ -277,7 +312,10 @@ pub(crate) mod tests {
         let err = parse(&SAMPLE.replace("900.25", ""), &o).unwrap_err();
         assert_eq!(err.to_string(), "scope/run1.csv:5:5: expected a number for CH1 (mV), found an empty cell");
         let err = parse(&SAMPLE.replace("1.0,899.5", "0.5,899.5"), &o).unwrap_err();
-        assert!(err.to_string().starts_with("scope/run1.csv:6:1: expected the time of vh to increase strictly"), "{err}");
+        assert!(
+            err.to_string().starts_with("scope/run1.csv:6:1: expected the time of vh to increase strictly"),
+            "{err}"
+        );
         let missing = GenericOptions { columns: vec![("vh".into(), "CH2".into())], ..o.clone() };
         let err = parse(SAMPLE, &missing).unwrap_err();
         assert!(matches!(err.kind, ImportErrorKind::MissingColumn { .. }));
@@ -291,7 +329,10 @@ pub(crate) mod tests {
         assert!(matches!(err.kind, ImportErrorKind::Ragged { .. }));
         assert!(err.to_string().starts_with("scope/run1.csv:6:10: expected 4 cells"), "{err}");
         let err = parse("a,b\n", &GenericOptions { header_lines: 3, ..GenericOptions::default() }).unwrap_err();
-        assert!(err.to_string().starts_with("scope/run1.csv:1:1: expected 3 metadata line(s) and then a header row"), "{err}");
+        assert!(
+            err.to_string().starts_with("scope/run1.csv:1:1: expected 3 metadata line(s) and then a header row"),
+            "{err}"
+        );
         let header_only: String = SAMPLE.lines().take(3).map(|l| format!("{l}\n")).collect();
         let err = parse(&header_only, &o).unwrap_err();
         assert_eq!(err.to_string(), "scope/run1.csv:3:11: expected at least one data point for vh, found none");

@@ -197,17 +197,16 @@ fn de_columns<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, Str
     let bad = || D::Error::custom("expected `columns` as a mapping {trace: column}, a list of names, or a count");
     match value {
         serde_yaml::Value::Null => Ok(Vec::new()),
-        serde_yaml::Value::Mapping(m) => m
-            .iter()
-            .map(|(k, v)| Ok((scalar_text(k).ok_or_else(bad)?, scalar_text(v).ok_or_else(bad)?)))
-            .collect(),
-        serde_yaml::Value::Sequence(s) => s
-            .iter()
-            .enumerate()
-            .map(|(i, v)| Ok((scalar_text(v).ok_or_else(bad)?, (i + 2).to_string())))
-            .collect(),
+        serde_yaml::Value::Mapping(m) => {
+            m.iter().map(|(k, v)| Ok((scalar_text(k).ok_or_else(bad)?, scalar_text(v).ok_or_else(bad)?))).collect()
+        }
+        serde_yaml::Value::Sequence(s) => {
+            s.iter().enumerate().map(|(i, v)| Ok((scalar_text(v).ok_or_else(bad)?, (i + 2).to_string()))).collect()
+        }
         serde_yaml::Value::Number(n) => match n.as_u64() {
-            Some(k) if (1..=10_000).contains(&k) => Ok((1..=k).map(|i| (format!("v{i}"), (i + 1).to_string())).collect()),
+            Some(k) if (1..=10_000).contains(&k) => {
+                Ok((1..=k).map(|i| (format!("v{i}"), (i + 1).to_string())).collect())
+            }
             _ => Err(D::Error::custom("expected a column count between 1 and 10000")),
         },
         _ => Err(bad()),
@@ -309,7 +308,13 @@ impl<'a> Ctx<'a> {
     }
 
     /// An [`ImportErrorKind::Invalid`] at `line:column`.
-    pub fn invalid(&self, line: usize, column: usize, expected: impl Into<String>, found: impl Into<String>) -> ImportError {
+    pub fn invalid(
+        &self,
+        line: usize,
+        column: usize,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) -> ImportError {
         self.at(line, column, ImportErrorKind::Invalid { expected: expected.into(), found: found.into() })
     }
 
@@ -366,7 +371,11 @@ impl TraceBuilder {
     /// The finished trace; an error if it has no points.
     pub fn finish(self, ctx: &Ctx) -> Result<Trace, ImportError> {
         if self.t_s.is_empty() {
-            return Err(ctx.at(self.declared_at.0, self.declared_at.1, ImportErrorKind::EmptySignal { trace: self.name }));
+            return Err(ctx.at(
+                self.declared_at.0,
+                self.declared_at.1,
+                ImportErrorKind::EmptySignal { trace: self.name },
+            ));
         }
         Ok(Trace { name: self.name, unit: self.unit, t_s: self.t_s, values: self.values })
     }
@@ -566,7 +575,8 @@ mod tests {
 
     #[test]
     fn readme_examples_parse() {
-        let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("waveforms/README.md")).unwrap();
+        let readme =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("waveforms/README.md")).unwrap();
         let mut checked = 0;
         for section in readme.split("\n### `").skip(1) {
             let name = section.split('`').next().unwrap();

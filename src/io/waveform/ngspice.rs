@@ -59,7 +59,11 @@ pub(crate) fn parse(
         .map(|l| (l, text::split_whitespace(l.text)))
         .collect();
     if rows.is_empty() {
-        return Err(ctx.at(1, 1, ImportErrorKind::Invalid { expected: "wrdata rows `t v1 ...`".into(), found: "no data".into() }));
+        return Err(ctx.at(
+            1,
+            1,
+            ImportErrorKind::Invalid { expected: "wrdata rows `t v1 ...`".into(), found: "no data".into() },
+        ));
     }
     let header = if rows[0].1.iter().any(|c| parse_number(&c.text).is_err()) { Some(rows.remove(0)) } else { None };
     let width = match (&header, rows.first()) {
@@ -69,11 +73,20 @@ pub(crate) fn parse(
     };
     let (first_line, first_column) = header.as_ref().or(rows.first()).map_or((1, 1), |r| (r.0.number, 1));
     if width < 2 {
-        return Err(ctx.invalid(first_line, first_column, "a time column and at least one vector column", format!("{width} column(s)")));
+        return Err(ctx.invalid(
+            first_line,
+            first_column,
+            "a time column and at least one vector column",
+            format!("{width} column(s)"),
+        ));
     }
     if let Some(h) = &header {
         if h.1.len() != width {
-            return Err(ctx.at(h.0.number, 1, ImportErrorKind::Ragged { expected: format!("{width} (as in the data)"), found: h.1.len() }));
+            return Err(ctx.at(
+                h.0.number,
+                1,
+                ImportErrorKind::Ragged { expected: format!("{width} (as in the data)"), found: h.1.len() },
+            ));
         }
     }
 
@@ -88,7 +101,11 @@ pub(crate) fn parse(
             return Err(ctx.invalid(
                 first_line,
                 first_column,
-                format!("{} columns (time repeated before each of the {k} named vectors) or {} (wr_singlescale)", 2 * k, k + 1),
+                format!(
+                    "{} columns (time repeated before each of the {k} named vectors) or {} (wr_singlescale)",
+                    2 * k,
+                    k + 1
+                ),
                 format!("{width} columns"),
             ));
         }
@@ -113,7 +130,8 @@ pub(crate) fn parse(
         (1..=vectors).map(|j| format!("v{j}")).collect()
     };
     let declared_at = |j: usize| header.as_ref().map_or((first_line, 1), |h| (h.0.number, h.1[value_column(j)].column));
-    let located: Vec<_> = names.iter().enumerate().map(|(j, n)| (n.clone(), declared_at(j).0, declared_at(j).1)).collect();
+    let located: Vec<_> =
+        names.iter().enumerate().map(|(j, n)| (n.clone(), declared_at(j).0, declared_at(j).1)).collect();
     check_unique(ctx, &located)?;
     metadata.insert("ngspice.layout".into(), if paired { "repeated-scale" } else { "single-scale" }.into());
     if let Some(h) = &header {
@@ -125,7 +143,11 @@ pub(crate) fn parse(
     for (line, cells) in &rows {
         if cells.len() != width {
             let column = cells.get(width).map_or_else(|| text::end_column(line.text), |c| c.column);
-            return Err(ctx.at(line.number, column, ImportErrorKind::Ragged { expected: width.to_string(), found: cells.len() }));
+            return Err(ctx.at(
+                line.number,
+                column,
+                ImportErrorKind::Ragged { expected: width.to_string(), found: cells.len() },
+            ));
         }
         let t_raw = ctx.number(line.number, &cells[0], "the time")?;
         let t = t_raw * time_scale;
@@ -187,7 +209,11 @@ pub(crate) mod tests {
         assert_eq!(f.traces[1].values, vec![1.7e-11, 1.65e-11, -2e-13]);
         assert_eq!(f.traces[1].unit, None);
         assert_eq!(f.metadata["ngspice.layout"], "repeated-scale");
-        let named = GenericOptions { columns: vec![("v(vh)".into(), "".into()), ("i(vica)".into(), "".into())], time_scale: 1e3, ..GenericOptions::default() };
+        let named = GenericOptions {
+            columns: vec![("v(vh)".into(), "".into()), ("i(vica)".into(), "".into())],
+            time_scale: 1e3,
+            ..GenericOptions::default()
+        };
         let f = parse(SAMPLE, Some(&named)).unwrap();
         assert_eq!(f.trace_names(), vec!["v(vh)", "i(vica)"]);
         assert_eq!(f.traces[0].unit.as_deref(), Some("V"));
@@ -238,7 +264,11 @@ pub(crate) mod tests {
         assert!(err.to_string().starts_with("sim/out.txt:2:5: "), "{err}");
         let err = parse("0 1\n1 inf\n", None).unwrap_err();
         assert!(err.to_string().starts_with("sim/out.txt:2:3: expected a finite number"), "{err}");
-        let err = parse("0 1 2\n", Some(&GenericOptions { columns: vec![("a".into(), "".into()); 3], ..GenericOptions::default() })).unwrap_err();
+        let err = parse(
+            "0 1 2\n",
+            Some(&GenericOptions { columns: vec![("a".into(), "".into()); 3], ..GenericOptions::default() }),
+        )
+        .unwrap_err();
         assert!(err.to_string().starts_with("sim/out.txt:1:1: expected 6 columns"), "{err}");
         let err = parse("* only a comment\n", None).unwrap_err();
         assert!(err.to_string().starts_with("sim/out.txt:1:1: "), "{err}");

@@ -83,7 +83,14 @@ struct Column {
 pub(crate) fn parse(ctx: &Ctx, text: &str, metadata: &mut BTreeMap<String, String>) -> Result<Vec<Trace>, ImportError> {
     let mut lines = text::lines(text).skip_while(|l| l.text.trim().is_empty());
     let header = lines.next().ok_or_else(|| {
-        ctx.at(1, 1, ImportErrorKind::Invalid { expected: "an ocnPrint header line `time (s) v(\"/net\") ...`".into(), found: "an empty file".into() })
+        ctx.at(
+            1,
+            1,
+            ImportErrorKind::Invalid {
+                expected: "an ocnPrint header line `time (s) v(\"/net\") ...`".into(),
+                found: "an empty file".into(),
+            },
+        )
     })?;
     let mut columns: Vec<Column> = Vec::new();
     for token in header_tokens(header.text) {
@@ -119,7 +126,14 @@ pub(crate) fn parse(ctx: &Ctx, text: &str, metadata: &mut BTreeMap<String, Strin
         None => 1.0,
         Some(u) => match si_unit(&u.text) {
             Some((f, "s")) => f,
-            _ => return Err(ctx.invalid(header.number, u.column, "a time unit (s, ms, us, ns) for the first column", format!("{:?}", u.text))),
+            _ => {
+                return Err(ctx.invalid(
+                    header.number,
+                    u.column,
+                    "a time unit (s, ms, us, ns) for the first column",
+                    format!("{:?}", u.text),
+                ))
+            }
         },
     };
     metadata.insert("ocean.time".into(), time.expr.text.clone());
@@ -137,7 +151,8 @@ pub(crate) fn parse(ctx: &Ctx, text: &str, metadata: &mut BTreeMap<String, Strin
             *name = columns[i + 1].expr.text.clone();
         }
     }
-    let located: Vec<_> = names.iter().zip(&columns[1..]).map(|(n, c)| (n.clone(), header.number, c.expr.column)).collect();
+    let located: Vec<_> =
+        names.iter().zip(&columns[1..]).map(|(n, c)| (n.clone(), header.number, c.expr.column)).collect();
     check_unique(ctx, &located)?;
 
     let mut traces = Vec::new();
@@ -161,7 +176,11 @@ pub(crate) fn parse(ctx: &Ctx, text: &str, metadata: &mut BTreeMap<String, Strin
         let cells = text::split_whitespace(line.text);
         if cells.len() != width {
             let column = cells.get(width).map_or_else(|| text::end_column(line.text), |c| c.column);
-            return Err(ctx.at(line.number, column, ImportErrorKind::Ragged { expected: width.to_string(), found: cells.len() }));
+            return Err(ctx.at(
+                line.number,
+                column,
+                ImportErrorKind::Ragged { expected: width.to_string(), found: cells.len() },
+            ));
         }
         let t = ctx.number(line.number, &cells[0], &time.expr.text)? * time_factor;
         for ((trace, cell), factor) in traces.iter_mut().zip(&cells[1..]).zip(&factors) {
@@ -178,7 +197,8 @@ pub(crate) mod tests {
     use std::path::Path;
 
     /// A small `ocnPrint` listing with engineering suffixes, an explicit unit and an implied one.
-    pub(crate) const SAMPLE: &str = "time (s)            v(\"/vh\" ?result \"tran\")     i(\"/I0/ica\" ?result \"tran\") (pA)\n\
+    pub(crate) const SAMPLE: &str =
+        "time (s)            v(\"/vh\" ?result \"tran\")     i(\"/I0/ica\" ?result \"tran\") (pA)\n\
         \n\
         0                   900m                        17\n\
         1.5m                900.2m                      214.68\n\
@@ -209,7 +229,8 @@ pub(crate) mod tests {
 
     #[test]
     fn plain_names_time_units_and_page_breaks() {
-        let text = "time (ms)  vout  VT(\"/a\")-VT(\"/b\")\n0 1 2\n\ntime (ms)  vout  VT(\"/a\")-VT(\"/b\")\n1 1e-3 -2\n";
+        let text =
+            "time (ms)  vout  VT(\"/a\")-VT(\"/b\")\n0 1 2\n\ntime (ms)  vout  VT(\"/a\")-VT(\"/b\")\n1 1e-3 -2\n";
         let f = parse(text).unwrap();
         assert_eq!(f.trace_names(), vec!["vout", "VT(\"/a\")-VT(\"/b\")"]);
         assert_eq!(f.traces[0].t_s, vec![0.0, 1e-3]);
@@ -224,9 +245,15 @@ pub(crate) mod tests {
     fn errors_are_located() {
         let err = parse(&SAMPLE.replace("214.68", "214.68x")).unwrap_err();
         assert!(matches!(err.kind, ImportErrorKind::UnknownSuffix { .. }));
-        assert!(err.to_string().starts_with("run/print.txt:4:49: expected a number for /I0/ica with a known suffix"), "{err}");
+        assert!(
+            err.to_string().starts_with("run/print.txt:4:49: expected a number for /I0/ica with a known suffix"),
+            "{err}"
+        );
         let err = parse(&SAMPLE.replace("1.5m ", "0    ")).unwrap_err();
-        assert!(err.to_string().starts_with("run/print.txt:4:1: expected the time of /vh to increase strictly"), "{err}");
+        assert!(
+            err.to_string().starts_with("run/print.txt:4:1: expected the time of /vh to increase strictly"),
+            "{err}"
+        );
         let err = parse(&SAMPLE.replace("900.2m", "nan")).unwrap_err();
         assert!(err.to_string().starts_with("run/print.txt:4:21: expected a finite number for /vh"), "{err}");
         let err = parse(&SAMPLE.replace("  -3n", "")).unwrap_err();

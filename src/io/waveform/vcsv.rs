@@ -115,7 +115,12 @@ pub(crate) fn parse(ctx: &Ctx, text: &str, metadata: &mut BTreeMap<String, Strin
         check_count(unit_line, &gs, "unit")?;
         for (k, (g, column)) in gs.iter().enumerate() {
             let Some((x, y)) = g.split_once(',') else {
-                return Err(ctx.invalid(unit_line.number, *column, "units `X unit, Y unit` (e.g. `s, V`)", format!("{g:?}")));
+                return Err(ctx.invalid(
+                    unit_line.number,
+                    *column,
+                    "units `X unit, Y unit` (e.g. `s, V`)",
+                    format!("{g:?}"),
+                ));
             };
             units[k] = (Some(x.trim().to_string()), Some(y.trim().to_string()), unit_line.number, *column);
         }

@@ -44,7 +44,8 @@ pub(crate) fn parse_pair_rows<'a>(
         if line.text.trim().is_empty() {
             continue;
         }
-        let cells = text::split_delimited(line.text, ',').map_err(|(c, m)| ctx.invalid(line.number, c, m, "a malformed cell"))?;
+        let cells = text::split_delimited(line.text, ',')
+            .map_err(|(c, m)| ctx.invalid(line.number, c, m, "a malformed cell"))?;
         if let Some(extra) = cells.iter().skip(width).find(|c| !c.text.is_empty()) {
             return Err(ctx.at(
                 line.number,
@@ -91,9 +92,17 @@ pub(crate) fn parse_pair_rows<'a>(
 pub(crate) fn parse(ctx: &Ctx, text: &str, metadata: &mut BTreeMap<String, String>) -> Result<Vec<Trace>, ImportError> {
     let mut lines = text::lines(text).skip_while(|l| l.text.trim().is_empty());
     let header = lines.next().ok_or_else(|| {
-        ctx.at(1, 1, ImportErrorKind::Invalid { expected: "a header row `NAME X,NAME Y,...`".into(), found: "an empty file".into() })
+        ctx.at(
+            1,
+            1,
+            ImportErrorKind::Invalid {
+                expected: "a header row `NAME X,NAME Y,...`".into(),
+                found: "an empty file".into(),
+            },
+        )
     })?;
-    let mut cells = text::split_delimited(header.text, ',').map_err(|(c, m)| ctx.invalid(header.number, c, m, "a malformed header cell"))?;
+    let mut cells = text::split_delimited(header.text, ',')
+        .map_err(|(c, m)| ctx.invalid(header.number, c, m, "a malformed header cell"))?;
     while cells.last().is_some_and(|c| c.text.is_empty()) {
         cells.pop();
     }
@@ -185,7 +194,10 @@ pub(crate) mod tests {
     fn time_must_increase_strictly() {
         let err = parse("/a X,/a Y\n1,2\n1,3\n").unwrap_err();
         assert!(matches!(err.kind, ImportErrorKind::TimeNotIncreasing { .. }));
-        assert!(err.to_string().starts_with("waveforms/x.csv:3:1: expected the time of /a to increase strictly"), "{err}");
+        assert!(
+            err.to_string().starts_with("waveforms/x.csv:3:1: expected the time of /a to increase strictly"),
+            "{err}"
+        );
         let err = parse("/a X,/a Y,/b X,/b Y\n1,2,1,1\n2,3,  0.5,1\n").unwrap_err();
         assert!(err.to_string().starts_with("waveforms/x.csv:3:7: "), "{err}");
     }
