@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 
 /// A regular train at `rate_hz` in `[start_s, stop_s)`: first spike at `start_s`, then every 1/rate.
 pub fn regular(rate_hz: f64, start_s: f64, stop_s: f64) -> Vec<f64> {
-    if !(rate_hz > 0.0) || stop_s <= start_s {
+    if rate_hz.is_nan() || rate_hz <= 0.0 || stop_s <= start_s {
         return Vec::new();
     }
     let period = 1.0 / rate_hz;
@@ -17,7 +17,7 @@ pub fn regular(rate_hz: f64, start_s: f64, stop_s: f64) -> Vec<f64> {
 /// A homogeneous Poisson train at `rate_hz` in `[start_s, stop_s)`, drawn with `rng`.
 pub fn poisson(rate_hz: f64, start_s: f64, stop_s: f64, rng: &mut impl Rng) -> Vec<f64> {
     let mut out = Vec::new();
-    if !(rate_hz > 0.0) {
+    if rate_hz.is_nan() || rate_hz <= 0.0 {
         return out;
     }
     let mut t = start_s;

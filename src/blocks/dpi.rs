@@ -175,7 +175,7 @@ pub fn evolve(tau: f64, a: f64, i_inf: f64, i0: f64, t: f64) -> f64 {
         }
         let step = g / (1.0 + a / i.max(1e-300));
         let mut next = u - step;
-        if !(next > lo && next < hi) || !next.is_finite() {
+        if !next.is_finite() || next <= lo || next >= hi {
             next = 0.5 * (lo + hi);
         }
         if (next - u).abs() < 1e-15 * (1.0 + u.abs()) {

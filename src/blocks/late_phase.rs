@@ -193,7 +193,7 @@ impl LateParams {
         if !(1..=24).contains(&self.bits) {
             c.within("bits", self.bits as f64, 1.0, 24.0, "bits");
         }
-        if !(self.z_min < self.z_max) {
+        if self.z_min.partial_cmp(&self.z_max) != Some(std::cmp::Ordering::Less) {
             c.within("z_min", self.z_min, f64::NEG_INFINITY, self.z_max, "(below z_max)");
         }
         c.within("z_init", self.z_init, self.z_min, self.z_max, "(between z_min and z_max)");

@@ -530,9 +530,9 @@ impl Network {
         for (k, v) in self.v.iter().enumerate() {
             sums[k % n] += (v - v0).abs();
         }
-        for i in 0..n {
-            if self.protein[i] == 0.0 && sums[i] > theta_pro {
-                self.protein[i] = alpha;
+        for (p, &sum) in self.protein.iter_mut().zip(&sums) {
+            if *p == 0.0 && sum > theta_pro {
+                *p = alpha;
             }
         }
         self.synapse_samples += (self.n_in * n) as u64;
