@@ -137,10 +137,8 @@ pub fn overlays(
 
 /// Run `stc fit`.
 pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
-    atomic::check_new_file(&a.out, a.force)?;
-    if let Some(r) = &a.report {
-        atomic::check_out_dir(r, a.force)?;
-    }
+    let out_stage = atomic::Stage::file(&a.out, a.force)?;
+    let report_stage = a.report.as_ref().map(|r| atomic::Stage::dir(r, a.force)).transpose()?;
     let ws = WaveformSet::load(&a.descriptor)?;
     let spec_path =
         a.spec.clone().unwrap_or_else(|| a.descriptor.parent().unwrap_or(Path::new(".")).join("fit-spec.yaml"));
@@ -254,8 +252,8 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
     // Validate what we write by reading it back.
     params::parse(&yaml, &a.out.display().to_string())?;
 
-    if let Some(dir) = &a.report {
-        atomic::prepare_out_dir(dir, a.force)?;
+    if let Some(stage) = &report_stage {
+        let dir = &stage.path();
         let figs = overlays(dir, &problem, Some(&base), &fitted, &ws.descriptor.name)?;
         let corr: Vec<Vec<f64>> =
             stats.correlation.iter().map(|r| r.iter().map(|x| x.unwrap_or(f64::NAN)).collect()).collect();
@@ -304,7 +302,11 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
         );
         atomic::write_atomic(&dir.join("fit-report.md"), md.as_bytes())?;
     }
-    atomic::write_atomic(&a.out, yaml.as_bytes())?;
+    atomic::write_atomic(&out_stage.path(), yaml.as_bytes())?;
+    if let Some(stage) = report_stage {
+        stage.commit()?;
+    }
+    out_stage.commit()?;
     for s in &sig {
         println!(
             "{:5} NRMSE {:5.1} % -> {:5.1} %   R2 {:6.3} -> {:6.3}",
@@ -333,7 +335,8 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
 pub fn run_compare(a: CompareArgs) -> Result<(), CliError> {
     let ws = WaveformSet::load(&a.descriptor)?;
     let p = params::load_circuit(&a.params)?;
-    atomic::prepare_out_dir(&a.out, a.force)?;
+    let stage = atomic::Stage::dir(&a.out, a.force)?;
+    let out = stage.path();
     let problem = FitProblem::new(
         p.clone(),
         vec![],
@@ -342,7 +345,7 @@ pub fn run_compare(a: CompareArgs) -> Result<(), CliError> {
         vec![1.0; ws.signals.len()],
         vec![0.0; ws.signals.len()],
     );
-    overlays(&a.out, &problem, None, &p, &format!("{} vs {}", a.params, ws.descriptor.name))?;
+    overlays(&out, &problem, None, &p, &format!("{} vs {}", a.params, ws.descriptor.name))?;
     let pred = problem.predict(&p);
     let mut md = format!(
         "# {} against {}\n\n| signal | NRMSE | R² | last data | last model |\n|---|---|---|---|---|\n",
@@ -360,7 +363,8 @@ pub fn run_compare(a: CompareArgs) -> Result<(), CliError> {
         );
         println!("{:5} NRMSE {:5.1} %  R2 {:6.3}", t.signal, 100.0 * f.nrmse_after, f.r2_after);
     }
-    atomic::write_atomic(&a.out.join("compare.md"), md.as_bytes())?;
+    atomic::write_atomic(&out.join("compare.md"), md.as_bytes())?;
+    stage.commit()?;
     Ok(())
 }
 

@@ -132,29 +132,34 @@ pub fn run(a: Args) -> Result<(), CliError> {
     };
     let loaded = params::load(a.params.as_deref().unwrap_or(default))?;
     let s = spikes(&a)?;
-    atomic::prepare_out_dir(&a.out, a.force)?;
+    let stage = atomic::Stage::dir(&a.out, a.force)?;
+    let out = stage.path();
     match (loaded, a.model) {
         (AnyParams::Circuit(mut p), None | Some(Model::Circuit)) => {
             if let Some(k) = a.accel {
                 p.capacitor.accel = k;
                 p.late.accel = k;
             }
-            write_circuit(&p, &s, a.duration, a.dt, &a.out)
+            write_circuit(&p, &s, a.duration, a.dt, &out)?;
         }
         (AnyParams::Reference(mut p), None | Some(Model::Reference)) => {
             if let Some(k) = a.accel {
                 p.accel = k;
             }
-            write_reference(&p, &s, a.duration, a.dt, &a.out)
+            write_reference(&p, &s, a.duration, a.dt, &out)?;
         }
-        (_, Some(m)) => Err(format!(
-            "--model {} does not match the parameter file `{}` (pass a {} parameter set)",
-            if m == Model::Circuit { "circuit" } else { "reference" },
-            a.params.as_deref().unwrap_or(default),
-            if m == Model::Circuit { "circuit" } else { "reference" }
-        )
-        .into()),
+        (_, Some(m)) => {
+            return Err(format!(
+                "--model {} does not match the parameter file `{}` (pass a {} parameter set)",
+                if m == Model::Circuit { "circuit" } else { "reference" },
+                a.params.as_deref().unwrap_or(default),
+                if m == Model::Circuit { "circuit" } else { "reference" }
+            )
+            .into())
+        }
     }
+    stage.commit()?;
+    Ok(())
 }
 
 fn line(label: &str, x: &[f64], y: &[f64], color: (u8, u8, u8)) -> Series {

@@ -17,6 +17,9 @@ use std::sync::Mutex;
 /// The calibration checked in with the product (fits/cadence-fig17.yaml), used unless `--calibration` says otherwise.
 pub const DEFAULT_CALIBRATION: &str = include_str!("../../fits/cadence-fig17.yaml");
 
+/// Weight maps drawn per class (the first neurons of each class); more would make the figure unreadable.
+pub const MAPS_PER_CLASS: usize = 4;
+
 /// Train and test the network (thesis section 3.3): rate-encoded digits, teacher currents during training,
 /// plasticity off at test; accuracy right after training (early phase) and after an accelerated consolidation
 /// interval (late phase).
@@ -164,17 +167,25 @@ pub fn write_outcome(
         let phase = if name.ends_with("early") { "early phase" } else { "late phase" };
         plot::plot_confusion(&out.join(name), &format!("Confusion matrix, {phase}"), &labels, conf)?;
     }
-    // Heat maps: at most 4 neurons per class keep the figure readable.
-    let maps: Vec<(String, Vec<f64>)> =
-        o.maps_early.iter().enumerate().filter(|(i, _)| i % per_class < 4).map(|(_, m)| m.clone()).collect();
+    // Heat maps: at most MAPS_PER_CLASS neurons per class keep the figure readable (the title says so).
+    let maps: Vec<(String, Vec<f64>)> = o
+        .maps_early
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % per_class < MAPS_PER_CLASS)
+        .map(|(_, m)| m.clone())
+        .collect();
     plot::plot_heatmaps(
         &out.join("weights_early"),
-        "Signed synaptic weights per output neuron after training (thesis Fig. 15)",
+        &format!(
+            "Signed synaptic weights after training (thesis Fig. 15): {} of {per_class} neurons per class",
+            per_class.min(MAPS_PER_CLASS)
+        ),
         &maps,
         28,
         28,
         "w - beta V_H0",
-        per_class.min(4),
+        per_class.min(MAPS_PER_CLASS),
     )?;
     let (n, a): (Vec<f64>, Vec<f64>) = o.curve.iter().map(|&(n, a)| (n as f64, a)).unzip();
     table::write_csv(&out.join("learning_curve.csv"), &[("n_train", &n), ("accuracy_early", &a)])?;
@@ -198,7 +209,7 @@ pub fn write_outcome(
 
 /// Run `stc train`.
 pub fn run(a: TrainArgs) -> Result<(), CliError> {
-    atomic::check_out_dir(&a.out, a.force)?;
+    let stage = atomic::Stage::dir(&a.out, a.force)?;
     if a.per_class == 0 {
         return Err("--per-class must be at least 1".into());
     }
@@ -260,7 +271,6 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     };
     let o = protocol::run_network(net, &train, &test, a.seed, &checkpoints, &|s, d, t| bars.update(s, d, t));
     let wall = t0.elapsed().as_secs_f64();
-    atomic::prepare_out_dir(&a.out, a.force)?;
     let mut extra = BTreeMap::new();
     extra.insert("wall_s".to_string(), serde_yaml::to_value(wall)?);
     extra.insert("params".to_string(), serde_yaml::to_value(&params_name)?);
@@ -271,7 +281,8 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     extra.insert("seed".to_string(), serde_yaml::to_value(a.seed)?);
     extra.insert("network".to_string(), serde_yaml::to_value(&cfg)?);
     extra.insert("peak_rss_mib".to_string(), serde_yaml::to_value(protocol::peak_rss_mib())?);
-    write_outcome(&a.out, &o, &extra, a.per_class)?;
+    write_outcome(&stage.path(), &o, &extra, a.per_class)?;
+    stage.commit()?;
     println!(
         "accuracy early {:.1} %, late {:.1} % ({} train, {} test, classes {:?}); {:.2e} synapse-steps/s; {:.1} s",
         100.0 * o.accuracy_early,
