@@ -67,9 +67,12 @@ pub struct Args {
     /// Output directory (refused if it exists and is not empty, unless --force).
     #[arg(long)]
     pub out: PathBuf,
-    /// Overwrite an existing output directory.
+    /// Replace an existing output directory (kept until the new result is complete).
     #[arg(long)]
     pub force: bool,
+    /// Run even when the estimated work is above the limits (2e7 spikes + output samples, 1e9 internal steps).
+    #[arg(long)]
+    pub allow_large: bool,
 }
 
 /// A comma-separated list of times [s].
@@ -80,9 +83,61 @@ fn parse_times(s: &str) -> Result<Times, String> {
     parse_list(s).map(Times)
 }
 
-fn check_positive(name: &str, v: f64) -> Result<(), CliError> {
-    if !(v.is_finite() && v > 0.0) {
-        return Err(format!("--{name} must be a finite number > 0, got {v}").into());
+use super::check::positive as check_positive;
+
+/// Check the times and rates against each other and the work they imply, before anything is simulated.
+fn check_args(a: &Args) -> Result<(), CliError> {
+    use super::check;
+    check_positive("duration", a.duration)?;
+    check_positive("dt", a.dt)?;
+    if a.dt > a.duration {
+        return Err(
+            format!("--dt {} s is longer than --duration {} s: expected dt <= duration", a.dt, a.duration).into()
+        );
+    }
+    check::non_negative("pre-rate", a.pre_rate, "Hz")?;
+    check::non_negative("post-rate", a.post_rate, "Hz")?;
+    check::non_negative("stim-start", a.stim_start, "s")?;
+    let stop = a.stim_stop.unwrap_or(a.duration);
+    check::non_negative("stim-stop", stop, "s")?;
+    if stop < a.stim_start {
+        return Err(
+            format!("--stim-stop {stop} s is before --stim-start {} s: expected start <= stop", a.stim_start).into()
+        );
+    }
+    if a.stim_start > a.duration || stop > a.duration {
+        return Err(format!(
+            "the stimulation window [{}, {stop}] s ends after --duration {} s: expected it inside the simulated time",
+            a.stim_start, a.duration
+        )
+        .into());
+    }
+    if let Some(t) = &a.pre_spikes {
+        check::times_within("pre-spikes", &t.0, a.duration)?;
+    }
+    if let Some(t) = &a.post_spikes {
+        check::times_within("post-spikes", &t.0, a.duration)?;
+    }
+    let window = stop - a.stim_start;
+    let events = a.duration / a.dt + (a.pre_rate + a.post_rate) * window;
+    check::work(
+        "--duration / --dt and the rates (output samples + spikes)",
+        events,
+        check::EVENT_LIMIT,
+        "events",
+        a.allow_large,
+    )?;
+    // The slow parts (recovery, late phase) are integrated in steps of at most max_step_s (0.1 ms by default).
+    let steps = a.duration / 1e-4;
+    check::work(
+        &format!("--duration {} s in internal steps of 0.1 ms", a.duration),
+        steps,
+        check::STEP_LIMIT,
+        "steps",
+        a.allow_large,
+    )?;
+    if let Some(k) = a.accel {
+        check_positive("accel", k)?;
     }
     Ok(())
 }
@@ -90,11 +145,6 @@ fn check_positive(name: &str, v: f64) -> Result<(), CliError> {
 /// Build the spike trains from the arguments.
 fn spikes(a: &Args) -> Result<Spikes, CliError> {
     let stop = a.stim_stop.unwrap_or(a.duration);
-    for (n, r) in [("pre-rate", a.pre_rate), ("post-rate", a.post_rate)] {
-        if !(r.is_finite() && r >= 0.0) {
-            return Err(format!("--{n} must be >= 0 Hz, got {r}").into());
-        }
-    }
     let mut rng = stimulus::rng(a.seed);
     let mut train = |rate: f64| {
         if a.regular {
@@ -114,18 +164,7 @@ fn spikes(a: &Args) -> Result<Spikes, CliError> {
 
 /// Run `stc simulate`.
 pub fn run(a: Args) -> Result<(), CliError> {
-    check_positive("duration", a.duration)?;
-    check_positive("dt", a.dt)?;
-    if a.duration / a.dt > 2e7 {
-        return Err(format!(
-            "--duration / --dt = {:.0} samples; use a larger --dt (at most 2e7 samples)",
-            a.duration / a.dt
-        )
-        .into());
-    }
-    if let Some(k) = a.accel {
-        check_positive("accel", k)?;
-    }
+    check_args(&a)?;
     let default = match a.model {
         Some(Model::Reference) => "reference",
         _ => "thesis-fig9",

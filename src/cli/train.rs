@@ -80,9 +80,12 @@ pub struct TrainArgs {
     /// Output directory.
     #[arg(long)]
     pub out: PathBuf,
-    /// Overwrite an existing output directory.
+    /// Replace an existing output directory (kept until the new result is complete).
     #[arg(long)]
     pub force: bool,
+    /// Run even when the network would need more than 2 GB of memory.
+    #[arg(long)]
+    pub allow_large: bool,
 }
 
 /// Synapse parameters: biases plus the calibration's fitted properties. Returns them and the keys applied.
@@ -210,8 +213,12 @@ pub fn write_outcome(
 /// Run `stc train`.
 pub fn run(a: TrainArgs) -> Result<(), CliError> {
     let stage = atomic::Stage::dir(&a.out, a.force)?;
-    if a.per_class == 0 {
-        return Err("--per-class must be at least 1".into());
+    super::check::at_least_one("per-class", a.per_class)?;
+    if let Some(n) = a.n_train {
+        super::check::at_least_one("n-train", n)?;
+    }
+    if let Some(n) = a.n_test {
+        super::check::at_least_one("n-test", n)?;
     }
     let reference = a.model == super::simulate::Model::Reference;
     let params_name =
@@ -224,25 +231,31 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     };
     let train_all = load(&a.train_images, &a.train_labels, &a.train_csv)?.unwrap_or_else(mnist::embedded_train10k);
     let test_given = load(&a.test_images, &a.test_labels, &a.test_csv)?;
-    let classes: Vec<u8> = if a.classes.is_empty() {
-        (0..=255u8).filter(|c| train_all.labels.contains(c)).collect()
-    } else {
-        a.classes.clone()
-    };
-    let train_all = train_all.filter_classes(&classes);
+    train_all.check_mnist_size()?;
+    if let Some(t) = &test_given {
+        t.check_mnist_size()?;
+    }
+    let classes = super::check::classes(&a.classes, &train_all)?;
+    super::check::network_size(train_all.pixels(), classes.len() * a.per_class, a.allow_large)?;
+    // The validation split is taken before class filtering, so that it is the same digits whatever the classes.
     let (mut train, mut test, split) = match test_given {
-        Some(t) => (train_all, t.filter_classes(&classes), "given test set".to_string()),
+        Some(t) => (train_all.filter_classes(&classes), t.filter_classes(&classes), "given test set".to_string()),
         None => {
-            if train_all.len() <= a.validation {
+            if train_all.len() <= a.validation || a.validation == 0 {
                 return Err(format!(
-                    "{} training samples cannot hold out --validation {}",
+                    "{} training samples cannot hold out --validation {} (expected 1 to {})",
                     train_all.len(),
-                    a.validation
+                    a.validation,
+                    train_all.len().saturating_sub(1)
                 )
                 .into());
             }
             let (tr, va) = train_all.split(train_all.len() - a.validation);
-            (tr, va, format!("validation split: last {} training samples", a.validation))
+            (
+                tr.filter_classes(&classes),
+                va.filter_classes(&classes),
+                format!("validation split: last {} training samples", a.validation),
+            )
         }
     };
     if let Some(n) = a.n_train {
@@ -251,9 +264,7 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     if let Some(m) = a.n_test {
         test = test.take(m);
     }
-    if train.is_empty() || test.is_empty() {
-        return Err("no training or no test samples for these classes".into());
-    }
+    super::check::samples_per_class(&classes, &train, &test)?;
     let cfg = NetConfig {
         classes: classes.clone(),
         per_class: a.per_class,
