@@ -4,6 +4,7 @@ use super::{parse_list, CliError};
 use crate::io::{atomic, table};
 use crate::params::{self, AnyParams};
 use crate::plot::{self, HLine, Panel, Series, Style};
+use crate::protocol::Protocol;
 use crate::stimulus;
 use crate::synapse::{CircuitParams, ReferenceParams, Spikes};
 use std::path::{Path, PathBuf};
@@ -19,9 +20,10 @@ pub enum Model {
 
 /// Simulate one synapse.
 ///
-/// Spikes come from explicit times (--pre-spikes/--post-spikes) and/or rates in a stimulation window
+/// Spikes come from a protocol file (--protocol protocols/fig11-strong-potentiation.yaml; see protocols/README.md),
+/// or, as a shorthand, from explicit times (--pre-spikes/--post-spikes) and/or rates in a stimulation window
 /// (--pre-rate/--post-rate with --stim-start/--stim-stop; Poisson with --seed, or --regular). Writes
-/// OUT/traces.csv (circuit: t_s,i_ca_A,i_hp_A,i_hd_A,v_h_V,z,w; reference: t_s,c_mM,h_V,z,w_V) and
+/// OUT/protocol.yaml (the protocol as run), OUT/traces.csv (circuit: t_s,i_ca_A,i_hp_A,i_hd_A,v_h_V,z,w; reference: t_s,c_mM,h_V,z,w_V) and
 /// OUT/traces.png + .svg.
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -31,9 +33,12 @@ pub struct Args {
     /// Model to simulate (default: the model of the parameter file).
     #[arg(long, value_enum)]
     pub model: Option<Model>,
-    /// Simulated time [s].
-    #[arg(long)]
-    pub duration: f64,
+    /// Protocol file (YAML: blocks of regular or Poisson trains, spike lists, duration; see protocols/README.md).
+    #[arg(long, conflicts_with_all = ["duration", "pre_spikes", "post_spikes", "pre_rate", "post_rate", "stim_start", "stim_stop", "regular"])]
+    pub protocol: Option<PathBuf>,
+    /// Simulated time [s] (required without --protocol).
+    #[arg(long, required_unless_present = "protocol")]
+    pub duration: Option<f64>,
     /// Output sample interval [s].
     #[arg(long, default_value_t = 1e-4)]
     pub dt: f64,
@@ -58,9 +63,9 @@ pub struct Args {
     /// Regular trains instead of Poisson for the rates.
     #[arg(long)]
     pub regular: bool,
-    /// Seed of the Poisson trains.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// Seed of the Poisson trains (default 1; with --protocol, overrides the file's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Acceleration factor for the early-phase recovery and the late phase (thesis: 32).
     #[arg(long)]
     pub accel: Option<f64>,
@@ -85,53 +90,55 @@ fn parse_times(s: &str) -> Result<Times, String> {
 
 use super::check::positive as check_positive;
 
-/// Check the times and rates against each other and the work they imply, before anything is simulated.
-fn check_args(a: &Args) -> Result<(), CliError> {
+/// Check the shorthand flags (times, rates, window) against each other and the spikes they imply, before any
+/// train is drawn (a rate of 1e12 Hz must be refused, not generated).
+fn check_flags(a: &Args, duration: f64) -> Result<(), CliError> {
     use super::check;
-    check_positive("duration", a.duration)?;
-    check_positive("dt", a.dt)?;
-    if a.dt > a.duration {
-        return Err(
-            format!("--dt {} s is longer than --duration {} s: expected dt <= duration", a.dt, a.duration).into()
-        );
-    }
     check::non_negative("pre-rate", a.pre_rate, "Hz")?;
     check::non_negative("post-rate", a.post_rate, "Hz")?;
     check::non_negative("stim-start", a.stim_start, "s")?;
-    let stop = a.stim_stop.unwrap_or(a.duration);
+    let stop = a.stim_stop.unwrap_or(duration);
     check::non_negative("stim-stop", stop, "s")?;
     if stop < a.stim_start {
         return Err(
             format!("--stim-stop {stop} s is before --stim-start {} s: expected start <= stop", a.stim_start).into()
         );
     }
-    if a.stim_start > a.duration || stop > a.duration {
+    if a.stim_start > duration || stop > duration {
         return Err(format!(
-            "the stimulation window [{}, {stop}] s ends after --duration {} s: expected it inside the simulated time",
-            a.stim_start, a.duration
+            "the stimulation window [{}, {stop}] s ends after --duration {duration} s: expected it inside the simulated time",
+            a.stim_start
         )
         .into());
     }
     if let Some(t) = &a.pre_spikes {
-        check::times_within("pre-spikes", &t.0, a.duration)?;
+        check::times_within("pre-spikes", &t.0, duration)?;
     }
     if let Some(t) = &a.post_spikes {
-        check::times_within("post-spikes", &t.0, a.duration)?;
+        check::times_within("post-spikes", &t.0, duration)?;
     }
-    let window = stop - a.stim_start;
-    let events = a.duration / a.dt + (a.pre_rate + a.post_rate) * window;
+    let spikes = (a.pre_rate + a.post_rate) * (stop - a.stim_start);
     check::work(
-        "--duration / --dt and the rates (output samples + spikes)",
-        events,
+        "--pre-rate / --post-rate over the stimulation window",
+        spikes,
         check::EVENT_LIMIT,
-        "events",
+        "spikes",
         a.allow_large,
-    )?;
+    )
+}
+
+/// Check the sampling and the work of a run of `duration` seconds.
+fn check_run(a: &Args, duration: f64) -> Result<(), CliError> {
+    use super::check;
+    check_positive("dt", a.dt)?;
+    if a.dt > duration {
+        return Err(format!("--dt {} s is longer than the duration {duration} s: expected dt <= duration", a.dt).into());
+    }
+    check::work("duration / --dt (output samples)", duration / a.dt, check::EVENT_LIMIT, "samples", a.allow_large)?;
     // The slow parts (recovery, late phase) are integrated in steps of at most max_step_s (0.1 ms by default).
-    let steps = a.duration / 1e-4;
     check::work(
-        &format!("--duration {} s in internal steps of 0.1 ms", a.duration),
-        steps,
+        &format!("a duration of {duration} s in internal steps of 0.1 ms"),
+        duration / 1e-4,
         check::STEP_LIMIT,
         "steps",
         a.allow_large,
@@ -142,10 +149,23 @@ fn check_args(a: &Args) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Build the spike trains from the arguments.
-fn spikes(a: &Args) -> Result<Spikes, CliError> {
-    let stop = a.stim_stop.unwrap_or(a.duration);
-    let mut rng = stimulus::rng(a.seed);
+/// The protocol to run: the --protocol file, or one built from the shorthand flags.
+fn protocol(a: &Args) -> Result<Protocol, CliError> {
+    if let Some(path) = &a.protocol {
+        return Ok(Protocol::load(path)?);
+    }
+    let duration = a.duration.ok_or("--duration is required without --protocol")?;
+    check_positive("duration", duration)?;
+    check_run(a, duration)?;
+    check_flags(a, duration)?;
+    let s = spikes(a, duration)?;
+    Ok(Protocol::explicit("command-line", "stc simulate flags", duration, s)?)
+}
+
+/// Build the spike trains from the shorthand flags.
+fn spikes(a: &Args, duration: f64) -> Result<Spikes, CliError> {
+    let stop = a.stim_stop.unwrap_or(duration);
+    let mut rng = stimulus::rng(a.seed.unwrap_or(1));
     let mut train = |rate: f64| {
         if a.regular {
             stimulus::regular(rate, a.stim_start, stop)
@@ -164,28 +184,39 @@ fn spikes(a: &Args) -> Result<Spikes, CliError> {
 
 /// Run `stc simulate`.
 pub fn run(a: Args) -> Result<(), CliError> {
-    check_args(&a)?;
+    let prot = protocol(&a)?;
+    let duration = prot.duration_s;
+    check_run(&a, duration)?;
     let default = match a.model {
         Some(Model::Reference) => "reference",
         _ => "thesis-fig9",
     };
     let loaded = params::load(a.params.as_deref().unwrap_or(default))?;
-    let s = spikes(&a)?;
+    let s = match a.seed {
+        Some(seed) if a.protocol.is_some() => prot.spikes_with_seed(seed),
+        _ => prot.spikes(),
+    };
     let stage = atomic::Stage::dir(&a.out, a.force)?;
     let out = stage.path();
+    // The protocol as run (with the seed actually used), so that the traces can be reproduced from OUT alone.
+    let mut as_run = prot.clone();
+    if let (Some(seed), Some(_)) = (a.seed, &a.protocol) {
+        as_run.seed = seed;
+    }
+    atomic::write_atomic(&out.join("protocol.yaml"), as_run.to_yaml().as_bytes())?;
     match (loaded, a.model) {
         (AnyParams::Circuit(mut p), None | Some(Model::Circuit)) => {
             if let Some(k) = a.accel {
                 p.capacitor.accel = k;
                 p.late.accel = k;
             }
-            write_circuit(&p, &s, a.duration, a.dt, &out)?;
+            write_circuit(&p, &s, duration, a.dt, &out)?;
         }
         (AnyParams::Reference(mut p), None | Some(Model::Reference)) => {
             if let Some(k) = a.accel {
                 p.accel = k;
             }
-            write_reference(&p, &s, a.duration, a.dt, &out)?;
+            write_reference(&p, &s, duration, a.dt, &out)?;
         }
         (_, Some(m)) => {
             return Err(format!(
