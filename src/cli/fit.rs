@@ -2,7 +2,7 @@
 
 use super::CliError;
 use crate::fit::problem::{FitProblem, Target};
-use crate::fit::report::{markdown, SignalFit};
+use crate::fit::report::{fmt_nrmse, fmt_r2, markdown, SignalFit};
 use crate::fit::solve::solve_staged;
 use crate::fit::spec::{FitSpec, Role};
 use crate::fit::stats::{fit_statistics, jacobian_with, FdScheme};
@@ -143,6 +143,14 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
     let spec_path =
         a.spec.clone().unwrap_or_else(|| a.descriptor.parent().unwrap_or(Path::new(".")).join("fit-spec.yaml"));
     let spec_name = spec_path.display().to_string();
+    if !spec_path.is_file() {
+        return Err(format!(
+            "{}: no fit spec here ({}); pass --spec FILE",
+            spec_path.display(),
+            if a.spec.is_some() { "given by --spec" } else { "the default is fit-spec.yaml next to the descriptor" }
+        )
+        .into());
+    }
     let mut spec = FitSpec::load(&spec_path, &[])?;
     if !a.free.is_empty() {
         spec.restrict(&a.free)?;
@@ -309,12 +317,12 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
     out_stage.commit()?;
     for s in &sig {
         println!(
-            "{:5} NRMSE {:5.1} % -> {:5.1} %   R2 {:6.3} -> {:6.3}",
+            "{:5} NRMSE {} -> {}   R2 {} -> {}",
             s.signal,
-            100.0 * s.nrmse_before,
-            100.0 * s.nrmse_after,
-            s.r2_before,
-            s.r2_after
+            fmt_nrmse(s.nrmse_before),
+            fmt_nrmse(s.nrmse_after),
+            fmt_r2(s.r2_before),
+            fmt_r2(s.r2_after)
         );
     }
     if let Some(v) = sig.iter().find(|s| s.signal == "v_h") {
@@ -354,14 +362,14 @@ pub fn run_compare(a: CompareArgs) -> Result<(), CliError> {
     for (t, m) in problem.targets.iter().zip(&pred) {
         let f = SignalFit::new(&t.signal, &t.y, m, m);
         md += &format!(
-            "| {} | {:.1} % | {:.3} | {:.6e} | {:.6e} |\n",
+            "| {} | {} | {} | {:.6e} | {:.6e} |\n",
             t.signal,
-            100.0 * f.nrmse_after,
-            f.r2_after,
+            fmt_nrmse(f.nrmse_after),
+            fmt_r2(f.r2_after),
             f.last_data,
             f.last_after
         );
-        println!("{:5} NRMSE {:5.1} %  R2 {:6.3}", t.signal, 100.0 * f.nrmse_after, f.r2_after);
+        println!("{:5} NRMSE {}  R2 {}", t.signal, fmt_nrmse(f.nrmse_after), fmt_r2(f.r2_after));
     }
     atomic::write_atomic(&out.join("compare.md"), md.as_bytes())?;
     stage.commit()?;

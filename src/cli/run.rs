@@ -153,10 +153,10 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     for (k, t) in problem.targets.iter().enumerate() {
         let _ = writeln!(
             md,
-            "| {} | {:.1} % | {:.1} % |",
+            "| {} | {} | {} |",
             t.signal,
-            100.0 * nrmse(&t.y, &before[k]),
-            100.0 * nrmse(&t.y, &after[k])
+            crate::fit::report::fmt_nrmse(nrmse(&t.y, &before[k])),
+            crate::fit::report::fmt_nrmse(nrmse(&t.y, &after[k]))
         );
     }
     if let Some(k) = problem.targets.iter().position(|t| t.signal == "v_h") {

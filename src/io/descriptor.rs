@@ -645,6 +645,23 @@ impl WaveformSet {
                     "an overflow",
                 ));
             }
+            // Points outside the stimulus would be compared with an extrapolated model (and a point at 1e5 s
+            // would make the simulation run for minutes): an error. Digitised curves overshoot the ends a little,
+            // so 1 % of the duration is tolerated.
+            let d_s = d.stimulus.duration_s;
+            let tol = 0.01 * d_s;
+            if let Some(&t) = trace.t_s.iter().find(|&&t| t < -tol || t > d_s + tol) {
+                return Err(invalid(
+                    descriptor,
+                    yaml.locate("stimulus", None, "duration_s"),
+                    format!(
+                        "the points of trace {:?} in {} inside the stimulus [0, {d_s}] s (1 % tolerance)",
+                        s.trace,
+                        data_path.display()
+                    ),
+                    format!("a point at t = {t:e} s; trim the data or extend duration_s"),
+                ));
+            }
             signals.push(MeasuredSignal { signal: s.model, t_s: trace.t_s.clone(), values });
         }
 

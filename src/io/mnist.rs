@@ -498,9 +498,15 @@ pub fn parse_idx(images: &[u8], labels: &[u8], source: &str) -> Result<Dataset, 
 pub fn load_csv(path: &Path) -> Result<Dataset, MnistError> {
     let bytes = read_file(path)?;
     let name = path.display().to_string();
-    // Not UTF-8 means not a CSV of integers; report the first offending line rather than a decoding error.
-    let text = String::from_utf8_lossy(&bytes);
-    parse_csv(&text, &name)
+    let text = super::encoding::utf8(&bytes, path).map_err(|e| MnistError::CsvCell {
+        file: name.clone(),
+        line: e.line,
+        column: e.column,
+        cell: 0,
+        what: "text".into(),
+        message: format!("expected UTF-8 text, found {}", e.found),
+    })?;
+    parse_csv(text, &name)
 }
 
 /// Is the first cell of a line the name of a header column (`label`, `"label"`, `Label`...) rather than a number
