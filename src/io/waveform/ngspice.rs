@@ -51,13 +51,15 @@ pub(crate) fn parse(
     }
     let given: Vec<String> = options.map(|o| o.columns.iter().map(|c| c.0.clone()).collect()).unwrap_or_default();
 
-    let mut rows: Vec<(Line, Vec<Cell>)> = text::lines(text)
+    // Rows are split lazily: only the first three are held to decide the header and the layout, the rest stream
+    // straight into the traces (a 5 M-row file must not be held as cells).
+    let mut all_rows = text::lines(text)
         .filter(|l| {
             let t = l.text.trim_start();
             !(t.is_empty() || t.starts_with('*') || t.starts_with('#'))
         })
-        .map(|l| (l, text::split_whitespace(l.text)))
-        .collect();
+        .map(|l| (l, text::split_whitespace(l.text)));
+    let mut rows: Vec<(Line, Vec<Cell>)> = all_rows.by_ref().take(3).collect();
     if rows.is_empty() {
         return Err(ctx.at(
             1,
@@ -140,7 +142,8 @@ pub(crate) fn parse(
 
     let mut traces: Vec<TraceBuilder> =
         names.iter().enumerate().map(|(j, n)| TraceBuilder::new(n.clone(), implied_unit(n), declared_at(j))).collect();
-    for (line, cells) in &rows {
+    for (line, cells) in rows.into_iter().chain(all_rows) {
+        let (line, cells) = (&line, &cells);
         if cells.len() != width {
             let column = cells.get(width).map_or_else(|| text::end_column(line.text), |c| c.column);
             return Err(ctx.at(
