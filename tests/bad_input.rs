@@ -409,6 +409,30 @@ fn item20_readme_is_self_contained_and_complete() {
     }
 }
 
+// 21. A ViVA header written as an OCEAN expression names the trace after the net, as OCEAN does.
+#[test]
+fn item21_viva_ocean_expression_names_the_net() {
+    use stc_synapse::io::waveform::{parse_str, Format};
+    let text = "v(\"/vh\" ?result \"tran\") X,v(\"/vh\" ?result \"tran\") Y\n0,0.9\n1e-3,0.91\n";
+    let f = parse_str(text, Path::new("v.csv"), &Format::VivaCsv, None).unwrap();
+    assert_eq!(f.trace_names(), vec!["/vh"]);
+}
+
+// 5 (memory). Big files stream: a malformed row deep in a large ngspice file is still located exactly.
+#[test]
+fn item05_large_files_keep_located_errors() {
+    use stc_synapse::io::waveform::{parse_str, Format};
+    let mut text: String = (0..200_000).map(|k| format!(" {:e}  {:e}\n", k as f64 * 1e-6, 0.9)).collect();
+    text.push_str(" 1.0 0.9x\n");
+    let e = parse_str(&text, Path::new("big.txt"), &Format::Ngspice, None).unwrap_err().to_string();
+    assert!(e.starts_with("big.txt:200001:6:"), "{e}");
+    let mut csv: String = "t,v\n".to_string();
+    csv.extend((0..200_000).map(|k| format!("{:e},{:e}\n", k as f64 * 1e-6, 0.9)));
+    csv.push_str("0.1,0.9\n");
+    let e = parse_str(&csv, Path::new("big.csv"), &Format::Generic, None).unwrap_err().to_string();
+    assert!(e.starts_with("big.csv:200002:1:") && e.contains("increase strictly"), "{e}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 16, failure_persistence: None, ..ProptestConfig::default() })]
 

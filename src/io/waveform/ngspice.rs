@@ -155,8 +155,10 @@ pub(crate) fn parse(
                 }
                 _ => false,
             });
-            if ok && fast.len() == width && (!paired || (1..vectors).all(|j| fast[2 * j] == fast[0])) {
-                let t = fast[0] * time_scale;
+            let t = fast.first().map_or(0.0, |t| t * time_scale);
+            // Time must increase; if not, the slow path reports it with the exact column.
+            let increasing = traces.first().is_none_or(|b| b.t_s.last().is_none_or(|&p| t > p));
+            if ok && increasing && fast.len() == width && (!paired || (1..vectors).all(|j| fast[2 * j] == fast[0])) {
                 let column = line.text.chars().take_while(|c| c.is_whitespace()).count() + 1;
                 for (j, trace) in traces.iter_mut().enumerate() {
                     trace.push(ctx, t, fast[value_column(j)], (line.number, column))?;
