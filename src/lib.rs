@@ -24,5 +24,6 @@ pub mod io;
 pub mod network;
 pub mod params;
 pub mod plot;
+pub mod spice;
 pub mod stimulus;
 pub mod synapse;
