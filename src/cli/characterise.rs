@@ -40,7 +40,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub mc: u32,
     /// Maximum simulator time step, s.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-2)]
     pub max_step: f64,
     /// Output folder.
     #[arg(long)]
@@ -188,12 +188,13 @@ pub fn run(a: Args) -> Result<(), CliError> {
     );
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
+    let cache = spice::run::cache_dir();
     let start = Instant::now();
     let results: Vec<Result<(bool, usize), CliError>> = pool.install(|| {
         jobs.par_iter()
             .map(|j| {
                 let deck_text = deck::synapse_deck(&j.stim, &biases, &j.opt);
-                let out = spice::run_deck(&ngspice, &j.dir, &deck_text, &blocks, &models.file)?;
+                let out = spice::run_deck(&ngspice, &j.dir, &deck_text, &blocks, &models.file, Some(&cache))?;
                 let points = out.file.traces.first().map_or(0, |t| t.t_s.len());
                 atomic::write_atomic(&j.dir.join("descriptor.yaml"), descriptor_yaml(j, &biases, &out.key).as_bytes())?;
                 bar.inc(1);

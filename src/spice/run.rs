@@ -156,12 +156,20 @@ pub struct RunOutput {
     pub key: String,
 }
 
-/// Write `deck` (with `blocks.spice` and `.spiceinit`) into `dir`, run ngspice there unless the cache has the
-/// result, and import it. `dir` is created; its `waveforms.txt` is (re)written.
-pub fn run_deck(ngspice: &Path, dir: &Path, deck: &str, blocks: &str, models: &Path) -> Result<RunOutput, RunError> {
+/// Write `deck` (with `blocks.spice` and `.spiceinit`) into `dir`, run ngspice there unless the run cache folder
+/// `cache` (see [`cache_dir`]; `None`: no cache) has the result, and import it. `dir` is created; its
+/// `waveforms.txt` is (re)written.
+pub fn run_deck(
+    ngspice: &Path,
+    dir: &Path,
+    deck: &str,
+    blocks: &str,
+    models: &Path,
+    cache: Option<&Path>,
+) -> Result<RunOutput, RunError> {
     std::fs::create_dir_all(dir).map_err(|e| RunError::Io(dir.to_path_buf(), e))?;
     let key = run_key(deck, blocks, models)?;
-    let cached = cache_dir().join(format!("{key}.txt"));
+    let cached = cache.map(|c| c.join(format!("{key}.txt")));
     let out = dir.join(WAVEFORM_FILE);
     let write = |p: &Path, s: &str| crate::io::atomic::write_atomic(p, s.as_bytes()).map_err(|e| RunError::Failed {
         log: p.to_path_buf(),
@@ -170,9 +178,9 @@ pub fn run_deck(ngspice: &Path, dir: &Path, deck: &str, blocks: &str, models: &P
     write(&dir.join("deck.sp"), deck)?;
     write(&dir.join("blocks.spice"), blocks)?;
     write(&dir.join(".spiceinit"), SPICEINIT)?;
-    let reused = cached.is_file();
-    if reused {
-        let text = std::fs::read_to_string(&cached).map_err(|e| RunError::Io(cached.clone(), e))?;
+    let reused = cached.as_ref().is_some_and(|c| c.is_file());
+    if let (true, Some(cached)) = (reused, &cached) {
+        let text = std::fs::read_to_string(cached).map_err(|e| RunError::Io(cached.clone(), e))?;
         write(&out, &text)?;
     } else {
         let log = dir.join("ngspice.log");
@@ -211,9 +219,11 @@ pub fn run_deck(ngspice: &Path, dir: &Path, deck: &str, blocks: &str, models: &P
         let clean = dedup_wrdata(&text);
         let _ = std::fs::remove_file(&raw);
         write(&out, &clean)?;
-        let _ = std::fs::create_dir_all(cache_dir());
-        // The cache is an optimisation: failing to store in it is not an error.
-        let _ = crate::io::atomic::write_atomic(&cached, clean.as_bytes());
+        if let (Some(c), Some(cached)) = (cache, &cached) {
+            // The cache is an optimisation: failing to store in it is not an error.
+            let _ = std::fs::create_dir_all(c);
+            let _ = crate::io::atomic::write_atomic(cached, clean.as_bytes());
+        }
     }
     let file = waveform::read_file(&out, &Format::Ngspice, Some(&import_options())).map_err(RunError::Import)?;
     Ok(RunOutput { waveforms: out, file, reused, key })
