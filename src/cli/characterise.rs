@@ -68,7 +68,10 @@ fn load_stimulus(path: &Path) -> Result<(Stimulus, String), CliError> {
         Some(l) => format!("{}:{}:{}: expected a protocol file: {e}", path.display(), l.line(), l.column()),
         None => format!("{}: expected a protocol file: {e}", path.display()),
     })?;
-    Ok((Stimulus { name: p.name, duration_s: p.duration_s, pre_s: p.pre_spikes_s, post_s: p.post_spikes_s }, p.description))
+    Ok((
+        Stimulus { name: p.name, duration_s: p.duration_s, pre_s: p.pre_spikes_s, post_s: p.post_spikes_s },
+        p.description,
+    ))
 }
 
 /// One simulation to make.
@@ -107,7 +110,12 @@ fn descriptor_yaml(job: &Job, b: &Biases, key: &str) -> String {
     ));
     s.push_str("signals:\n");
     for v in deck::VECTORS {
-        s.push_str(&format!("  - {{model: {}, trace: \"{}\", unit: \"{}\"}}\n", v.1, spice::run::signal_trace(v.0), v.2));
+        s.push_str(&format!(
+            "  - {{model: {}, trace: \"{}\", unit: \"{}\"}}\n",
+            v.1,
+            spice::run::signal_trace(v.0),
+            v.2
+        ));
     }
     s.push_str("metadata:\n");
     s.push_str("  simulator: \"ngspice -b, sky130 tt (trimmed models), circuits/sky130/blocks.spice\"\n");
@@ -154,7 +162,12 @@ pub fn run(a: Args) -> Result<(), CliError> {
     for p in &a.protocols {
         let (stim, description) = load_stimulus(p)?;
         if !names.insert(stim.name.clone()) {
-            return Err(format!("{}: protocol name {:?} is used twice (names are output folders)", p.display(), stim.name).into());
+            return Err(format!(
+                "{}: protocol name {:?} is used twice (names are output folders)",
+                p.display(),
+                stim.name
+            )
+            .into());
         }
         let base = DeckOptions { models: models.file.clone(), temp_c: a.temp, mc_seed: None, max_step_s: a.max_step };
         let dir = a.out.join(&stim.name);
@@ -163,7 +176,12 @@ pub fn run(a: Args) -> Result<(), CliError> {
         } else {
             for k in 1..=a.mc as u64 {
                 let opt = DeckOptions { mc_seed: Some(k), ..base.clone() };
-                jobs.push(Job { stim: stim.clone(), description: description.clone(), dir: dir.join(format!("mc-{k}")), opt });
+                jobs.push(Job {
+                    stim: stim.clone(),
+                    description: description.clone(),
+                    dir: dir.join(format!("mc-{k}")),
+                    opt,
+                });
             }
         }
     }

@@ -12,7 +12,7 @@ pub mod bias;
 pub mod deck;
 pub mod run;
 
-pub use bias::{Biases, BiasError};
+pub use bias::{BiasError, Biases};
 pub use deck::{DeckOptions, Stimulus};
 pub use run::{find_models, find_ngspice, run_deck, RunError, RunOutput, Sky130Models};
 

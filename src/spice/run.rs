@@ -171,10 +171,10 @@ pub fn run_deck(
     let key = run_key(deck, blocks, models)?;
     let cached = cache.map(|c| c.join(format!("{key}.txt")));
     let out = dir.join(WAVEFORM_FILE);
-    let write = |p: &Path, s: &str| crate::io::atomic::write_atomic(p, s.as_bytes()).map_err(|e| RunError::Failed {
-        log: p.to_path_buf(),
-        message: e.to_string(),
-    });
+    let write = |p: &Path, s: &str| {
+        crate::io::atomic::write_atomic(p, s.as_bytes())
+            .map_err(|e| RunError::Failed { log: p.to_path_buf(), message: e.to_string() })
+    };
     write(&dir.join("deck.sp"), deck)?;
     write(&dir.join("blocks.spice"), blocks)?;
     write(&dir.join(".spiceinit"), SPICEINIT)?;

@@ -23,7 +23,7 @@ set wr_vecnames
 dc V1 0.6 1.2 0.002
 wrdata bump.txt i(Vbo)
 dc Vgn 0.6 0.85 0.005
-wrdata sweep.txt i(Vdn)
+wrdata bump-sweep.txt i(Vdn)
 quit
 .endc
 .end

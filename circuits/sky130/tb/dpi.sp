@@ -1,6 +1,6 @@
 * Testbench: DPI calcium integrator (tests/spice.rs, dpi_decay_time_constant).
-* 10 pre spikes (10 us, 500 Hz) from rest, then free decay; no resting input (vrest at 0) and a small I_g (5 pA),
-* so that the decay between ~400 and ~60 pA is the pure exponential of the DPI, tau = C U_T / (kappa I_tau).
+* 10 pre spikes (10 us, 500 Hz) from rest, then free decay; no resting input (vrest at 0) and a small I_g (10 pA),
+* so that the decay between 90 and 30 pA is the near-pure exponential of the DPI, tau = C U_T / (kappa I_tau).
 * Second analysis: DC sweep of the output device alone (pfet w=1 l=2, V_SD = 1.8 V) for kappa / U_T.
 .param MC_MM_SWITCH=0 MC_PR_SWITCH=0 corner_factor=1 process_mc_factor=1 mismatch_factor=1
 .include "{{MODELS}}"
@@ -8,7 +8,7 @@
 .option abstol=1e-16 gmin=1e-16 reltol=1e-4 method=gear
 Vdd vdd 0 1.8
 Xbt vtau vdd pbias i=7p
-Xbg vthr vdd pbias i=5p
+Xbg vthr vdd pbias i=10p
 Xbw1 vwpre vdd nbias i=16n
 Vw2 vwpost 0 0
 Vr vrest 0 0
@@ -29,7 +29,7 @@ set wr_vecnames
 run
 wrdata dpi.txt i(Vica)
 dc Vgp 1.45 1.05 -0.005
-wrdata sweep.txt i(Vdp)
+wrdata dpi-sweep.txt i(Vdp)
 quit
 .endc
 .end
