@@ -154,8 +154,8 @@ fn wta_switching() {
     let dir = run_tb("wta", &ng, &models);
     let c = columns(&dir.path().join("wta.txt"));
     let ib = 1e-9;
-    for k in 0..c[0].len() {
-        let (iin, a, b, out) = (c[0][k], c[1][k], c[2][k], c[3][k]);
+    for (k, &iin) in c[0].iter().enumerate() {
+        let (a, b, out) = (c[1][k], c[2][k], c[3][k]);
         if iin <= 52e-12 {
             assert!(b > 0.9 * ib && a < 1e-3 * ib && out < 0.1, "below threshold at {iin}: {a} {b} {out}");
         }

@@ -37,7 +37,7 @@ pub enum RunError {
     /// ngspice failed; the message names its log.
     Failed { log: PathBuf, message: String },
     /// The waveform file did not import.
-    Import(waveform::ImportError),
+    Import(Box<waveform::ImportError>),
 }
 
 impl fmt::Display for RunError {
@@ -225,7 +225,8 @@ pub fn run_deck(
             let _ = crate::io::atomic::write_atomic(cached, clean.as_bytes());
         }
     }
-    let file = waveform::read_file(&out, &Format::Ngspice, Some(&import_options())).map_err(RunError::Import)?;
+    let file = waveform::read_file(&out, &Format::Ngspice, Some(&import_options()))
+        .map_err(|e| RunError::Import(Box::new(e)))?;
     Ok(RunOutput { waveforms: out, file, reused, key })
 }
 
