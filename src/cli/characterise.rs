@@ -11,6 +11,7 @@ use rayon::prelude::*;
 
 use super::CliError;
 use crate::io::atomic;
+use crate::protocol::Protocol;
 use crate::spice::{self, deck, Biases, DeckOptions, Stimulus};
 
 /// Arguments of `stc characterise`.
@@ -50,28 +51,11 @@ pub struct Args {
     pub force: bool,
 }
 
-/// A protocol file's name and spike trains, through the shared protocol API.
+/// A protocol file's name and spike trains, through the shared protocol API (Poisson blocks use the file's seed).
 fn load_stimulus(path: &Path) -> Result<(Stimulus, String), CliError> {
-    #[derive(serde::Deserialize)]
-    struct Explicit {
-        name: String,
-        #[serde(default)]
-        description: String,
-        duration_s: f64,
-        #[serde(default)]
-        pre_spikes_s: Vec<f64>,
-        #[serde(default)]
-        post_spikes_s: Vec<f64>,
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let p: Explicit = serde_yaml::from_str(&text).map_err(|e| match e.location() {
-        Some(l) => format!("{}:{}:{}: expected a protocol file: {e}", path.display(), l.line(), l.column()),
-        None => format!("{}: expected a protocol file: {e}", path.display()),
-    })?;
-    Ok((
-        Stimulus { name: p.name, duration_s: p.duration_s, pre_s: p.pre_spikes_s, post_s: p.post_spikes_s },
-        p.description,
-    ))
+    let p = Protocol::load(path)?;
+    let s = p.spikes();
+    Ok((Stimulus { name: p.name.clone(), duration_s: p.duration_s, pre_s: s.pre, post_s: s.post }, p.description))
 }
 
 /// One simulation to make.
