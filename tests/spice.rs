@@ -8,6 +8,7 @@ use std::process::Command;
 use std::sync::Once;
 
 use stc_synapse::io::descriptor::WaveformSet;
+use stc_synapse::protocol::Protocol;
 use stc_synapse::spice::{self, deck, Biases, DeckOptions, Stimulus};
 
 static SKIP_NOTICE: Once = Once::new();
@@ -207,31 +208,25 @@ fn trace<'a>(out: &'a spice::RunOutput, name: &str) -> &'a [f64] {
     &out.file.trace(name).unwrap().values
 }
 
-/// The composed synapse, Fig. 14 signs: a pairing (post 2 ms, pre 4 ms) potentiates, a lone pre or post spike
-/// depresses; the currents are those of the blocks (i_hp ~ I_TAILP while potentiating, i_hd ~ I_TAILD).
+/// The composed synapse on the shipped protocols: Fig. 14 signs (paired potentiates, pre-only and post-only
+/// depress, no spikes leaves v_h alone) and the Fig. 17 pairing (post 2 ms, pre 4 ms) with the currents of the
+/// blocks (i_hp ~ I_TAILP while potentiating, i_hd ~ I_TAILD while depressing).
 #[test]
 fn composed_synapse_signs() {
     let Some((ng, models)) = tools() else { return };
     let b = Biases::default_point();
-    let mk = |name: &str, pre: Vec<f64>, post: Vec<f64>| Stimulus {
-        name: name.into(),
-        duration_s: 0.05,
-        pre_s: pre,
-        post_s: post,
-    };
+    let names = ["fig17-pairing", "fig14-paired", "fig14-pre-only", "fig14-post-only"];
     let runs: Vec<(&str, spice::RunOutput)> = std::thread::scope(|s| {
-        let h: Vec<_> = [
-            ("paired", vec![0.004], vec![0.002]),
-            ("pre-only", vec![0.004], vec![]),
-            ("post-only", vec![], vec![0.004]),
-        ]
-        .into_iter()
-        .map(|(n, pre, post)| {
-            let (ng, models, b) = (&ng, &models, &b);
-            let stim = mk(n, pre, post);
-            s.spawn(move || (n, synapse_run(stim, b, ng, models)))
-        })
-        .collect();
+        let h: Vec<_> = names
+            .into_iter()
+            .map(|n| {
+                let (ng, models, b) = (&ng, &models, &b);
+                let p = Protocol::load(&repo().join(format!("protocols/{n}.yaml"))).unwrap();
+                let sp = p.spikes();
+                let stim = Stimulus { name: p.name.clone(), duration_s: p.duration_s, pre_s: sp.pre, post_s: sp.post };
+                s.spawn(move || (n, synapse_run(stim, b, ng, models)))
+            })
+            .collect();
         h.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let mut dv = std::collections::BTreeMap::new();
@@ -241,21 +236,23 @@ fn composed_synapse_signs() {
         let t = &out.file.trace("v(h)").unwrap().t_s;
         let (ihp, ihd) = (on_level(t, trace(out, "i(vihp)"), 1e-12), on_level(t, trace(out, "i(vihd)"), 1e-12));
         let ica = trace(out, "i(vica)").iter().cloned().fold(0.0, f64::max);
-        eprintln!(
-            "{n}: Delta v_h {:+.2} mV, peak i_ca {:.1} pA, i_hp {:.1} pA, i_hd {:.1} pA (mid-interval level)",
-            d * 1e3,
-            ica * 1e12,
-            ihp * 1e12,
-            ihd * 1e12
-        );
+        eprintln!("{n}: Delta v_h {:+.2} mV, peak i_ca {:.1} pA", d * 1e3, ica * 1e12);
         dv.insert(*n, (d, ihp, ihd));
     }
-    assert!(dv["paired"].0 > 1e-3, "paired {:?}", dv["paired"]);
-    assert!(dv["pre-only"].0 < -1e-3, "pre-only {:?}", dv["pre-only"]);
-    assert!(dv["post-only"].0 < -1e-3, "post-only {:?}", dv["post-only"]);
-    assert!(dv["paired"].1 > 0.6 * b.I_TAILP_A && dv["paired"].1 < 2.0 * b.I_TAILP_A, "{:?}", dv["paired"]);
-    assert!(dv["pre-only"].1 < 0.05 * b.I_TAILP_A, "{:?}", dv["pre-only"]);
-    assert!(dv["pre-only"].2 > 0.6 * b.I_TAILD_A && dv["pre-only"].2 < 2.0 * b.I_TAILD_A);
+    assert!(dv["fig14-paired"].0 > 1e-3, "paired {:?}", dv["fig14-paired"]);
+    assert!(dv["fig14-pre-only"].0 < -1e-3, "pre-only {:?}", dv["fig14-pre-only"]);
+    assert!(dv["fig14-post-only"].0 < -1e-3, "post-only {:?}", dv["fig14-post-only"]);
+    let (d, ihp, ihd) = dv["fig17-pairing"];
+    eprintln!(
+        "fig17-pairing: i_hp {:.1} pA, i_hd {:.1} pA in the middle of their on-intervals (I_TAILP {:.0} pA, I_TAILD {:.0} pA)",
+        ihp * 1e12,
+        ihd * 1e12,
+        b.I_TAILP_A * 1e12,
+        b.I_TAILD_A * 1e12
+    );
+    assert!(d > 1e-3, "fig17 pairing {d}");
+    assert!(ihp > 0.6 * b.I_TAILP_A && ihp < 2.0 * b.I_TAILP_A, "i_hp {ihp}");
+    assert!(ihd > 0.6 * b.I_TAILD_A && ihd < 2.0 * b.I_TAILD_A, "i_hd {ihd}");
 }
 
 /// Potentiation -> tag -> consolidation: 10 pairings raise v_h past the tag threshold, the bump detector tags,
