@@ -39,7 +39,7 @@ fn simulate_writes_traces_and_refuses_to_overwrite() {
         .unwrap();
     assert!(ok.success());
     let (header, rows) = read_csv(&out.join("traces.csv"));
-    assert_eq!(header, ["t_s", "i_ca_A", "i_hp_A", "i_hd_A", "v_h_V", "z", "w"]);
+    assert_eq!(header, ["t_s", "i_ca_A", "i_hp_A", "i_hd_A", "v_h_V", "z", "w", "epw_pct", "lpw_pct", "total_pct"]);
     assert_eq!(rows.len(), 201);
     // Pairing potentiated the early phase.
     assert!(rows.last().unwrap()[4] > 0.9 + 1e-3);
@@ -79,7 +79,7 @@ fn reference_model_has_its_own_columns() {
         .unwrap();
     assert!(ok.success());
     let (header, rows) = read_csv(&out.join("traces.csv"));
-    assert_eq!(header, ["t_s", "c_mM", "h_V", "z", "w_V"]);
+    assert_eq!(header, ["t_s", "c_mM", "h_V", "z", "p", "w_V", "epw_pct", "lpw_pct", "total_pct"]);
     assert_eq!(rows.len(), 101);
 }
 
