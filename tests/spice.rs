@@ -22,7 +22,11 @@ fn tools() -> Option<(PathBuf, PathBuf)> {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
                 panic!("CI must run the ngspice tests: {why}");
             }
-            SKIP_NOTICE.call_once(|| eprintln!("ngspice tests skipped: {why}"));
+            // Written to the raw stderr (not eprintln!, which the test harness captures) so that it is seen once.
+            SKIP_NOTICE.call_once(|| {
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr(), "ngspice tests skipped: {why}");
+            });
             None
         }
     }
@@ -334,4 +338,14 @@ fn characterise_writes_descriptors_and_reuses_runs() {
     let o = stc(&args);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("p2.yaml:2:"), "{err}");
+}
+
+/// A deck ngspice cannot run is an error that names its log, not a silent empty result.
+#[test]
+fn failed_run_names_its_log() {
+    let Some((ng, models)) = tools() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let deck = "* broken\nR1 a 0 1k\nXbad a 0 no_such_subcircuit\n.tran 1u 1m\n.control\nrun\nwrdata waveforms.txt v(a)\nquit\n.endc\n.end\n";
+    let err = spice::run_deck(&ng, dir.path(), deck, "", &models, None).unwrap_err().to_string();
+    assert!(err.contains("ngspice.log") && err.contains("ngspice failed"), "{err}");
 }
