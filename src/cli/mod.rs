@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 pub mod bench;
 pub mod check;
+pub mod characterise;
 pub mod fit;
 pub mod run;
 pub mod simulate;
@@ -35,6 +36,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Measure the network's throughput (synapse-steps/s), side by side with per-synapse simulation.
     Bench(bench::BenchArgs),
+    /// Simulate the transistor-level sky130 synapse in ngspice for protocol files -> waveform sets (descriptors).
+    Characterise(characterise::Args),
     /// List the shipped parameter presets, or print one as YAML.
     Presets(PresetsArgs),
 }
@@ -102,6 +105,7 @@ pub fn main() -> i32 {
         Command::Compare(a) => fit::run_compare(a),
         Command::Train(a) => train::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Characterise(a) => characterise::run(a),
         Command::Presets(a) => presets(a),
     };
     match result {
