@@ -4,8 +4,8 @@
 use clap::{Parser, Subcommand};
 
 pub mod bench;
-pub mod check;
 pub mod characterise;
+pub mod check;
 pub mod fit;
 pub mod run;
 pub mod simulate;
