@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 pub mod bench;
 pub mod fit;
+pub mod rule;
 pub mod run;
 pub mod simulate;
 pub mod train;
@@ -34,6 +35,9 @@ enum Command {
     Train(train::TrainArgs),
     /// Measure the network's throughput (synapse-steps/s), side by side with per-synapse simulation.
     Bench(bench::BenchArgs),
+    /// The learning rule (thesis Fig. 14: Delta v_h per sample, paired / pre-only / post-only / none) at the
+    /// network's rates, with the calibration carried to the preset's biases.
+    Rule(rule::RuleArgs),
     /// List the shipped parameter presets, or print one as YAML.
     Presets(PresetsArgs),
 }
@@ -64,6 +68,7 @@ pub fn main() -> i32 {
         Command::Compare(a) => fit::run_compare(a),
         Command::Train(a) => train::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Rule(a) => rule::run(a),
         Command::Presets(a) => presets(a),
     };
     match result {

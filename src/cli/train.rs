@@ -82,8 +82,12 @@ pub struct TrainArgs {
     pub force: bool,
 }
 
-/// Synapse parameters: biases plus the calibration's fitted properties. Returns them and the keys applied.
-pub fn synapse(params_name: &str, calibration: Option<&str>) -> Result<(CircuitParams, Vec<String>), CliError> {
+/// Synapse parameters: biases plus the calibration's fitted properties carried to these biases by the transfer rule
+/// ([`params::transfer`]). Returns them and what was applied, key by key.
+pub fn synapse(
+    params_name: &str,
+    calibration: Option<&str>,
+) -> Result<(CircuitParams, Vec<params::transfer::Transferred>), CliError> {
     let mut syn = params::load_circuit(params_name)?;
     let cal = match calibration {
         Some("none") => None,
@@ -93,7 +97,10 @@ pub fn synapse(params_name: &str, calibration: Option<&str>) -> Result<(CircuitP
             _ => None,
         },
     };
-    let applied = cal.map(|c| params::apply_calibration(&mut syn, &c)).unwrap_or_default();
+    let applied = match cal {
+        Some(c) => params::apply_calibration(&mut syn, &c)?,
+        None => Vec::new(),
+    };
     Ok((syn, applied))
 }
 
