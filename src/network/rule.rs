@@ -63,7 +63,7 @@ pub fn teacher_train(cfg: &NetConfig) -> Vec<f64> {
     let prop = l.propagator(cfg.dt_s);
     let steps = (cfg.presentation_s / cfg.dt_s).round() as usize;
     let ref_steps = (l.t_ref_s / cfg.dt_s).round() as usize;
-    let e = l.v_rev_v + l.r_m_ohm * cfg.teacher_a;
+    let e = l.v_rev_v + l.r_m_ohm * (cfg.teacher_a + l.i_bg_a);
     let (mut v, mut refr, mut out) = (l.v_rev_v, 0usize, Vec::new());
     for k in 0..steps {
         let (nv, _) = prop.step(v, 0.0, e, l.v_per_weight_v);
