@@ -4,8 +4,9 @@ use super::{parse_list, CliError};
 use crate::io::{atomic, table};
 use crate::params::{self, AnyParams};
 use crate::plot::{self, HLine, Panel, Series, Style};
+use crate::protocol::Protocol;
 use crate::stimulus;
-use crate::synapse::{CircuitParams, ReferenceParams, Spikes};
+use crate::synapse::{CircuitParams, ReferenceParams, Spikes, WeightPercent};
 use std::path::{Path, PathBuf};
 
 /// Which model to simulate.
@@ -19,10 +20,14 @@ pub enum Model {
 
 /// Simulate one synapse.
 ///
-/// Spikes come from explicit times (--pre-spikes/--post-spikes) and/or rates in a stimulation window
+/// Spikes come from a protocol file (--protocol protocols/fig11-strong-potentiation.yaml; see protocols/README.md),
+/// or, as a shorthand, from explicit times (--pre-spikes/--post-spikes) and/or rates in a stimulation window
 /// (--pre-rate/--post-rate with --stim-start/--stim-stop; Poisson with --seed, or --regular). Writes
-/// OUT/traces.csv (circuit: t_s,i_ca_A,i_hp_A,i_hd_A,v_h_V,z,w; reference: t_s,c_mM,h_V,z,w_V) and
-/// OUT/traces.png + .svg.
+/// OUT/protocol.yaml (the protocol as run), OUT/traces.csv (circuit: t_s,i_ca_A,i_hp_A,i_hd_A,v_h_V,z,w;
+/// reference: t_s,c_mM,h_V,z,p,w_V; both then epw_pct,lpw_pct,total_pct) and OUT/traces.png + .svg.
+///
+/// The per-cent columns are the thesis' Fig. 11 quantities, relative to the resting weight: EPW% = 100 v_h / V_H0
+/// (reference: 100 h / h0), LPW% = 100 (1 + z), total% = EPW% + LPW% - 100 = 100 w / w_rest.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Parameter preset name or YAML file (default: thesis-fig9 for the circuit, reference for the reference model).
@@ -31,9 +36,12 @@ pub struct Args {
     /// Model to simulate (default: the model of the parameter file).
     #[arg(long, value_enum)]
     pub model: Option<Model>,
-    /// Simulated time [s].
-    #[arg(long)]
-    pub duration: f64,
+    /// Protocol file (YAML: blocks of regular or Poisson trains, spike lists, duration; see protocols/README.md).
+    #[arg(long, conflicts_with_all = ["duration", "pre_spikes", "post_spikes", "pre_rate", "post_rate", "stim_start", "stim_stop", "regular"])]
+    pub protocol: Option<PathBuf>,
+    /// Simulated time [s] (required without --protocol).
+    #[arg(long, required_unless_present = "protocol")]
+    pub duration: Option<f64>,
     /// Output sample interval [s].
     #[arg(long, default_value_t = 1e-4)]
     pub dt: f64,
@@ -58,10 +66,12 @@ pub struct Args {
     /// Regular trains instead of Poisson for the rates.
     #[arg(long)]
     pub regular: bool,
-    /// Seed of the Poisson trains.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Acceleration factor for the early-phase recovery and the late phase (thesis: 32).
+    /// Seed of the Poisson trains (default 1; with --protocol, overrides the file's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Acceleration K of the slow processes, the same in both models (thesis Fig. 11(b): 32): circuit: recovery
+    /// currents x K and late-phase tau_z / K; reference: recovery term of Eq. 3 x K, tau_z / K and protein tau_p / K.
+    /// Induction (calcium, comparators, potentiation and depression) is not accelerated.
     #[arg(long)]
     pub accel: Option<f64>,
     /// Calibration (a `stc fit` output) carried to the circuit preset's biases by the transfer rule (the same as
@@ -91,15 +101,26 @@ fn check_positive(name: &str, v: f64) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Build the spike trains from the arguments.
-fn spikes(a: &Args) -> Result<Spikes, CliError> {
-    let stop = a.stim_stop.unwrap_or(a.duration);
+/// The protocol to run: the --protocol file, or one built from the shorthand flags.
+fn protocol(a: &Args) -> Result<Protocol, CliError> {
+    if let Some(path) = &a.protocol {
+        return Ok(Protocol::load(path)?);
+    }
+    let duration = a.duration.ok_or("--duration is required without --protocol")?;
+    check_positive("duration", duration)?;
+    let s = spikes(a, duration)?;
+    Ok(Protocol::explicit("command-line", "stc simulate flags", duration, s)?)
+}
+
+/// Build the spike trains from the shorthand flags.
+fn spikes(a: &Args, duration: f64) -> Result<Spikes, CliError> {
+    let stop = a.stim_stop.unwrap_or(duration);
     for (n, r) in [("pre-rate", a.pre_rate), ("post-rate", a.post_rate)] {
         if !(r.is_finite() && r >= 0.0) {
             return Err(format!("--{n} must be >= 0 Hz, got {r}").into());
         }
     }
-    let mut rng = stimulus::rng(a.seed);
+    let mut rng = stimulus::rng(a.seed.unwrap_or(1));
     let mut train = |rate: f64| {
         if a.regular {
             stimulus::regular(rate, a.stim_start, stop)
@@ -118,12 +139,13 @@ fn spikes(a: &Args) -> Result<Spikes, CliError> {
 
 /// Run `stc simulate`.
 pub fn run(a: Args) -> Result<(), CliError> {
-    check_positive("duration", a.duration)?;
+    let prot = protocol(&a)?;
+    let duration = prot.duration_s;
     check_positive("dt", a.dt)?;
-    if a.duration / a.dt > 2e7 {
+    if duration / a.dt > 2e7 {
         return Err(format!(
-            "--duration / --dt = {:.0} samples; use a larger --dt (at most 2e7 samples)",
-            a.duration / a.dt
+            "duration / --dt = {:.0} samples; use a larger --dt (at most 2e7 samples)",
+            duration / a.dt
         )
         .into());
     }
@@ -135,8 +157,17 @@ pub fn run(a: Args) -> Result<(), CliError> {
         _ => "thesis-fig9",
     };
     let loaded = params::load(a.params.as_deref().unwrap_or(default))?;
-    let s = spikes(&a)?;
+    let s = match a.seed {
+        Some(seed) if a.protocol.is_some() => prot.spikes_with_seed(seed),
+        _ => prot.spikes(),
+    };
     atomic::prepare_out_dir(&a.out, a.force)?;
+    // The protocol as run (with the seed actually used), so that the traces can be reproduced from OUT alone.
+    let mut as_run = prot.clone();
+    if let (Some(seed), Some(_)) = (a.seed, &a.protocol) {
+        as_run.seed = seed;
+    }
+    atomic::write_atomic(&a.out.join("protocol.yaml"), as_run.to_yaml().as_bytes())?;
     match (loaded, a.model) {
         (AnyParams::Circuit(mut p), None | Some(Model::Circuit)) => {
             if let Some(c) = a.calibration.as_deref().filter(|c| *c != "none") {
@@ -146,13 +177,13 @@ pub fn run(a: Args) -> Result<(), CliError> {
                 p.capacitor.accel = k;
                 p.late.accel = k;
             }
-            write_circuit(&p, &s, a.duration, a.dt, &a.out)
+            write_circuit(&p, &s, duration, a.dt, &a.out)
         }
         (AnyParams::Reference(mut p), None | Some(Model::Reference)) => {
             if let Some(k) = a.accel {
                 p.accel = k;
             }
-            write_reference(&p, &s, a.duration, a.dt, &a.out)
+            write_reference(&p, &s, duration, a.dt, &a.out)
         }
         (_, Some(m)) => Err(format!(
             "--model {} does not match the parameter file `{}` (pass a {} parameter set)",
@@ -168,9 +199,25 @@ fn line(label: &str, x: &[f64], y: &[f64], color: (u8, u8, u8)) -> Series {
     Series { label: label.into(), x: x.to_vec(), y: y.to_vec(), style: Style::Line, color: Some(color) }
 }
 
+/// EPW, LPW and total weight in per cent of the resting weight, as thesis Fig. 11 plots them.
+fn percent_panel(t: &[f64], pct: &WeightPercent) -> Panel {
+    Panel {
+        title: "Weights relative to rest (thesis Fig. 11)".into(),
+        y_label: "weight [%]".into(),
+        y_scale: 1.0,
+        series: vec![
+            line("EPW", t, &pct.epw_pct, (148, 103, 189)),
+            line("LPW", t, &pct.lpw_pct, (140, 86, 75)),
+            line("total", t, &pct.total_pct, (0, 0, 0)),
+        ],
+        hlines: vec![HLine { label: "rest".into(), y: 100.0 }],
+    }
+}
+
 /// Simulate the circuit model and write its CSV and figure.
 pub fn write_circuit(p: &CircuitParams, s: &Spikes, duration: f64, dt: f64, out: &Path) -> Result<(), CliError> {
     let tr = p.simulate(s, duration, dt);
+    let pct = WeightPercent::circuit(p, &tr);
     table::write_csv(
         &out.join("traces.csv"),
         &[
@@ -181,6 +228,9 @@ pub fn write_circuit(p: &CircuitParams, s: &Spikes, duration: f64, dt: f64, out:
             ("v_h_V", &tr.v_h_v),
             ("z", &tr.z),
             ("w", &tr.w),
+            ("epw_pct", &pct.epw_pct),
+            ("lpw_pct", &pct.lpw_pct),
+            ("total_pct", &pct.total_pct),
         ],
     )?;
     let t = &tr.t_s;
@@ -217,13 +267,7 @@ pub fn write_circuit(p: &CircuitParams, s: &Spikes, duration: f64, dt: f64, out:
             series: vec![line("z", t, &tr.z, (140, 86, 75))],
             hlines: vec![],
         },
-        Panel {
-            title: "Total weight".into(),
-            y_label: "w".into(),
-            y_scale: 1.0,
-            series: vec![line("w", t, &tr.w, (0, 0, 0))],
-            hlines: vec![],
-        },
+        percent_panel(t, &pct),
     ];
     let title = format!("Circuit synapse ({}): {} pre, {} post spikes", p.name, s.pre.len(), s.post.len());
     plot::plot_panels(&out.join("traces"), &title, xl, xs, &panels)?;
@@ -233,9 +277,20 @@ pub fn write_circuit(p: &CircuitParams, s: &Spikes, duration: f64, dt: f64, out:
 /// Simulate the reference model and write its CSV and figure.
 pub fn write_reference(p: &ReferenceParams, s: &Spikes, duration: f64, dt: f64, out: &Path) -> Result<(), CliError> {
     let tr = p.simulate(&s.pre, &s.post, duration, dt);
+    let pct = WeightPercent::reference(p, &tr);
     table::write_csv(
         &out.join("traces.csv"),
-        &[("t_s", &tr.t_s), ("c_mM", &tr.c_mm), ("h_V", &tr.h_v), ("z", &tr.z), ("w_V", &tr.w_v)],
+        &[
+            ("t_s", &tr.t_s),
+            ("c_mM", &tr.c_mm),
+            ("h_V", &tr.h_v),
+            ("z", &tr.z),
+            ("p", &tr.p),
+            ("w_V", &tr.w_v),
+            ("epw_pct", &pct.epw_pct),
+            ("lpw_pct", &pct.lpw_pct),
+            ("total_pct", &pct.total_pct),
+        ],
     )?;
     let t = &tr.t_s;
     let (xs, xl) = if duration < 1.0 { (1e3, "t [ms]") } else { (1.0, "t [s]") };
@@ -265,12 +320,13 @@ pub fn write_reference(p: &ReferenceParams, s: &Spikes, duration: f64, dt: f64, 
             hlines: vec![],
         },
         Panel {
-            title: "Total weight h + h0 z".into(),
-            y_label: "w [mV]".into(),
-            y_scale: 1e3,
-            series: vec![line("w", t, &tr.w_v, (0, 0, 0))],
+            title: "Protein (Eq. 5, time constant tau_p)".into(),
+            y_label: "p".into(),
+            y_scale: 1.0,
+            series: vec![line("p", t, &tr.p, (255, 127, 14))],
             hlines: vec![],
         },
+        percent_panel(t, &pct),
     ];
     let title = format!("Reference synapse ({}): {} pre, {} post spikes", p.name, s.pre.len(), s.post.len());
     plot::plot_panels(&out.join("traces"), &title, xl, xs, &panels)?;
