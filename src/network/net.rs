@@ -96,7 +96,7 @@ impl Default for NetConfig {
     fn default() -> Self {
         NetConfig {
             classes: (0..10).collect(),
-            per_class: 10,
+            per_class: 2,
             encoding: Encoding::Regular,
             max_rate_hz: 40.0,
             presentation_s: 0.150,
@@ -188,6 +188,10 @@ pub struct Network {
     /// The surrogate control's fixed table (see [`NetConfig::surrogate`]): per pre spike count, the charge for a
     /// silent and for a teacher-driven post train.
     surrogate: Option<Vec<[ChargeSummary; 2]>>,
+    /// Exact single-synapse trajectories computed ([`CircuitParams::early_charge`] calls), for the speed report.
+    pub trajectories: u64,
+    /// Spike events (pre + post) inside those trajectories, for the speed report.
+    pub spike_events: u64,
     /// Synapse updates done (synapses x samples), for the speed report.
     pub synapse_samples: u64,
     /// Share one exact trajectory among synapses with the same trains (default). `false` simulates every
@@ -235,6 +239,8 @@ impl Network {
             protein: vec![0.0; n_out],
             theta: vec![0.0; n_out],
             drive_mean: vec![0.0; n_out],
+            trajectories: 0,
+            spike_events: 0,
             surrogate: None,
             synapse_samples: 0,
             share_trajectories: true,
@@ -572,12 +578,25 @@ impl Network {
                 table[g][h] = Some(sur[h.min(sur.len() - 1)][usize::from(g != 0)].clone());
             }
         } else {
+            self.trajectories += pairs.len() as u64;
+            self.spike_events += pairs.iter().map(|&(g, h)| (trains[h].len() + groups[g].len()) as u64).sum::<u64>();
             let computed: Vec<ChargeSummary> = pairs
                 .par_iter()
                 .map(|&(g, h)| syn.early_charge(&Spikes { pre: trains[h].clone(), post: groups[g].clone() }, window))
                 .collect();
             for (&(g, h), q) in pairs.iter().zip(computed) {
                 table[g][h] = Some(q);
+            }
+        }
+        if !share {
+            for &h in &ids {
+                for g in &group_of {
+                    let e = (trains[h].len() + groups[*g].len()) as u64;
+                    if e > 0 {
+                        self.trajectories += 1;
+                        self.spike_events += e;
+                    }
+                }
             }
         }
         // Apply to every synapse.
