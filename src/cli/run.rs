@@ -42,16 +42,13 @@ fn stage(k: usize, name: &str) {
 
 fn network(
     out: &Path,
-    classes: Vec<u8>,
+    cfg: NetConfig,
     train: &mnist::Dataset,
     test: &mnist::Dataset,
     calibration: &str,
     label: &str,
-    late_phase: bool,
-    surrogate: bool,
 ) -> Result<Outcome, CliError> {
     let (syn, applied) = synapse("mnist-network", Some(calibration))?;
-    let cfg = NetConfig { classes, late_phase, surrogate, ..NetConfig::default() };
     let bars = Bars::new();
     let t0 = std::time::Instant::now();
     let checkpoints: Vec<usize> = [100, 300, 1000, 3000].into_iter().filter(|&c| c < train.len()).collect();
@@ -134,24 +131,23 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     stage(3, "network: zeros and ones (thesis protocol: first 170 training rows, 100 test rows)");
     let o01 = network(
         &a.out.join("network-0-1"),
-        vec![0, 1],
+        NetConfig { classes: vec![0, 1], ..NetConfig::default() },
         &mnist::embedded_thesis_train().take(170),
         &mnist::embedded_thesis_test(),
         &cal_name,
         "0/1",
-        true,
-        false,
     )?;
     stage(4, "network: ten classes (digits 0-7,999 train, 9,000-9,999 untouched test) and the controls");
     let all = mnist::embedded_train10k();
     let (train, rest) = all.split(8000);
     let (_, test) = rest.split(1000);
-    let ten: Vec<u8> = (0..10).collect();
-    let o10 = network(&a.out.join("network-10"), ten.clone(), &train, &test, &cal_name, "0-9", true, false)?;
-    let o_lp =
-        network(&a.out.join("ablate-late-phase"), ten.clone(), &train, &test, &cal_name, "late off", false, false)?;
-    let o_id = network(&a.out.join("ablate-calibration"), ten.clone(), &train, &test, "none", "ideal", true, false)?;
-    let o_su = network(&a.out.join("ablate-surrogate"), ten, &train, &test, &cal_name, "surrogate", true, true)?;
+    let ten = NetConfig { classes: (0..10).collect(), ..NetConfig::default() };
+    let o10 = network(&a.out.join("network-10"), ten.clone(), &train, &test, &cal_name, "0-9")?;
+    let late_off = NetConfig { late_phase: false, ..ten.clone() };
+    let o_lp = network(&a.out.join("ablate-late-phase"), late_off, &train, &test, &cal_name, "late off")?;
+    let o_id = network(&a.out.join("ablate-calibration"), ten.clone(), &train, &test, "none", "ideal")?;
+    let sur = NetConfig { surrogate: true, ..ten };
+    let o_su = network(&a.out.join("ablate-surrogate"), sur, &train, &test, &cal_name, "surrogate")?;
     let _ = writeln!(
         md,
         "## 2. Network (thesis section 3.3, calibrated circuit synapse, `mnist-network` biases)\n\nSpiking read-out: the class with the most output spikes (ties: first spike); a sample without an output spike counts as wrong. Early test right after training; late test after the accelerated consolidation, when v_h is back at V_H0 and only z carries the memory.\n\n| task | train | test | accuracy early | accuracy late | samples with an output spike (early / late) | memory in z (early / late) | equivalent synapse-steps/s (training) |\n|---|---|---|---|---|---|---|---|"
