@@ -161,3 +161,28 @@ fn protocol_conflicts_with_shorthand_and_bad_files_name_line_and_column() {
     assert!(err.contains("bad.yaml:5:17: blocks[0].duration_s: expected the block to end by"), "{err}");
     assert!(!dir.path().join("o").exists(), "nothing written on error");
 }
+
+#[test]
+fn seed_flag_replaces_the_protocol_seed_and_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let protocol = Path::new(env!("CARGO_MANIFEST_DIR")).join("protocols/wtet.yaml");
+    let run = |name: &str, seed: Option<&str>| {
+        let out = dir.path().join(name);
+        let mut c = stc();
+        c.args(["simulate", "--params", "luboeinski-tetzlaff", "--dt", "60", "--protocol"]).arg(&protocol);
+        if let Some(s) = seed {
+            c.args(["--seed", s]);
+        }
+        let o = c.arg("--out").arg(&out).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let recorded = stc_synapse::protocol::Protocol::load(&out.join("protocol.yaml")).unwrap();
+        (recorded, std::fs::read(out.join("traces.csv")).unwrap())
+    };
+    let (p1, t1) = run("default", None);
+    let (p7, t7) = run("seed7", Some("7"));
+    let (p7b, t7b) = run("seed7b", Some("7"));
+    assert_eq!((p1.seed, p7.seed), (1, 7));
+    assert_eq!(p7, p7b);
+    assert_eq!(t7, t7b, "same seed, same traces");
+    assert_ne!(t1, t7, "another seed, other Poisson trains");
+}
