@@ -42,9 +42,13 @@ fn without_the_late_phase_nothing_is_consolidated() {
     let o = zeros_ones(NetConfig { classes: vec![0, 1], late_phase: false, ..NetConfig::default() });
     assert_eq!(o.memory_early.z_changed, 0);
     assert_eq!(o.memory_late.share_z, 0.0);
-    // Weights are all at rest at the late test: every neuron sees the same input, so the read-out cannot tell the
-    // classes apart (at most chance).
-    assert!(o.accuracy_late <= 0.55, "late {}", o.accuracy_late);
+    // Weights are all at rest at the late test: every neuron sees the same input and the read-out cannot tell the
+    // classes apart: it predicts one class for every sample (the neuron with the lowest adaptive threshold), so the
+    // accuracy is that class's share of the test rows (62 of 100 are ones), not more.
+    assert_eq!(o.memory_late.share_v_h + o.memory_late.share_z, 0.0, "{:?}", o.memory_late);
+    let used_columns = (0..2).filter(|&j| o.confusion_late.iter().any(|r| r[j] > 0)).count();
+    assert!(used_columns <= 1, "{:?}", o.confusion_late);
+    assert!(o.accuracy_late <= 0.62 + 1e-12, "late {}", o.accuracy_late);
 }
 
 #[test]
