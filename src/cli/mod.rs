@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod bench;
+pub mod characterise;
 pub mod fit;
 pub mod rule;
 pub mod run;
@@ -38,6 +39,8 @@ enum Command {
     /// The learning rule (thesis Fig. 14: Delta v_h per sample, paired / pre-only / post-only / none) at the
     /// network's rates, with the calibration carried to the preset's biases.
     Rule(rule::RuleArgs),
+    /// Simulate the transistor-level sky130 synapse in ngspice for protocol files -> waveform sets (descriptors).
+    Characterise(characterise::Args),
     /// List the shipped parameter presets, or print one as YAML.
     Presets(PresetsArgs),
 }
@@ -69,6 +72,7 @@ pub fn main() -> i32 {
         Command::Train(a) => train::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Rule(a) => rule::run(a),
+        Command::Characterise(a) => characterise::run(a),
         Command::Presets(a) => presets(a),
     };
     match result {
