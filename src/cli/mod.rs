@@ -7,6 +7,7 @@ pub mod bench;
 pub mod characterise;
 pub mod check;
 pub mod fit;
+pub mod rule;
 pub mod run;
 pub mod simulate;
 pub mod train;
@@ -36,6 +37,9 @@ enum Command {
     Train(train::TrainArgs),
     /// Measure the network's throughput (synapse-steps/s), side by side with per-synapse simulation.
     Bench(bench::BenchArgs),
+    /// The learning rule (thesis Fig. 14: Delta v_h per sample, paired / pre-only / post-only / none) at the
+    /// network's rates, with the calibration carried to the preset's biases.
+    Rule(rule::RuleArgs),
     /// Simulate the transistor-level sky130 synapse in ngspice for protocol files -> waveform sets (descriptors).
     Characterise(characterise::Args),
     /// List the shipped parameter presets, or print one as YAML.
@@ -105,6 +109,7 @@ pub fn main() -> i32 {
         Command::Compare(a) => fit::run_compare(a),
         Command::Train(a) => train::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Rule(a) => rule::run(a),
         Command::Characterise(a) => characterise::run(a),
         Command::Presets(a) => presets(a),
     };

@@ -74,6 +74,10 @@ pub struct Args {
     /// Induction (calcium, comparators, potentiation and depression) is not accelerated.
     #[arg(long)]
     pub accel: Option<f64>,
+    /// Calibration (a `stc fit` output) carried to the circuit preset's biases by the transfer rule (the same as
+    /// `stc train --calibration`); circuit model only.
+    #[arg(long)]
+    pub calibration: Option<String>,
     /// Output directory (refused if it exists and is not empty, unless --force).
     #[arg(long)]
     pub out: PathBuf,
@@ -211,6 +215,9 @@ pub fn run(a: Args) -> Result<(), CliError> {
     atomic::write_atomic(&out.join("protocol.yaml"), as_run.to_yaml().as_bytes())?;
     match (loaded, a.model) {
         (AnyParams::Circuit(mut p), None | Some(Model::Circuit)) => {
+            if let Some(c) = a.calibration.as_deref().filter(|c| *c != "none") {
+                params::apply_calibration(&mut p, &params::load_circuit(c)?)?;
+            }
             if let Some(k) = a.accel {
                 p.capacitor.accel = k;
                 p.late.accel = k;

@@ -65,11 +65,28 @@ pub struct TrainArgs {
     /// Use the first M test samples.
     #[arg(long)]
     pub n_test: Option<usize>,
-    /// Validation samples held out from the end of the training data when no test set is given.
+    /// Without a test set, the training data is split in three: the first part trains, the next `--validation`
+    /// samples are the validation split (for choices: `--evaluate validation`), the last `--validation` samples
+    /// are the untouched test split (reported; never used for a choice). With the shipped 10,000 digits: 0-7,999
+    /// train, 8,000-8,999 validation, 9,000-9,999 test.
     #[arg(long, default_value_t = 1000)]
     pub validation: usize,
+    /// Which held-out split to test on when no test set is given.
+    #[arg(long, value_enum, default_value = "test")]
+    pub evaluate: Split,
+    /// Control run: `late-phase` (z frozen: the late test must fall to chance), `calibration` (ideal blocks, same
+    /// as `--calibration none`), `surrogate` (a fixed lookup table of Delta v_h per pre spike count and post
+    /// silent/firing replaces the circuit).
+    #[arg(long, value_enum)]
+    pub ablate: Option<Ablation>,
+    /// Voltage term per unit synaptic weight of the output neurons' Eq. 1 [V] (the synaptic gain).
+    #[arg(long)]
+    pub v_per_weight: Option<f64>,
+    /// Background current I_bg of the output neurons' Eq. 1 [A] (all neurons, training and test).
+    #[arg(long)]
+    pub i_bg: Option<f64>,
     /// Output neurons per class (competing for each training sample).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 2)]
     pub per_class: usize,
     /// Spike encoding of the pixels.
     #[arg(long, value_enum, default_value = "regular")]
@@ -88,8 +105,33 @@ pub struct TrainArgs {
     pub allow_large: bool,
 }
 
-/// Synapse parameters: biases plus the calibration's fitted properties. Returns them and the keys applied.
-pub fn synapse(params_name: &str, calibration: Option<&str>) -> Result<(CircuitParams, Vec<String>), CliError> {
+/// Held-out split to test on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Split {
+    /// The validation split (for tuning).
+    Validation,
+    /// The untouched test split (for reporting).
+    Test,
+}
+
+/// Controls that show what carries the accuracy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ablation {
+    /// Late phase off.
+    LatePhase,
+    /// Ideal blocks (no calibration).
+    Calibration,
+    /// Lookup-table surrogate of the synapse.
+    Surrogate,
+}
+
+/// Synapse parameters: biases plus the calibration's fitted properties carried to these biases by the transfer rule
+/// ([`params::transfer`]). Returns them and what was applied, key by key.
+pub fn synapse(
+    params_name: &str,
+    calibration: Option<&str>,
+) -> Result<(CircuitParams, Vec<params::transfer::Transferred>), CliError> {
     let mut syn = params::load_circuit(params_name)?;
     let cal = match calibration {
         Some("none") => None,
@@ -99,7 +141,10 @@ pub fn synapse(params_name: &str, calibration: Option<&str>) -> Result<(CircuitP
             _ => None,
         },
     };
-    let applied = cal.map(|c| params::apply_calibration(&mut syn, &c)).unwrap_or_default();
+    let applied = match cal {
+        Some(c) => params::apply_calibration(&mut syn, &c)?,
+        None => Vec::new(),
+    };
     Ok((syn, applied))
 }
 
@@ -226,7 +271,8 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     let (syn, applied, ref_params) = if reference {
         (params::load_circuit("thesis-network")?, vec![], Some(params::load_reference(&params_name)?))
     } else {
-        let (s, ap) = synapse(&params_name, a.calibration.as_deref())?;
+        let cal = if a.ablate == Some(Ablation::Calibration) { Some("none") } else { a.calibration.as_deref() };
+        let (s, ap) = synapse(&params_name, cal)?;
         (s, ap, None)
     };
     let train_all = load(&a.train_images, &a.train_labels, &a.train_csv)?.unwrap_or_else(mnist::embedded_train10k);
@@ -241,21 +287,23 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     let (mut train, mut test, split) = match test_given {
         Some(t) => (train_all.filter_classes(&classes), t.filter_classes(&classes), "given test set".to_string()),
         None => {
-            if train_all.len() <= a.validation || a.validation == 0 {
+            let n = train_all.len();
+            if a.validation == 0 || n <= 2 * a.validation {
                 return Err(format!(
-                    "{} training samples cannot hold out --validation {} (expected 1 to {})",
-                    train_all.len(),
+                    "{n} training samples cannot hold out 2 x --validation {} (expected --validation 1 to {})",
                     a.validation,
-                    train_all.len().saturating_sub(1)
+                    n.saturating_sub(1) / 2
                 )
                 .into());
             }
-            let (tr, va) = train_all.split(train_all.len() - a.validation);
-            (
-                tr.filter_classes(&classes),
-                va.filter_classes(&classes),
-                format!("validation split: last {} training samples", a.validation),
-            )
+            let (tr, rest) = train_all.split(n - 2 * a.validation);
+            let (va, te) = rest.split(a.validation);
+            let (lo, hi) = (n - 2 * a.validation, n - a.validation);
+            let (tr, va, te) = (tr.filter_classes(&classes), va.filter_classes(&classes), te.filter_classes(&classes));
+            match a.evaluate {
+                Split::Validation => (tr, va, format!("validation split: samples {lo}..{hi} of the training data")),
+                Split::Test => (tr, te, format!("untouched test split: samples {hi}..{n} of the training data")),
+            }
         }
     };
     if let Some(n) = a.n_train {
@@ -270,8 +318,26 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
         per_class: a.per_class,
         encoding: a.encoding,
         seed: a.seed,
+        late_phase: a.ablate != Some(Ablation::LatePhase),
+        surrogate: a.ablate == Some(Ablation::Surrogate),
         ..NetConfig::default()
     };
+    let mut cfg = cfg;
+    if let Some(g) = a.v_per_weight {
+        if !(g.is_finite() && g > 0.0) {
+            return Err(format!("--v-per-weight must be a positive voltage, found {g}").into());
+        }
+        cfg.lif.v_per_weight_v = g;
+    }
+    if let Some(i) = a.i_bg {
+        if !i.is_finite() {
+            return Err(format!("--i-bg must be a finite current, found {i}").into());
+        }
+        cfg.lif.i_bg_a = i;
+    }
+    if cfg.surrogate && (reference || cfg.encoding != Encoding::Regular) {
+        return Err("--ablate surrogate needs the circuit model and regular encoding".into());
+    }
     let checkpoints: Vec<usize> =
         [100, 300, 1000, 3000, 10_000, 30_000].into_iter().filter(|&c| c < train.len()).collect();
     let bars = Bars::new();
@@ -290,14 +356,19 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     extra.insert("test_set".to_string(), serde_yaml::to_value(format!("{} ({})", test.source, split))?);
     extra.insert("train_set".to_string(), serde_yaml::to_value(&train.source)?);
     extra.insert("seed".to_string(), serde_yaml::to_value(a.seed)?);
+    extra.insert("ablate".to_string(), serde_yaml::to_value(a.ablate)?);
     extra.insert("network".to_string(), serde_yaml::to_value(&cfg)?);
     extra.insert("peak_rss_mib".to_string(), serde_yaml::to_value(protocol::peak_rss_mib())?);
     write_outcome(&stage.path(), &o, &extra, a.per_class)?;
     stage.commit()?;
     println!(
-        "accuracy early {:.1} %, late {:.1} % ({} train, {} test, classes {:?}); {:.2e} synapse-steps/s; {:.1} s",
+        "accuracy early {:.1} %, late {:.1} %; output spike share early {:.1} %, late {:.1} %; memory in z early {:.1} %, late {:.1} % ({} train, {} test, classes {:?}); {:.2e} equivalent synapse-steps/s; {:.1} s",
         100.0 * o.accuracy_early,
         100.0 * o.accuracy_late,
+        100.0 * o.output_spike_share_early,
+        100.0 * o.output_spike_share_late,
+        100.0 * o.memory_early.share_z,
+        100.0 * o.memory_late.share_z,
         o.n_train,
         o.n_test,
         o.classes,

@@ -39,6 +39,10 @@ pub struct LifParams {
     pub tau_syn_s: f64,
     /// Voltage term per unit synaptic weight v_w [V].
     pub v_per_weight_v: f64,
+    /// Constant background current I_bg of Eq. 1 [A], the same for every output neuron in training and test: it
+    /// holds the membrane just below threshold so that the signed synaptic input decides which neuron fires.
+    #[serde(default)]
+    pub i_bg_a: f64,
 }
 
 impl Default for LifParams {
@@ -51,7 +55,8 @@ impl Default for LifParams {
             r_m_ohm: 100e6,
             t_ref_s: 10e-3,
             tau_syn_s: 5e-3,
-            v_per_weight_v: 0.03,
+            v_per_weight_v: 1.0,
+            i_bg_a: 0.145e-9,
         }
     }
 }

@@ -10,5 +10,6 @@ pub mod encode;
 pub mod lif;
 pub mod net;
 pub mod protocol;
+pub mod rule;
 
-pub use net::{NetConfig, Network, TestResult};
+pub use net::{MemoryStats, NetConfig, Network, TestResult};

@@ -74,19 +74,29 @@ pub struct NetConfig {
     pub init_spread_v: f64,
     /// Seed of the initial mismatch.
     pub seed: u64,
-    /// Homeostatic scaling of each neuron's input weights to zero mean and fixed norm (see [`Network::weights`]).
-    pub normalise: bool,
+    /// Late phase on (tag, protein, z). `false` is the control `--ablate late-phase`: z stays at z_init, so after
+    /// consolidation (v_h back at V_H0) nothing is left of the training.
+    #[serde(default = "yes")]
+    pub late_phase: bool,
+    /// Replace the circuit's per-sample trajectory by a fixed lookup table of Delta v_h per (pre spike count, post
+    /// silent / firing), measured once at V_H0 (the control `--ablate surrogate`; regular encoding only).
+    #[serde(default)]
+    pub surrogate: bool,
     /// Adaptive-threshold increment per won training sample [V].
     pub theta_plus_v: f64,
     /// Relaxation of the adaptive threshold, in training samples.
     pub theta_tau_samples: f64,
+    /// Samples over which each neuron's threshold tracks its mean synaptic drive (0 = off; see
+    /// [`Network::drive_mean`]).
+    #[serde(default)]
+    pub drive_tau_samples: f64,
 }
 
 impl Default for NetConfig {
     fn default() -> Self {
         NetConfig {
             classes: (0..10).collect(),
-            per_class: 10,
+            per_class: 2,
             encoding: Encoding::Regular,
             max_rate_hz: 40.0,
             presentation_s: 0.150,
@@ -98,20 +108,49 @@ impl Default for NetConfig {
             accel: 32.0,
             init_spread_v: 0.01,
             seed: 1,
-            normalise: true,
-            theta_plus_v: 0.5e-3,
+            late_phase: true,
+            surrogate: false,
+            theta_plus_v: 0.1e-3,
             theta_tau_samples: 1000.0,
+            drive_tau_samples: 100.0,
         }
     }
 }
 
-/// Spike counts and peak potentials of the output neurons for one test sample.
+fn yes() -> bool {
+    true
+}
+
+/// Spike counts of the output neurons for one test sample.
 #[derive(Clone, Debug)]
 pub struct TestResult {
-    /// Predicted class label.
-    pub predicted: u8,
+    /// Predicted class label: the class of the neuron with the most output spikes; among neurons with equal
+    /// counts the one that fired first (a first-spike winner-take-all), then the lower index. `None` when no
+    /// output neuron fired (counted as wrong).
+    pub predicted: Option<u8>,
     /// Spikes per output neuron.
     pub counts: Vec<u32>,
+}
+
+/// Where a network's memory is at one moment: the share of sum |w - w_rest| held by the early phase
+/// (beta (v_h - V_H0)) and by the late phase (beta V_H0 z), and how many synapses carry a tag, how many of those
+/// have protein, and how many z moved from z_init.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct MemoryStats {
+    /// Share of sum |w - w_rest| in v_h.
+    pub share_v_h: f64,
+    /// Share in z.
+    pub share_z: f64,
+    /// Synapses in the network.
+    pub synapses: u64,
+    /// Synapses with |v_h - V_H0| > theta_tag now.
+    pub tagged: u64,
+    /// Of those, synapses whose neuron has protein.
+    pub tagged_with_protein: u64,
+    /// Output neurons with protein.
+    pub neurons_with_protein: u64,
+    /// Synapses whose z differs from z_init.
+    pub z_changed: u64,
 }
 
 /// The network state.
@@ -141,6 +180,18 @@ pub struct Network {
     /// relaxing with `theta_tau_samples`, so that every neuron of a class gets to learn a prototype (homeostasis,
     /// as the adaptive threshold of Diehl & Cook 2015).
     pub theta: Vec<f64>,
+    /// Running mean over training samples of each neuron's synaptic drive, as the mean depolarisation it would
+    /// cause [V] (v_w tau_syn sum_j w_j n_j / T): the neuron's threshold follows it (homeostasis in a form a circuit
+    /// has: an adaptive threshold that low-passes the neuron's own input), so a neuron fires for inputs that drive it
+    /// more than its average input does, not for inputs that drive every neuron.
+    pub drive_mean: Vec<f64>,
+    /// The surrogate control's fixed table (see [`NetConfig::surrogate`]): per pre spike count, the charge for a
+    /// silent and for a teacher-driven post train.
+    surrogate: Option<Vec<[ChargeSummary; 2]>>,
+    /// Exact single-synapse trajectories computed ([`CircuitParams::early_charge`] calls), for the speed report.
+    pub trajectories: u64,
+    /// Spike events (pre + post) inside those trajectories, for the speed report.
+    pub spike_events: u64,
     /// Synapse updates done (synapses x samples), for the speed report.
     pub synapse_samples: u64,
     /// Share one exact trajectory among synapses with the same trains (default). `false` simulates every
@@ -148,10 +199,9 @@ pub struct Network {
     pub share_trajectories: bool,
 }
 
-/// A standard normal deviate (Box-Muller), for the initial device mismatch.
+/// A standard normal deviate, for the initial device mismatch.
 fn normal(rng: &mut impl Rng) -> f64 {
-    let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-300), rng.random::<f64>());
-    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    rng.sample(rand_distr::StandardNormal)
 }
 
 fn recover(v: f64, v0: f64, up: f64, down: f64, t: f64) -> f64 {
@@ -188,8 +238,75 @@ impl Network {
             late,
             protein: vec![0.0; n_out],
             theta: vec![0.0; n_out],
+            drive_mean: vec![0.0; n_out],
+            trajectories: 0,
+            spike_events: 0,
+            surrogate: None,
             synapse_samples: 0,
             share_trajectories: true,
+        }
+        .with_surrogate()
+    }
+
+    fn with_surrogate(mut self) -> Self {
+        if !self.cfg.surrogate {
+            return self;
+        }
+        let c = &self.cfg;
+        let window = c.presentation_s + c.gap_s;
+        let post = super::rule::teacher_train(c);
+        let nmax = encode::regular_count(255, c.max_rate_hz, c.presentation_s);
+        let table = (0..=nmax)
+            .map(|n| {
+                let pre = encode::regular_train(n, c.presentation_s);
+                [
+                    self.window_syn.early_charge(&Spikes { pre: pre.clone(), post: vec![] }, window),
+                    self.window_syn.early_charge(&Spikes { pre, post: post.clone() }, window),
+                ]
+            })
+            .collect();
+        self.surrogate = Some(table);
+        self
+    }
+
+    /// Where the memory is and what the late phase had to work with (see [`MemoryStats`]).
+    pub fn memory_stats(&self) -> MemoryStats {
+        let n = self.n_out;
+        let v0 = self.rest();
+        let (theta_tag, _, _) = self.tag_params();
+        let zs = match &self.reference {
+            Some(r) => r.h0_v,
+            None => self.syn.weight.beta_per_v * self.syn.capacitor.v_h0_v,
+        };
+        let b = match &self.reference {
+            Some(_) => 1.0,
+            None => self.syn.weight.beta_per_v,
+        };
+        let (mut ev, mut ez, mut tagged, mut tp) = (0.0, 0.0, 0u64, 0u64);
+        for (k, (v, l)) in self.v.iter().zip(&self.late).enumerate() {
+            ev += (b * (v - v0)).abs();
+            ez += (zs * l.z).abs();
+            if (v - v0).abs() > theta_tag {
+                tagged += 1;
+                if self.protein[k % n] > 0.0 {
+                    tp += 1;
+                }
+            }
+        }
+        let z0 = match &self.reference {
+            Some(_) => self.ref_late.init().z,
+            None => self.syn.late.init().z,
+        };
+        let moved = self.late.iter().filter(|l| l.z != z0).count() as u64;
+        let tot = (ev + ez).max(1e-300);
+        MemoryStats {
+            share_v_h: ev / tot,
+            share_z: ez / tot,
+            synapses: self.v.len() as u64,
+            tagged,
+            tagged_with_protein: tp,
+            neurons_with_protein: self.protein.iter().filter(|&&p| p > 0.0).count() as u64,
+            z_changed: moved,
         }
     }
 
@@ -329,7 +446,7 @@ impl Network {
                     let mut cand: Option<(usize, f64)> = None;
                     for q in 0..k_per {
                         let i = base + q;
-                        let e = l.v_rev_v + if stim_on { l.r_m_ohm * teacher[i] } else { 0.0 };
+                        let e = l.v_rev_v + l.r_m_ohm * (l.i_bg_a + if stim_on { teacher[i] } else { 0.0 });
                         let (nv, ns) = prop.step(v[q], s[q], e, l.v_per_weight_v);
                         s[q] = ns;
                         if refr[q] > 0 || (inhibit_class && winner.is_some_and(|w| w != q)) {
@@ -339,7 +456,7 @@ impl Network {
                         }
                         v[q] = nv;
                         peak[q] += nv - l.v_rev_v;
-                        let over = nv - (l.v_th_v + self.theta[i]);
+                        let over = nv - (l.v_th_v + self.theta[i] + self.drive_mean[i]);
                         if over >= 0.0 {
                             if inhibit_class && winner.is_none() {
                                 if cand.is_none_or(|(_, o)| over > o) {
@@ -375,56 +492,10 @@ impl Network {
         (post, peak)
     }
 
-    /// The weights the output neurons see, pixel-major: the signed synaptic weights, and with `normalise` each
-    /// neuron's input weights scaled to zero mean and a fixed norm (homeostatic synaptic scaling: the neuron keeps
-    /// its total input balanced and its gain constant, like the per-neuron weight normalisation of Diehl & Cook
-    /// 2015), so a neuron responds to the *pattern* its synapses learned, not to how many are potentiated.
+    /// The weights the output neurons see, pixel-major: the signed synaptic weights w - beta V_H0, as the circuit
+    /// delivers them (no normalisation in software).
     pub fn weights(&self) -> Vec<f64> {
-        let n = self.n_out;
-        let mut w: Vec<f64> = (0..self.v.len()).into_par_iter().map(|k| self.w_eff(k)).collect();
-        if self.cfg.normalise {
-            let scale = match &self.reference {
-                Some(r) => r.h0_v,
-                None => self.syn.weight.beta_per_v * self.syn.capacitor.v_h0_v,
-            };
-            let (sum, sq) = w
-                .par_chunks(n)
-                .fold(
-                    || (vec![0.0; n], vec![0.0; n]),
-                    |(mut a, mut b), row| {
-                        for i in 0..n {
-                            a[i] += row[i];
-                            b[i] += row[i] * row[i];
-                        }
-                        (a, b)
-                    },
-                )
-                .reduce(
-                    || (vec![0.0; n], vec![0.0; n]),
-                    |(a, b), (c, d)| {
-                        (a.iter().zip(&c).map(|(x, y)| x + y).collect(), b.iter().zip(&d).map(|(x, y)| x + y).collect())
-                    },
-                );
-            let m: Vec<f64> = sum.iter().map(|x| x / self.n_in as f64).collect();
-            let g: Vec<f64> = sq
-                .iter()
-                .zip(&m)
-                .map(|(q, mi)| {
-                    let var = (q / self.n_in as f64 - mi * mi).max(0.0);
-                    if var > 0.0 {
-                        scale / var.sqrt()
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
-            w.par_chunks_mut(n).for_each(|row| {
-                for i in 0..n {
-                    row[i] = (row[i] - m[i]) * g[i];
-                }
-            });
-        }
-        w
+        (0..self.v.len()).into_par_iter().map(|k| self.w_eff(k)).collect()
     }
 
     /// Train on one sample (plasticity on, teacher currents).
@@ -436,6 +507,25 @@ impl Network {
         let weights = self.weights();
         let (post, _) = self.run_neurons(&ids, &trains, &teacher, true, &weights);
         // Homeostasis: the neurons that fired (the winners) raise their threshold; all relax.
+        if self.cfg.drive_tau_samples > 0.0 {
+            // Mean depolarisation of the synaptic drive: v_w tau_syn sum_j w_j n_j / T (stationary Eq. 1).
+            let c = &self.cfg;
+            let k = c.lif.v_per_weight_v * c.lif.tau_syn_s / c.presentation_s;
+            let n = self.n_out;
+            let mut drive = vec![0.0; n];
+            for (j, &id) in ids.iter().enumerate() {
+                let cnt = trains[id].len() as f64;
+                if cnt > 0.0 {
+                    for (d, w) in drive.iter_mut().zip(&weights[j * n..(j + 1) * n]) {
+                        *d += cnt * w;
+                    }
+                }
+            }
+            let a = 1.0 / c.drive_tau_samples;
+            for (m, d) in self.drive_mean.iter_mut().zip(drive) {
+                *m += a * (k * d - *m);
+            }
+        }
         let relax = (-1.0 / self.cfg.theta_tau_samples).exp();
         for (th, p) in self.theta.iter_mut().zip(&post) {
             *th *= relax;
@@ -481,13 +571,33 @@ impl Network {
         } else {
             Vec::new()
         };
-        let computed: Vec<ChargeSummary> = pairs
-            .par_iter()
-            .map(|&(g, h)| syn.early_charge(&Spikes { pre: trains[h].clone(), post: groups[g].clone() }, window))
-            .collect();
         let mut table: Vec<Vec<Option<ChargeSummary>>> = vec![vec![None; trains.len()]; groups.len()];
-        for (&(g, h), q) in pairs.iter().zip(computed) {
-            table[g][h] = Some(q);
+        if let Some(sur) = &self.surrogate {
+            // The control: a fixed table per (pre count, post silent / firing), whatever the actual post train.
+            for &(g, h) in &pairs {
+                table[g][h] = Some(sur[h.min(sur.len() - 1)][usize::from(g != 0)].clone());
+            }
+        } else {
+            self.trajectories += pairs.len() as u64;
+            self.spike_events += pairs.iter().map(|&(g, h)| (trains[h].len() + groups[g].len()) as u64).sum::<u64>();
+            let computed: Vec<ChargeSummary> = pairs
+                .par_iter()
+                .map(|&(g, h)| syn.early_charge(&Spikes { pre: trains[h].clone(), post: groups[g].clone() }, window))
+                .collect();
+            for (&(g, h), q) in pairs.iter().zip(computed) {
+                table[g][h] = Some(q);
+            }
+        }
+        if !share {
+            for &h in &ids {
+                for g in &group_of {
+                    let e = (trains[h].len() + groups[*g].len()) as u64;
+                    if e > 0 {
+                        self.trajectories += 1;
+                        self.spike_events += e;
+                    }
+                }
+            }
         }
         // Apply to every synapse.
         let n = self.n_out;
@@ -497,6 +607,7 @@ impl Network {
         let late_p: &LateParams = &self.syn.late;
         let protein = &self.protein;
         let full = &self.syn;
+        let late_on = self.cfg.late_phase;
         self.v.par_chunks_mut(n).zip(self.late.par_chunks_mut(n)).zip(ids.par_iter()).for_each(|((vs, ls), &h)| {
             for i in 0..n {
                 let mut v = vs[i];
@@ -513,7 +624,7 @@ impl Network {
                 v = recover(v, v0, up, down, window);
                 vs[i] = v;
                 let t = tag.tag(v - v0);
-                if t != Tag::None && protein[i] > 0.0 {
+                if late_on && t != Tag::None && protein[i] > 0.0 {
                     ls[i] = late_p.advance(&ls[i], t, protein[i], window);
                 }
             }
@@ -564,13 +675,14 @@ impl Network {
         let n = self.n_out;
         let (h0, late_p, protein) = (r.h0_v, &self.ref_late, &self.protein);
         let theta_tag = r.theta_tag_v;
+        let late_on = self.cfg.late_phase;
         self.v.par_chunks_mut(n).zip(self.late.par_chunks_mut(n)).zip(ids.par_iter()).for_each(|((hs, ls), &h)| {
             for i in 0..n {
                 let (a, b) = table[group_of[i]][h];
                 let x = a * hs[i] + b;
                 hs[i] = x;
                 let dv = x - h0;
-                if dv.abs() > theta_tag && protein[i] > 0.0 {
+                if late_on && dv.abs() > theta_tag && protein[i] > 0.0 {
                     ls[i] = late_p.advance(&ls[i], if dv > 0.0 { Tag::Up } else { Tag::Down }, protein[i], window);
                 }
             }
@@ -578,8 +690,8 @@ impl Network {
         self.update_protein();
     }
 
-    /// Test a batch of images with plasticity off, in parallel. Prediction: the class of the neuron with the most
-    /// spikes; ties (including no spikes at all) are broken by the largest integrated depolarisation.
+    /// Test a batch of images with plasticity off, in parallel. The read-out is the output spikes (see
+    /// [`TestResult::predicted`] for the rule).
     pub fn test(&self, images: &[&[u8]], seed: u64) -> Vec<TestResult> {
         let weights = self.weights();
         let teacher = vec![0.0; self.n_out];
@@ -589,12 +701,13 @@ impl Network {
             .map(|(k, img)| {
                 let mut rng = crate::stimulus::rng(seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
                 let (ids, trains) = self.encode(img, &mut rng);
-                let (post, peak) = self.run_neurons(&ids, &trains, &teacher, false, &weights);
+                let (post, _) = self.run_neurons(&ids, &trains, &teacher, false, &weights);
                 let counts: Vec<u32> = post.iter().map(|p| p.len() as u32).collect();
+                let first = |i: usize| post[i].first().copied().unwrap_or(f64::INFINITY);
                 let best = (0..self.n_out)
-                    .max_by(|&a, &b| counts[a].cmp(&counts[b]).then(peak[a].total_cmp(&peak[b])).then(b.cmp(&a)))
-                    .unwrap_or(0);
-                TestResult { predicted: self.class_of(best), counts }
+                    .filter(|&i| counts[i] > 0)
+                    .min_by(|&a, &b| counts[b].cmp(&counts[a]).then(first(a).total_cmp(&first(b))).then(a.cmp(&b)));
+                TestResult { predicted: best.map(|i| self.class_of(i)), counts }
             })
             .collect()
     }
@@ -604,6 +717,8 @@ impl Network {
     /// counter meanwhile).
     pub fn consolidate(&mut self, t_s: f64, accel: f64) {
         let n = self.n_out;
+        // The neurons' adaptive thresholds (theta, drive_mean) are left as they are: they adapt per training
+        // sample, driven by the neuron's activity, and hold their state without input.
         if let Some(r) = &self.reference {
             // Eq. 3 without calcium: h relaxes exponentially to h0 with tau_h / (0.1 accel); the tag holds while
             // |h - h0| > theta_tag, Eq. 4 runs meanwhile.
@@ -612,10 +727,11 @@ impl Network {
             let mut late_p = self.ref_late.clone();
             late_p.accel = accel;
             let protein = &self.protein;
+            let late_on = self.cfg.late_phase;
             self.v.par_chunks_mut(n).zip(self.late.par_chunks_mut(n)).for_each(|(hs, ls)| {
                 for i in 0..n {
                     let d = hs[i] - h0;
-                    if d.abs() > theta && protein[i] > 0.0 {
+                    if late_on && d.abs() > theta && protein[i] > 0.0 {
                         let t_tag = tau * (d.abs() / theta).ln();
                         ls[i] = late_p.advance(
                             &ls[i],
@@ -635,11 +751,12 @@ impl Network {
         late_p.accel = accel;
         let tag = &self.syn.tag;
         let protein = &self.protein;
+        let late_on = self.cfg.late_phase;
         self.v.par_chunks_mut(n).zip(self.late.par_chunks_mut(n)).for_each(|(vs, ls)| {
             for i in 0..n {
                 let v = vs[i];
                 let t = tag.tag(v - v0);
-                if t != Tag::None && protein[i] > 0.0 {
+                if late_on && t != Tag::None && protein[i] > 0.0 {
                     let slope = if v > v0 { down } else { up };
                     let t_tag = if slope > 0.0 { ((v - v0).abs() - tag.theta_tag_v).max(0.0) / slope } else { t_s };
                     ls[i] = late_p.advance(&ls[i], t, protein[i], t_tag.min(t_s));

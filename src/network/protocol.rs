@@ -1,7 +1,8 @@
 //! The training and testing protocol of thesis section 3.3.2, streaming: samples are encoded, presented and
 //! forgotten one at a time, so memory is the synapse state whatever the number of samples.
 
-use super::net::{NetConfig, Network};
+use super::net::{MemoryStats, NetConfig, Network};
+use super::rule::Fig14;
 use crate::io::mnist::Dataset;
 use crate::synapse::CircuitParams;
 
@@ -15,6 +16,17 @@ pub struct Outcome {
     pub accuracy_early: f64,
     /// Accuracy after the accelerated consolidation interval (late phase).
     pub accuracy_late: f64,
+    /// Share of test samples with at least one output spike, early test.
+    pub output_spike_share_early: f64,
+    /// Same, late test.
+    pub output_spike_share_late: f64,
+    /// Where the memory was at the early test (right after training).
+    pub memory_early: MemoryStats,
+    /// Where the memory was at the late test (after consolidation).
+    pub memory_late: MemoryStats,
+    /// The learning rule of the synapse used (thesis Fig. 14 at the network's rates; circuit model only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fig14: Option<Fig14>,
     /// Training samples.
     pub n_train: usize,
     /// Test samples.
@@ -40,28 +52,32 @@ pub struct Outcome {
     pub maps_early: Vec<(String, Vec<f64>)>,
 }
 
-fn evaluate(net: &Network, test: &Dataset, seed: u64, progress: Progress, stage: &str) -> (f64, Vec<Vec<u64>>) {
+/// Accuracy, confusion matrix (samples without an output spike are in no cell) and share of samples with a spike.
+fn evaluate(net: &Network, test: &Dataset, seed: u64, progress: Progress, stage: &str) -> (f64, Vec<Vec<u64>>, f64) {
     let classes = &net.cfg.classes;
     let mut conf = vec![vec![0u64; classes.len()]; classes.len()];
-    let mut correct = 0usize;
+    let (mut correct, mut spiking) = (0usize, 0usize);
     let chunk = 500;
     for start in (0..test.len()).step_by(chunk) {
         let end = (start + chunk).min(test.len());
         let imgs: Vec<&[u8]> = (start..end).map(|k| test.image(k)).collect();
         for (k, r) in net.test(&imgs, seed.wrapping_add(start as u64)).iter().enumerate() {
             let truth = test.labels[start + k];
-            if r.predicted == truth {
+            let Some(pred) = r.predicted else { continue };
+            spiking += 1;
+            if pred == truth {
                 correct += 1;
             }
             if let (Some(a), Some(b)) =
-                (classes.iter().position(|&c| c == truth), classes.iter().position(|&c| c == r.predicted))
+                (classes.iter().position(|&c| c == truth), classes.iter().position(|&c| c == pred))
             {
                 conf[a][b] += 1;
             }
         }
         progress(stage, end, test.len());
     }
-    (correct as f64 / test.len().max(1) as f64, conf)
+    let n = test.len().max(1) as f64;
+    (correct as f64 / n, conf, spiking as f64 / n)
 }
 
 /// Train on `train`, test early, consolidate, test late. `checkpoints`: training counts at which the early-phase
@@ -102,18 +118,28 @@ pub fn run_network(
             curve.push((k + 1, evaluate(&net, test, seed ^ 0xC0FFEE, &|_, _, _| {}, "checkpoint").0));
         }
     }
-    let (accuracy_early, confusion_early) = evaluate(&net, test, seed ^ 0xC0FFEE, progress, "test early");
+    let (accuracy_early, confusion_early, output_spike_share_early) =
+        evaluate(&net, test, seed ^ 0xC0FFEE, progress, "test early");
+    let memory_early = net.memory_stats();
     curve.push((train.len(), accuracy_early));
     let maps_early =
         (0..net.n_out).map(|i| (format!("neuron {i} (class {})", net.class_of(i)), net.weight_map(i))).collect();
     let (t, accel) = (net.cfg.consolidation_s, net.cfg.accel);
     net.consolidate(t, accel);
-    let (accuracy_late, confusion_late) = evaluate(&net, test, seed ^ 0xC0FFEE, progress, "test late");
+    let memory_late = net.memory_stats();
+    let (accuracy_late, confusion_late, output_spike_share_late) =
+        evaluate(&net, test, seed ^ 0xC0FFEE, progress, "test late");
+    let fig14 = net.reference.is_none().then(|| super::rule::fig14(&net.syn, &net.cfg));
     let steps = (window / 1e-3).round();
     let synapse_steps = net.n_in as f64 * net.n_out as f64 * steps * train.len() as f64;
     Outcome {
         accuracy_early,
         accuracy_late,
+        output_spike_share_early,
+        output_spike_share_late,
+        memory_early,
+        memory_late,
+        fig14,
         n_train: train.len(),
         n_test: test.len(),
         classes: net.cfg.classes.clone(),

@@ -9,6 +9,8 @@ use crate::blocks::RangeError;
 use crate::synapse::{CircuitParams, ReferenceParams};
 use std::path::{Path, PathBuf};
 
+pub mod transfer;
+
 /// The shipped presets: (name, YAML text).
 pub const PRESETS: &[(&str, &str)] = &[
     ("thesis-fig9", include_str!("../../presets/thesis-fig9.yaml")),
@@ -46,6 +48,9 @@ pub enum ParamError {
     /// The file holds the other model.
     #[error("{source_name}: expected a `model: {expected}` parameter file, found `model: {found}`")]
     WrongModel { source_name: String, expected: String, found: String },
+    /// A calibration cannot be carried to the target bias point.
+    #[error("{0}")]
+    Transfer(String),
 }
 
 fn format_ranges(source_name: &str, errors: &[RangeError], locations: &[(usize, usize)]) -> String {
@@ -192,11 +197,9 @@ pub fn load_reference(name_or_path: &str) -> Result<ReferenceParams, ParamError>
     }
 }
 
-/// Apply a calibration on top of a bias preset: every parameter that the fit file's provenance lists as a fitted
-/// `property` of the circuit (delays, tails, widths, effective C, DPI shape) is copied; biases are left alone.
-/// Returns the keys applied.
-pub fn apply_calibration(p: &mut CircuitParams, calibration: &CircuitParams) -> Vec<String> {
-    let mut applied = Vec::new();
+/// The keys a calibration file lists as fitted circuit `property` (delays, tails, widths, effective C, DPI shape),
+/// in file order; fitted biases are not among them.
+pub fn fitted_properties(calibration: &CircuitParams) -> Vec<String> {
     let fitted = calibration
         .provenance
         .as_ref()
@@ -204,17 +207,33 @@ pub fn apply_calibration(p: &mut CircuitParams, calibration: &CircuitParams) -> 
         .and_then(|f| f.as_sequence())
         .cloned()
         .unwrap_or_default();
-    for item in fitted {
-        let role = item.get("role").and_then(|r| r.as_str()).unwrap_or("");
-        if let (Some(key), Some(value), "property") =
-            (item.get("key").and_then(|k| k.as_str()), item.get("value").and_then(|v| v.as_f64()), role)
-        {
-            if p.set(key, value) {
-                applied.push(key.to_string());
-            }
-        }
+    fitted
+        .iter()
+        .filter(|item| item.get("role").and_then(|r| r.as_str()) == Some("property"))
+        .filter_map(|item| item.get("key").and_then(|k| k.as_str()).map(str::to_string))
+        .collect()
+}
+
+/// Apply a calibration on top of a bias preset by the transfer rule of [`transfer`]: every fitted circuit property
+/// is re-expressed at `p`'s biases the way its block's physics scales it (widths relative to the threshold, slew
+/// delays as C U_T / I, capacitances as ratios to nominal); fitted biases are left alone. The nominal point is the
+/// preset or file named by the calibration's `provenance.start`. Returns what was applied, key by key.
+pub fn apply_calibration(
+    p: &mut CircuitParams,
+    calibration: &CircuitParams,
+) -> Result<Vec<transfer::Transferred>, ParamError> {
+    let keys = fitted_properties(calibration);
+    if keys.is_empty() {
+        return Ok(Vec::new());
     }
-    applied
+    let start = calibration.provenance.as_ref().and_then(|v| v.get("start")).and_then(|s| s.as_str()).ok_or_else(
+        || ParamError::Transfer(format!(
+            "calibration `{}` has no `provenance.start` (the preset the fit started from): its effective-to-nominal ratios cannot be formed",
+            calibration.name
+        )),
+    )?;
+    let nominal = load_circuit(start)?;
+    transfer::transfer(p, calibration, &nominal, &keys).map_err(|e| ParamError::Transfer(e.to_string()))
 }
 
 /// Serialise a circuit parameter set as YAML with a header comment explaining the units.

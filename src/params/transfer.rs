@@ -1,0 +1,180 @@
+//! Carrying a calibration to another bias point.
+//!
+//! A calibration file (`stc fit` output) holds **absolute** values fitted at **its** bias point (the biases in the
+//! same file, e.g. a 70 pA potentiation threshold and a 100 pA potentiation tail current). Copying an absolute
+//! non-ideality onto other biases changes the circuit it describes: a 14.5 pA comparator transition width on a
+//! 70 pA threshold is a 21 % soft edge, but on a 30 pA threshold it reaches down to 22.7 pA, below a 25 pA
+//! depression threshold, and the learning rule changes sign (issue 10). So each fitted non-ideality is expressed the
+//! way the block's physics scales it, and re-expressed at the target's biases:
+//!
+//! | fitted key | rule | why |
+//! |---|---|---|
+//! | `*_comparator.width_a`, `*_comparator.hysteresis_a` | `x * I_th,target / I_th,fit` | the finite gain and the hysteresis of a current-mode WTA are fixed fractions of the currents it compares |
+//! | `*_comparator.delay_on_s`, `delay_off_s` | `x * I_th,fit / I_th,target` | a sub-threshold slew delay is C U_T / I: the node is charged by currents of the order of the threshold |
+//! | `*_switch.tau_rise_s`, `tau_fall_s`, `tau_tail_s` | `x * I_on,fit / I_on,target` | the ULL switch's gate node slews with C U_T / I_on, same law |
+//! | `*_switch.tail_fraction` | copied | a ratio of two currents of the same switch: bias-independent to first order |
+//! | `capacitor.c_f` | `C_target * C_fit / C_nominal` | the fit measures an effective-to-nominal capacitance ratio (parasitics, Miller), not an absolute C |
+//! | `dpi.tau_s` | `tau_target * tau_fit / tau_nominal` | tau = C U_T / (kappa I_tau): the target's I_tau is in its own tau, the fit contributes the DPI's C_eff / C_nominal |
+//! | `dpi.pulse_pre_s`, `pulse_post_s`, `dpi.delay_pre_s` | copied | set by the spike pulse extenders, whose biases no preset changes |
+//!
+//! "Nominal" is the preset the fit started from (`provenance.start` of the calibration file): the same bias point,
+//! with ideal blocks and the nominal capacitances. Fitted **biases** (role `bias`: thresholds, jumps, tail currents)
+//! are never carried over: the target's biases are the point of applying a calibration elsewhere. A fitted property
+//! without a rule here is an error naming it, so a new fitted parameter cannot be copied silently in absolute units.
+
+use crate::synapse::CircuitParams;
+use serde::Serialize;
+
+/// One fitted property carried to the target bias point.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Transferred {
+    /// Dotted parameter key (e.g. `pot_comparator.width_a`).
+    pub key: String,
+    /// Value in the calibration file (at its own bias point).
+    pub fitted: f64,
+    /// Value applied at the target bias point.
+    pub applied: f64,
+    /// The scaling rule used (human-readable).
+    pub rule: String,
+}
+
+/// Why a calibration cannot be carried to the target.
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    /// A fitted property has no scaling rule.
+    #[error("calibration: fitted property `{0}` has no transfer rule (see src/params/transfer.rs); refusing to copy it in absolute units")]
+    NoRule(String),
+    /// A rule needs a bias that is zero at one of the two points.
+    #[error("calibration: cannot scale `{key}`: {what} is zero")]
+    ZeroBias { key: String, what: String },
+}
+
+/// How one key scales.
+enum Rule {
+    /// Multiply by target / fit of the bias at this key.
+    Proportional(&'static str),
+    /// Multiply by fit / target of the bias at this key.
+    Inverse(&'static str),
+    /// Multiply the target's own value by fit / nominal.
+    NominalRatio,
+    /// Same value.
+    Copy,
+}
+
+fn rule_of(key: &str) -> Option<Rule> {
+    let (block, field) = key.split_once('.')?;
+    Some(match (block, field) {
+        ("pot_comparator", "width_a" | "hysteresis_a") => Rule::Proportional("pot_comparator.threshold_a"),
+        ("dep_comparator", "width_a" | "hysteresis_a") => Rule::Proportional("dep_comparator.threshold_a"),
+        ("pot_comparator", "delay_on_s" | "delay_off_s") => Rule::Inverse("pot_comparator.threshold_a"),
+        ("dep_comparator", "delay_on_s" | "delay_off_s") => Rule::Inverse("dep_comparator.threshold_a"),
+        ("pot_switch", "tau_rise_s" | "tau_fall_s" | "tau_tail_s") => Rule::Inverse("pot_switch.i_on_a"),
+        ("dep_switch", "tau_rise_s" | "tau_fall_s" | "tau_tail_s") => Rule::Inverse("dep_switch.i_on_a"),
+        ("pot_switch" | "dep_switch", "tail_fraction") => Rule::Copy,
+        ("capacitor", "c_f") | ("dpi", "tau_s") => Rule::NominalRatio,
+        ("dpi", "pulse_pre_s" | "pulse_post_s" | "delay_pre_s") => Rule::Copy,
+        _ => return None,
+    })
+}
+
+/// Carry the fitted properties `keys` of `cal` (fitted at its own biases, starting from `nominal`) onto `target`.
+/// Returns what was applied, key by key; `target` is changed only if every key has a rule.
+pub fn transfer(
+    target: &mut CircuitParams,
+    cal: &CircuitParams,
+    nominal: &CircuitParams,
+    keys: &[String],
+) -> Result<Vec<Transferred>, TransferError> {
+    let mut out = Vec::new();
+    for key in keys {
+        let get = |p: &CircuitParams, k: &str| p.get(k).ok_or_else(|| TransferError::NoRule(k.to_string()));
+        let fitted = get(cal, key)?;
+        let rule = rule_of(key).ok_or_else(|| TransferError::NoRule(key.clone()))?;
+        let nonzero = |x: f64, what: String| {
+            if x != 0.0 && x.is_finite() {
+                Ok(x)
+            } else {
+                Err(TransferError::ZeroBias { key: key.clone(), what })
+            }
+        };
+        let (applied, text) = match rule {
+            Rule::Proportional(b) => {
+                let (bf, bt) = (nonzero(get(cal, b)?, format!("{b} of the calibration"))?, get(target, b)?);
+                (fitted * bt / bf, format!("relative to {b}: x {bt:.4e} / {bf:.4e}"))
+            }
+            Rule::Inverse(b) => {
+                let (bf, bt) = (get(cal, b)?, nonzero(get(target, b)?, format!("{b} of the target"))?);
+                (fitted * bf / bt, format!("C U_T / I with I = {b}: x {bf:.4e} / {bt:.4e}"))
+            }
+            Rule::NominalRatio => {
+                let n = nonzero(get(nominal, key)?, format!("{key} of the nominal preset"))?;
+                let t = get(target, key)?;
+                (t * fitted / n, format!("ratio to nominal: target {t:.4e} x fit {fitted:.4e} / nominal {n:.4e}"))
+            }
+            Rule::Copy => (fitted, "copied (bias-independent)".to_string()),
+        };
+        out.push(Transferred { key: key.clone(), fitted, applied, rule: text });
+    }
+    for t in &out {
+        target.set(&t.key, t.applied);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params;
+
+    fn cal() -> (CircuitParams, CircuitParams, Vec<String>) {
+        let cal = params::load_circuit("fits/cadence-fig17.yaml").unwrap();
+        let nominal = params::load_circuit("cadence-fig17").unwrap();
+        let keys = params::fitted_properties(&cal);
+        (cal, nominal, keys)
+    }
+
+    #[test]
+    fn at_its_own_bias_point_the_calibration_is_reproduced() {
+        let (cal, nominal, keys) = cal();
+        let mut target = cal.clone();
+        // Put nominal values in place of the properties; biases stay the calibration's.
+        for k in &keys {
+            target.set(k, nominal.get(k).unwrap());
+        }
+        let applied = transfer(&mut target, &cal, &nominal, &keys).unwrap();
+        assert_eq!(applied.len(), keys.len());
+        for k in &keys {
+            let (a, b) = (target.get(k).unwrap(), cal.get(k).unwrap());
+            assert!((a - b).abs() <= 1e-12 * b.abs().max(1e-30), "{k}: {a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn widths_scale_with_the_threshold_and_delays_against_it() {
+        let (cal, nominal, keys) = cal();
+        let mut target = params::load_circuit("thesis-network").unwrap();
+        transfer(&mut target, &cal, &nominal, &keys).unwrap();
+        let (tf, tt) = (cal.pot_comparator.threshold_a, target.pot_comparator.threshold_a);
+        assert!((target.pot_comparator.width_a / tt - cal.pot_comparator.width_a / tf).abs() < 1e-12);
+        assert!((target.pot_comparator.delay_on_s * tt - cal.pot_comparator.delay_on_s * tf).abs() < 1e-24);
+        // The soft potentiation edge must stay above the depression threshold at the network's biases.
+        assert!(tt - 0.5 * target.pot_comparator.width_a > target.dep_comparator.threshold_a);
+        let ratio = cal.capacitor.c_f / nominal.capacitor.c_f;
+        assert!((target.capacitor.c_f - 1.2215e-12 * ratio).abs() < 1e-24);
+        let r = cal.dep_switch.i_on_a / target.dep_switch.i_on_a;
+        assert!((target.dep_switch.tau_tail_s - cal.dep_switch.tau_tail_s * r).abs() < 1e-15);
+        assert_eq!(target.dep_switch.tail_fraction, cal.dep_switch.tail_fraction);
+        // Biases are untouched.
+        assert_eq!(target.pot_switch.i_on_a, 50e-12);
+    }
+
+    #[test]
+    fn a_fitted_property_without_a_rule_is_an_error() {
+        let (cal, nominal, _) = cal();
+        let mut target = params::load_circuit("thesis-network").unwrap();
+        let before = target.clone();
+        let e = transfer(&mut target, &cal, &nominal, &["late.tau_z_s".into(), "capacitor.c_f".into()]).unwrap_err();
+        assert!(e.to_string().contains("late.tau_z_s"), "{e}");
+        assert_eq!(target, before, "nothing applied on error");
+    }
+}
