@@ -249,9 +249,10 @@ fn item08_classes_are_checked() {
         &["class 5 is not in the training data"],
     );
     fails_with(&run_in(dir.path(), &["train", "--classes", "0,10", "--out", "T"]), &["class 10"]);
-    // The validation split is taken before class filtering: 99 held-out rows of 100 leave no training zero.
+    // The validation and test splits (each --validation rows) are taken before class filtering, so 100 rows cannot
+    // hold out 2 x 99, whatever the classes.
     let o = run_in(dir.path(), &["train", "--train-csv", csv, "--validation", "99", "--out", "T"]);
-    fails_with(&o, &["class 0 has 0 training and 38 test samples", "expected at least one of each"]);
+    fails_with(&o, &["100 training samples cannot hold out 2 x --validation 99"]);
     assert_eq!(names(dir.path()), Vec::<String>::new());
 }
 
@@ -404,7 +405,7 @@ fn item20_readme_is_self_contained_and_complete() {
     let readme = fs::read_to_string(root().join("README.md")).unwrap();
     let bench = fs::read_to_string(root().join("src/cli/bench.rs")).unwrap();
     assert!(!readme.contains("DESIGN-NOTES") && !bench.contains("DESIGN-NOTES"));
-    for flag in ["--force", "--descriptor", "--calibration", "--validation", "--reference-samples", "--per-class"] {
+    for flag in ["--force", "--descriptor", "--calibration", "--validation", "--per-synapse-samples", "--per-class"] {
         assert!(readme.contains(flag), "README command table lacks {flag}");
     }
 }
