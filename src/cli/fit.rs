@@ -158,8 +158,11 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
         .or_else(|| spec.start.clone())
         .or_else(|| ws.params_path_or_name())
         .ok_or("no starting parameters: pass --params, or set `start` in the spec or `params` in the descriptor")?;
-    let base = params::load_circuit(&start_name)?;
+    let mut base = params::load_circuit(&start_name)?;
     spec.check_keys(&spec_name, &base.keys())?;
+    for (k, v) in &spec.fixed {
+        base.set(k, *v);
+    }
     let tg = targets(&ws);
     let w: Vec<f64> = tg.iter().map(|t| *spec.weights.get(&t.signal).unwrap_or(&1.0)).collect();
     let ew: Vec<f64> = tg.iter().map(|t| *spec.endpoint_weights.get(&t.signal).unwrap_or(&0.0)).collect();

@@ -84,6 +84,10 @@ pub struct FitSpec {
     /// Extra weight on each signal's last point (e.g. the final v_h).
     #[serde(default)]
     pub endpoint_weights: BTreeMap<String, f64>,
+    /// Parameters held at stated values (dotted key -> SI value), set on the starting parameters before the fit:
+    /// e.g. `dpi.i_g_a` at I_TH, the published DPI's value, where the data cannot tell it from `i_indc_a`.
+    #[serde(default)]
+    pub fixed: BTreeMap<String, f64>,
     /// Solver settings.
     pub solver: SolverSpec,
     /// Free parameters.
@@ -167,6 +171,20 @@ impl FitSpec {
 
     /// Check that every free parameter is a key of the model (`known_keys` empty: no check).
     pub fn check_keys(&self, path: &str, known_keys: &[String]) -> Result<(), SpecError> {
+        if let Some(k) = self.fixed.keys().find(|k| !known_keys.is_empty() && !known_keys.contains(k)) {
+            return Err(SpecError::Param {
+                path: path.into(),
+                key: k.clone(),
+                message: "`fixed` names no such parameter in the model".into(),
+            });
+        }
+        if let Some(p) = self.parameters.iter().find(|p| self.fixed.contains_key(&p.key)) {
+            return Err(SpecError::Param {
+                path: path.into(),
+                key: p.key.clone(),
+                message: "is both free and in `fixed`".into(),
+            });
+        }
         match self.parameters.iter().find(|p| !known_keys.is_empty() && !known_keys.contains(&p.key)) {
             Some(p) => Err(SpecError::Param {
                 path: path.into(),

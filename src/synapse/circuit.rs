@@ -232,7 +232,12 @@ impl<'a> Channel<'a> {
             let mut e: Vec<f64> = track.level_crossings(dpi, lo, t_end);
             e.extend(track.level_crossings(dpi, hi, t_end));
             e.extend(track.start_s.iter().skip(1).copied());
-            let mut e: Vec<f64> = e.into_iter().map(|t| t + wta.delay_on_s).filter(|&t| t < t_end).collect();
+            // Both delayed views of the current (onset and release) have their breakpoints.
+            let mut e: Vec<f64> = e
+                .into_iter()
+                .flat_map(|t| [t + wta.delay_on_s, t + wta.delay_off_s])
+                .filter(|&t| t < t_end)
+                .collect();
             e.sort_by(f64::total_cmp);
             e.dedup();
             e
@@ -245,12 +250,13 @@ impl<'a> Channel<'a> {
     fn next_edge(&self) -> f64 {
         self.edges.get(self.next).copied().unwrap_or(f64::INFINITY)
     }
-    /// Comparator output on [t0, t1] (hard: constant between edges; soft: ramp at the delayed midpoint).
+    /// Comparator output on [t0, t1] (hard: constant between edges; soft: the ramp of the onset- and
+    /// release-delayed views of the current at the midpoint, see [`WtaParams::soft_output_delayed`]).
     fn output(&self, track: &DpiTrack, dpi: &DpiParams, t0: f64, t1: f64) -> f64 {
         if self.wta.width_a > 0.0 {
-            let tm = 0.5 * (t0 + t1) - self.wta.delay_on_s;
-            let i = if tm < 0.0 { dpi.i_init_a } else { track.value_at(dpi, tm) };
-            self.wta.soft_output(i)
+            let tm = 0.5 * (t0 + t1);
+            let view = |d: f64| if tm - d < 0.0 { dpi.i_init_a } else { track.value_at(dpi, tm - d) };
+            self.wta.soft_output_delayed(view(self.wta.delay_on_s), view(self.wta.delay_off_s))
         } else {
             let on = self.initially_on ^ (self.next % 2 == 1);
             if on {
@@ -260,14 +266,16 @@ impl<'a> Channel<'a> {
             }
         }
     }
-    /// Whether a soft comparator's delayed input is inside its ramp at time t (the output then varies).
+    /// Whether a soft comparator's delayed inputs are inside its ramp at time t (the output then varies).
     fn in_ramp(&self, track: &DpiTrack, dpi: &DpiParams, t: f64) -> bool {
         if self.wta.width_a <= 0.0 {
             return false;
         }
-        let td = t - self.wta.delay_on_s;
-        let i = if td < 0.0 { dpi.i_init_a } else { track.value_at(dpi, td) };
-        (i - self.wta.threshold_a).abs() < 0.5 * self.wta.width_a
+        let inside = |d: f64| {
+            let i = if t - d < 0.0 { dpi.i_init_a } else { track.value_at(dpi, t - d) };
+            (i - self.wta.threshold_a).abs() < 0.5 * self.wta.width_a
+        };
+        inside(self.wta.delay_on_s) || inside(self.wta.delay_off_s)
     }
     fn advance(&mut self, out: f64, dt: f64, t1: f64) -> f64 {
         let (s, q) = self.ull.advance(&self.state, out, dt);
