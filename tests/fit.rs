@@ -42,6 +42,7 @@ fn parameter_recovery_from_noisy_synthetic_waveforms() {
         start: None,
         scale,
         role: Role::Property,
+        prior_sigma_rel: None,
     };
     let params = vec![
         free("pot_comparator.delay_on_s", 0.0, 3e-3, Scale::Linear),
@@ -121,4 +122,75 @@ fn fit_refuses_to_overwrite_and_reports_bad_specs() {
         &[],
     );
     assert!(bad.is_err());
+}
+
+/// A small problem on the Cadence Fig. 17 stimulus with synthetic targets from the preset.
+fn small_problem(keys: &[(&str, f64, f64, Scale)]) -> (FitProblem, Vec<f64>) {
+    let p = stc_synapse::params::load_circuit("cadence-fig17").unwrap();
+    let spikes = Spikes { pre: vec![0.004], post: vec![0.002] };
+    let times: Vec<f64> = (0..150).map(|k| k as f64 * 2e-4).collect();
+    let tr = p.simulate_at(&spikes, &times);
+    let targets = vec![
+        Target { signal: "i_hp".into(), t_s: times.clone(), y: tr.i_hp_a.clone() },
+        Target { signal: "v_h".into(), t_s: times.clone(), y: tr.v_h_v.clone() },
+    ];
+    let free: Vec<FreeParam> = keys
+        .iter()
+        .map(|&(k, lower, upper, scale)| FreeParam {
+            key: k.into(),
+            lower,
+            upper,
+            start: None,
+            scale,
+            role: Role::Property,
+            prior_sigma_rel: None,
+        })
+        .collect();
+    let start: Vec<f64> = free.iter().map(|f| (p.get(&f.key).unwrap() * 1.3).clamp(f.lower, f.upper)).collect();
+    (FitProblem::new(p, free, spikes, targets, vec![1.0; 2], vec![0.0; 2]), start)
+}
+
+#[test]
+fn every_model_evaluation_is_counted_swarm_included() {
+    let (problem, start) = small_problem(&[("capacitor.c_f", 1e-12, 20e-12, Scale::Log)]);
+    let solver = SolverSpec { particles: 6, global_iterations: 5, local_iterations: 20, local_restarts: 0, seed: 1 };
+    let counter = problem.evaluations();
+    let before = counter.load(std::sync::atomic::Ordering::Relaxed);
+    let s = solve_staged(&problem, &start, &solver, &[], &|_| {}).unwrap();
+    let counted = counter.load(std::sync::atomic::Ordering::Relaxed) - before;
+    assert_eq!(s.solution.evaluations, counted);
+    // The swarm alone evaluates every particle in every iteration (plus its initial population).
+    assert!(counted >= 6 * 5 + 20, "{counted}");
+    assert_eq!(s.stages.iter().map(|st| st.evaluations).sum::<u64>(), counted);
+}
+
+#[test]
+fn a_free_parameter_without_effect_is_named() {
+    // The protein threshold cannot matter in a 30 ms run far below it; C does.
+    let (problem, start) =
+        small_problem(&[("capacitor.c_f", 1e-12, 20e-12, Scale::Log), ("tag.theta_pro_v", 0.1, 0.9, Scale::Linear)]);
+    assert_eq!(problem.inert_parameters(&start), vec!["tag.theta_pro_v".to_string()]);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_stc"))
+        .args(["fit", "waveforms/cadence-fig17/descriptor.yaml", "--spec"])
+        .arg(write_spec_with_inert_param())
+        .args(["--out"])
+        .arg(std::env::temp_dir().join("stc-inert-fit.yaml"))
+        .arg("--force")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("tag.theta_pro_v") && err.contains("no effect"), "{err}");
+}
+
+fn write_spec_with_inert_param() -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("stc-inert-spec-{}.yaml", std::process::id()));
+    std::fs::write(
+        &path,
+        "name: inert\nstart: cadence-fig17\nsolver: {particles: 4, global_iterations: 1, local_iterations: 1, seed: 1}\n\
+         parameters:\n  - {key: capacitor.c_f, lower: 1.0e-12, upper: 20.0e-12, scale: log, role: property}\n  \
+         - {key: tag.theta_pro_v, lower: 0.1, upper: 0.9, scale: linear, role: bias}\n",
+    )
+    .unwrap();
+    path
 }

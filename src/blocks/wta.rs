@@ -191,7 +191,13 @@ mod tests {
         // A current that rises through the ramp and falls back: i(t) = 30 pA + 10 pA (1 - |t - 5 ms| / 2 ms) on
         // [3, 7] ms, else 20 pA below it. Hand-computed: the output first reaches 0.5 when the on-view i(t - 1 ms)
         // reaches 30 pA, at t = 3 + 1 = 4 ms; it last is 0.5 when the off-view i(t - 0.2 ms) = 30 pA, t = 7.2 ms.
-        let i = |t: f64| if (3e-3..=7e-3).contains(&t) { 30e-12 + 10e-12 * (1.0 - (t - 5e-3).abs() / 2e-3) } else { 20e-12 };
+        let i = |t: f64| {
+            if (3e-3..=7e-3).contains(&t) {
+                30e-12 + 10e-12 * (1.0 - (t - 5e-3).abs() / 2e-3)
+            } else {
+                20e-12
+            }
+        };
         let out = |t: f64| w.soft_output_delayed(i(t - w.delay_on_s), i(t - w.delay_off_s));
         assert!((out(4e-3 + 1e-9) - 0.5).abs() < 1e-3, "{}", out(4e-3));
         assert!((out(7.2e-3 - 1e-9) - 0.5).abs() < 1e-3, "{}", out(7.2e-3));

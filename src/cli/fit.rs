@@ -173,13 +173,24 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
         .map(|f| f.start.unwrap_or_else(|| base.get(&f.key).unwrap_or(f.lower)).clamp(f.lower, f.upper))
         .collect();
 
+    let counter = problem.evaluations();
+    let inert = problem.inert_parameters(&start);
+    let n_check = counter.load(Ordering::Relaxed);
+    if !inert.is_empty() {
+        return Err(format!(
+            "{spec_name}: free parameter(s) {} have no effect on the cost at their start values (zero Jacobian \
+             column): the data cannot determine them; remove them from `parameters` or hold them in `fixed`",
+            inert.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+        )
+        .into());
+    }
+
     let bar = ProgressBar::new_spinner();
     bar.set_style(
         ProgressStyle::with_template("{spinner} fit [{elapsed}] {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
-    let counter = problem.evaluations();
     let t0 = Instant::now();
     let done = std::sync::atomic::AtomicBool::new(false);
     let result = std::thread::scope(|scope| {
@@ -209,6 +220,16 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
     let names: Vec<String> = spec.parameters.iter().map(|f| f.key.clone()).collect();
     let units: Vec<String> = names.iter().map(|k| unit_of(k).to_string()).collect();
     let stats = fit_statistics(&resid(&sol.values), &jac, &names, &units, &sol.values, &lower, &upper);
+    // Every model evaluation of this command went through the one counter: the start check, the solver stages
+    // (swarm included) and the statistics' Jacobian.
+    let n_total = counter.load(Ordering::Relaxed);
+    let n_stats = n_total - n_check - sol.evaluations;
+    let evaluation_line = format!(
+        "{n_total} model evaluations: {n_check} start check (zero Jacobian columns), {} solver ({}), {n_stats} \
+         statistics",
+        sol.evaluations,
+        result.stages.iter().map(|s| format!("{} {}", s.name, s.evaluations)).collect::<Vec<_>>().join(", ")
+    );
     let pb = problem.predict(&base);
     let pa = problem.predict(&fitted);
     let sig: Vec<SignalFit> =
@@ -229,11 +250,12 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
             "argmin ParticleSwarm ({} particles, seed {}) then NelderMead on logit-transformed parameters; stages: {}",
             spec.solver.particles,
             spec.solver.seed,
-            result.stages.iter().map(|s| s.0.as_str()).collect::<Vec<_>>().join(" -> ")
+            result.stages.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(" -> ")
         ),
         iterations_global: sol.global_iterations,
         iterations_local: sol.local_iterations,
-        evaluations: sol.evaluations,
+        evaluations: n_total,
+        evaluations_by_stage: result.stages.iter().map(|s| (s.name.clone(), s.evaluations)).collect(),
         cost_start: sol.cost_start,
         cost: sol.cost,
         wall_s: wall,
@@ -280,10 +302,7 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
                 "solver: particle swarm ({} particles, seed {}) then Nelder-Mead on logit-transformed parameters",
                 spec.solver.particles, spec.solver.seed
             ),
-            format!(
-                "cost {:.4e} -> {:.4e} in {} evaluations, {:.1} s",
-                sol.cost_start, sol.cost, sol.evaluations, wall
-            ),
+            format!("cost {:.4e} -> {:.4e}, {:.1} s; {evaluation_line}", sol.cost_start, sol.cost, wall),
             format!(
                 "final v_h: data {} / model {}",
                 sig.iter()
@@ -322,10 +341,9 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
         println!("final v_h: data {:.2} mV, model {:.2} mV", v.last_data * 1e3, v.last_after * 1e3);
     }
     println!(
-        "cost {:.4e} -> {:.4e}, {} evaluations, {:.1} s; wrote {}",
+        "cost {:.4e} -> {:.4e}, {:.1} s; {evaluation_line}; wrote {}",
         sol.cost_start,
         sol.cost,
-        sol.evaluations,
         wall,
         a.out.display()
     );
@@ -400,6 +418,7 @@ struct Provenance {
     iterations_global: u64,
     iterations_local: u64,
     evaluations: u64,
+    evaluations_by_stage: Vec<(String, u64)>,
     cost_start: f64,
     cost: f64,
     wall_s: f64,

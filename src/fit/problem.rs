@@ -6,7 +6,7 @@
 //! (the particle swarm's search box) onto the parameter bounds, [`LogitView`] maps R^p through a logistic, so
 //! Nelder-Mead runs unconstrained while the parameters stay inside their bounds.
 
-use super::spec::{logistic, FreeParam};
+use super::spec::{logistic, FreeParam, Scale};
 use crate::synapse::{CircuitParams, CircuitTrace, Spikes};
 use argmin::core::{CostFunction, Error};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -64,9 +64,35 @@ pub struct FitProblem {
     pub weights: Vec<f64>,
     /// Endpoint weight per target.
     pub endpoint_weights: Vec<f64>,
+    /// Gaussian prior per free parameter (same order): `(centre, sigma, log)`; see [`FitProblem::new`].
+    pub priors: Vec<Option<Prior>>,
     times: Vec<f64>,
     index: Vec<Vec<usize>>,
     evals: Arc<AtomicU64>,
+}
+
+/// A Gaussian prior on one free parameter (MAP fit): in `ln(value)` for log-scaled parameters, else in the value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Prior {
+    /// Centre (the nominal value: the parameter's value in the starting set).
+    pub centre: f64,
+    /// Width: relative (of ln value) for log-scaled parameters, absolute for linear ones.
+    pub sigma: f64,
+    /// Whether the prior is on ln(value).
+    pub log: bool,
+}
+
+/// Cost of a one-sigma prior deviation, in the cost's unit: the same as a 1 % NRMSE on one signal of weight 1.
+/// The cost is a sum of squared NRMSEs, not a chi-square of known noise, so the prior's strength relative to the
+/// data is a stated convention, not a derived one.
+pub const PRIOR_SCALE: f64 = 0.01;
+
+impl Prior {
+    /// The prior's residual (its square is added to the cost).
+    pub fn residual(&self, v: f64) -> f64 {
+        let d = if self.log { (v.max(1e-300) / self.centre).ln() } else { v - self.centre };
+        PRIOR_SCALE * d / self.sigma
+    }
 }
 
 /// Cost returned for parameter sets the model rejects (out of physical range).
@@ -91,6 +117,19 @@ impl FitProblem {
                 t.t_s.iter().map(|x| times.partition_point(|y| y < x).min(times.len().saturating_sub(1))).collect()
             })
             .collect();
+        // Priors centred on the starting (nominal) values: relative width for log-scaled parameters, width
+        // relative to the bound span for linear ones (delays and fractions may be nominally 0).
+        let priors = free
+            .iter()
+            .map(|f| {
+                let sr = f.prior_sigma_rel?;
+                let c = base.get(&f.key)?;
+                Some(match f.scale {
+                    Scale::Log => Prior { centre: c.max(f.lower), sigma: sr, log: true },
+                    Scale::Linear => Prior { centre: c, sigma: sr * (f.upper - f.lower), log: false },
+                })
+            })
+            .collect();
         FitProblem {
             base,
             free,
@@ -98,10 +137,24 @@ impl FitProblem {
             targets,
             weights,
             endpoint_weights,
+            priors,
             times,
             index,
             evals: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Share another problem's evaluation counter (a stage's sub-problem counts into the whole fit's counter, so
+    /// the progress display and the report show one true number).
+    pub fn with_counter(mut self, evals: Arc<AtomicU64>) -> Self {
+        self.evals = evals;
+        self
+    }
+
+    /// Replace the priors (a stage's sub-problem keeps the whole fit's centres, not its own starting values).
+    pub fn with_priors(mut self, priors: Vec<Option<Prior>>) -> Self {
+        self.priors = priors;
+        self
     }
 
     /// Parameter set for physical values of the free parameters.
@@ -119,7 +172,11 @@ impl FitProblem {
     }
 
     /// Model predictions on each target's time points.
+    ///
+    /// Every call is one model evaluation and is counted ([`FitProblem::evaluations`]), whoever makes it: swarm,
+    /// Nelder-Mead, Jacobian, profile.
     pub fn predict(&self, p: &CircuitParams) -> Vec<Vec<f64>> {
+        self.evals.fetch_add(1, Ordering::Relaxed);
         let tr = p.simulate_at(&self.spikes, &self.times);
         self.targets
             .iter()
@@ -132,7 +189,7 @@ impl FitProblem {
     }
 
     /// Weighted, range-normalised residuals: `(model - data) / range * sqrt(weight / n)` per point, then the
-    /// endpoint terms; their sum of squares is the cost.
+    /// endpoint terms, then the prior terms; their sum of squares is the cost.
     pub fn residuals(&self, p: &CircuitParams) -> Vec<f64> {
         let pred = self.predict(p);
         let mut r = Vec::new();
@@ -146,17 +203,41 @@ impl FitProblem {
                 r.push((m - d) / t.range() * self.endpoint_weights[k].sqrt());
             }
         }
+        for (f, pr) in self.free.iter().zip(&self.priors) {
+            if let Some(pr) = pr {
+                r.push(pr.residual(p.get(&f.key).unwrap_or(f64::NAN)));
+            }
+        }
         r
     }
 
-    /// Shared counter of cost evaluations so far (for progress bars on another thread).
+    /// The free parameters that have no effect on the residuals at `values` (their Jacobian column is exactly
+    /// zero): a step of 1e-3 of the search interval (towards the interior) leaves every residual unchanged. Such
+    /// a parameter cannot be fitted from these data; [`crate::cli`] refuses the fit and names it.
+    pub fn inert_parameters(&self, values: &[f64]) -> Vec<String> {
+        let r0 = self.residuals(&self.params_with(values));
+        let mut out = Vec::new();
+        for (k, f) in self.free.iter().enumerate() {
+            let s = f.to_unit(values[k]);
+            let mut v = values.to_vec();
+            v[k] = f.from_unit(if s < 0.5 { s + 1e-3 } else { s - 1e-3 });
+            let r = self.residuals(&self.params_with(&v));
+            // Prior terms move with the parameter by construction: only the data residuals count.
+            let n_data = r.len() - self.priors.iter().filter(|p| p.is_some()).count();
+            if r[..n_data] == r0[..n_data] {
+                out.push(f.key.clone());
+            }
+        }
+        out
+    }
+
+    /// Shared counter of model evaluations so far (for progress bars on another thread).
     pub fn evaluations(&self) -> Arc<AtomicU64> {
         self.evals.clone()
     }
 
     /// Cost for physical values of the free parameters.
     pub fn cost_values(&self, values: &[f64]) -> f64 {
-        self.evals.fetch_add(1, Ordering::Relaxed);
         let p = self.params_with(values);
         if !p.check().is_empty() {
             return INFEASIBLE;

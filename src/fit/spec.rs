@@ -43,6 +43,11 @@ pub struct FreeParam {
     pub scale: Scale,
     /// Property of the circuit or bias of the run.
     pub role: Role,
+    /// Optional Gaussian prior around the nominal (starting-set) value, for a parameter the data cannot pin (MAP
+    /// fit): its width relative to the value for log-scaled parameters (sigma of ln value), relative to the bound
+    /// span for linear ones. A one-sigma deviation costs as much as 1 % NRMSE on one signal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_sigma_rel: Option<f64>,
 }
 
 /// Solver settings: a global particle swarm, then Nelder-Mead on the logit-transformed parameters.
@@ -138,6 +143,11 @@ impl FitSpec {
             }
             if p.scale == Scale::Log && p.lower <= 0.0 {
                 return Err(err(format!("a log-scaled parameter needs lower > 0, got {}", p.lower)));
+            }
+            if let Some(s) = p.prior_sigma_rel {
+                if !(s.is_finite() && s > 0.0) {
+                    return Err(err(format!("prior_sigma_rel must be finite and > 0, got {s}")));
+                }
             }
             if let Some(s) = p.start {
                 if !(s >= p.lower && s <= p.upper) {
@@ -259,8 +269,15 @@ mod tests {
 
     #[test]
     fn transforms_invert_and_respect_bounds() {
-        let p =
-            FreeParam { key: "x".into(), lower: 1e-13, upper: 1e-10, start: None, scale: Scale::Log, role: Role::Bias };
+        let p = FreeParam {
+            key: "x".into(),
+            lower: 1e-13,
+            upper: 1e-10,
+            start: None,
+            scale: Scale::Log,
+            role: Role::Bias,
+            prior_sigma_rel: None,
+        };
         for v in [1e-13, 3e-12, 1e-10] {
             assert!((p.from_unit(p.to_unit(v)) - v).abs() < 1e-9 * v);
         }

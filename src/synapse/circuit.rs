@@ -233,11 +233,8 @@ impl<'a> Channel<'a> {
             e.extend(track.level_crossings(dpi, hi, t_end));
             e.extend(track.start_s.iter().skip(1).copied());
             // Both delayed views of the current (onset and release) have their breakpoints.
-            let mut e: Vec<f64> = e
-                .into_iter()
-                .flat_map(|t| [t + wta.delay_on_s, t + wta.delay_off_s])
-                .filter(|&t| t < t_end)
-                .collect();
+            let mut e: Vec<f64> =
+                e.into_iter().flat_map(|t| [t + wta.delay_on_s, t + wta.delay_off_s]).filter(|&t| t < t_end).collect();
             e.sort_by(f64::total_cmp);
             e.dedup();
             e
