@@ -13,6 +13,7 @@
 //! - [`io`]: waveform importers, waveform-set descriptors, MNIST loaders, atomic output.
 //! - [`fit`]: calibration of declared parameters against waveforms (argmin), statistics and reports.
 //! - [`plot`]: PNG and SVG figures (plotters).
+//! - [`protocol`]: stimulus protocol files (blocks of regular or Poisson trains, explicit spike lists).
 //! - [`stimulus`]: regular and Poisson spike trains.
 //! - [`network`]: the two-layer spiking network on MNIST.
 //! - [`cli`]: the `stc` command.
@@ -24,5 +25,6 @@ pub mod io;
 pub mod network;
 pub mod params;
 pub mod plot;
+pub mod protocol;
 pub mod stimulus;
 pub mod synapse;

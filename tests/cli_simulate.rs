@@ -105,3 +105,59 @@ fn bad_parameter_file_is_a_clear_error_not_a_panic() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--duration"));
 }
+
+#[test]
+fn protocol_file_drives_the_simulation_and_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p");
+    let protocol = Path::new(env!("CARGO_MANIFEST_DIR")).join("protocols/fig17-pairing.yaml");
+    let o = stc()
+        .args(["simulate", "--params", "cadence-fig17", "--dt", "1e-4", "--protocol"])
+        .arg(&protocol)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (_, rows) = read_csv(&out.join("traces.csv"));
+    // 30 ms at 0.1 ms: 301 samples; the duration comes from the file.
+    assert_eq!(rows.len(), 301);
+    let recorded = stc_synapse::protocol::Protocol::load(&out.join("protocol.yaml")).unwrap();
+    assert_eq!(recorded, stc_synapse::protocol::Protocol::load(&protocol).unwrap());
+    // The same spikes through the shorthand flags give the same traces.
+    let out2 = dir.path().join("flags");
+    let o = stc()
+        .args(["simulate", "--params", "cadence-fig17", "--dt", "1e-4", "--duration", "0.03"])
+        .args(["--pre-spikes", "0.004", "--post-spikes", "0.002", "--out"])
+        .arg(&out2)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(std::fs::read(out.join("traces.csv")).unwrap(), std::fs::read(out2.join("traces.csv")).unwrap());
+}
+
+#[test]
+fn protocol_conflicts_with_shorthand_and_bad_files_name_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let protocol = Path::new(env!("CARGO_MANIFEST_DIR")).join("protocols/fig17-pairing.yaml");
+    let o = stc()
+        .args(["simulate", "--duration", "1", "--protocol"])
+        .arg(&protocol)
+        .arg("--out")
+        .arg(dir.path().join("o"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("cannot be used with"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "name: b\nduration_s: 1.0\nblocks:\n  - kind: regular\n    duration_s: 2.0\n").unwrap();
+    let o = stc().args(["simulate", "--protocol"]).arg(&bad).arg("--out").arg(dir.path().join("o")).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.yaml:5:17: blocks[0].duration_s: expected the block to end by"), "{err}");
+    assert!(!dir.path().join("o").exists(), "nothing written on error");
+}

@@ -4,6 +4,7 @@ use super::{parse_list, CliError};
 use crate::io::{atomic, table};
 use crate::params::{self, AnyParams};
 use crate::plot::{self, HLine, Panel, Series, Style};
+use crate::protocol::Protocol;
 use crate::stimulus;
 use crate::synapse::{CircuitParams, ReferenceParams, Spikes};
 use std::path::{Path, PathBuf};
@@ -19,9 +20,10 @@ pub enum Model {
 
 /// Simulate one synapse.
 ///
-/// Spikes come from explicit times (--pre-spikes/--post-spikes) and/or rates in a stimulation window
+/// Spikes come from a protocol file (--protocol protocols/fig11-strong-potentiation.yaml; see protocols/README.md),
+/// or, as a shorthand, from explicit times (--pre-spikes/--post-spikes) and/or rates in a stimulation window
 /// (--pre-rate/--post-rate with --stim-start/--stim-stop; Poisson with --seed, or --regular). Writes
-/// OUT/traces.csv (circuit: t_s,i_ca_A,i_hp_A,i_hd_A,v_h_V,z,w; reference: t_s,c_mM,h_V,z,w_V) and
+/// OUT/protocol.yaml (the protocol as run), OUT/traces.csv (circuit: t_s,i_ca_A,i_hp_A,i_hd_A,v_h_V,z,w; reference: t_s,c_mM,h_V,z,w_V) and
 /// OUT/traces.png + .svg.
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -31,9 +33,12 @@ pub struct Args {
     /// Model to simulate (default: the model of the parameter file).
     #[arg(long, value_enum)]
     pub model: Option<Model>,
-    /// Simulated time [s].
-    #[arg(long)]
-    pub duration: f64,
+    /// Protocol file (YAML: blocks of regular or Poisson trains, spike lists, duration; see protocols/README.md).
+    #[arg(long, conflicts_with_all = ["duration", "pre_spikes", "post_spikes", "pre_rate", "post_rate", "stim_start", "stim_stop", "regular"])]
+    pub protocol: Option<PathBuf>,
+    /// Simulated time [s] (required without --protocol).
+    #[arg(long, required_unless_present = "protocol")]
+    pub duration: Option<f64>,
     /// Output sample interval [s].
     #[arg(long, default_value_t = 1e-4)]
     pub dt: f64,
@@ -58,9 +63,9 @@ pub struct Args {
     /// Regular trains instead of Poisson for the rates.
     #[arg(long)]
     pub regular: bool,
-    /// Seed of the Poisson trains.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// Seed of the Poisson trains (default 1; with --protocol, overrides the file's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Acceleration factor for the early-phase recovery and the late phase (thesis: 32).
     #[arg(long)]
     pub accel: Option<f64>,
@@ -87,15 +92,26 @@ fn check_positive(name: &str, v: f64) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Build the spike trains from the arguments.
-fn spikes(a: &Args) -> Result<Spikes, CliError> {
-    let stop = a.stim_stop.unwrap_or(a.duration);
+/// The protocol to run: the --protocol file, or one built from the shorthand flags.
+fn protocol(a: &Args) -> Result<Protocol, CliError> {
+    if let Some(path) = &a.protocol {
+        return Ok(Protocol::load(path)?);
+    }
+    let duration = a.duration.ok_or("--duration is required without --protocol")?;
+    check_positive("duration", duration)?;
+    let s = spikes(a, duration)?;
+    Ok(Protocol::explicit("command-line", "stc simulate flags", duration, s)?)
+}
+
+/// Build the spike trains from the shorthand flags.
+fn spikes(a: &Args, duration: f64) -> Result<Spikes, CliError> {
+    let stop = a.stim_stop.unwrap_or(duration);
     for (n, r) in [("pre-rate", a.pre_rate), ("post-rate", a.post_rate)] {
         if !(r.is_finite() && r >= 0.0) {
             return Err(format!("--{n} must be >= 0 Hz, got {r}").into());
         }
     }
-    let mut rng = stimulus::rng(a.seed);
+    let mut rng = stimulus::rng(a.seed.unwrap_or(1));
     let mut train = |rate: f64| {
         if a.regular {
             stimulus::regular(rate, a.stim_start, stop)
@@ -114,12 +130,13 @@ fn spikes(a: &Args) -> Result<Spikes, CliError> {
 
 /// Run `stc simulate`.
 pub fn run(a: Args) -> Result<(), CliError> {
-    check_positive("duration", a.duration)?;
+    let prot = protocol(&a)?;
+    let duration = prot.duration_s;
     check_positive("dt", a.dt)?;
-    if a.duration / a.dt > 2e7 {
+    if duration / a.dt > 2e7 {
         return Err(format!(
-            "--duration / --dt = {:.0} samples; use a larger --dt (at most 2e7 samples)",
-            a.duration / a.dt
+            "duration / --dt = {:.0} samples; use a larger --dt (at most 2e7 samples)",
+            duration / a.dt
         )
         .into());
     }
@@ -131,21 +148,30 @@ pub fn run(a: Args) -> Result<(), CliError> {
         _ => "thesis-fig9",
     };
     let loaded = params::load(a.params.as_deref().unwrap_or(default))?;
-    let s = spikes(&a)?;
+    let s = match a.seed {
+        Some(seed) if a.protocol.is_some() => prot.spikes_with_seed(seed),
+        _ => prot.spikes(),
+    };
     atomic::prepare_out_dir(&a.out, a.force)?;
+    // The protocol as run (with the seed actually used), so that the traces can be reproduced from OUT alone.
+    let mut as_run = prot.clone();
+    if let (Some(seed), Some(_)) = (a.seed, &a.protocol) {
+        as_run.seed = seed;
+    }
+    atomic::write_atomic(&a.out.join("protocol.yaml"), as_run.to_yaml().as_bytes())?;
     match (loaded, a.model) {
         (AnyParams::Circuit(mut p), None | Some(Model::Circuit)) => {
             if let Some(k) = a.accel {
                 p.capacitor.accel = k;
                 p.late.accel = k;
             }
-            write_circuit(&p, &s, a.duration, a.dt, &a.out)
+            write_circuit(&p, &s, duration, a.dt, &a.out)
         }
         (AnyParams::Reference(mut p), None | Some(Model::Reference)) => {
             if let Some(k) = a.accel {
                 p.accel = k;
             }
-            write_reference(&p, &s, a.duration, a.dt, &a.out)
+            write_reference(&p, &s, duration, a.dt, &a.out)
         }
         (_, Some(m)) => Err(format!(
             "--model {} does not match the parameter file `{}` (pass a {} parameter set)",

@@ -321,8 +321,8 @@ pub enum DescriptorError {
 /// Finds where keys are in the descriptor text, so that semantic errors (which serde_yaml cannot locate) still
 /// point at a line and column. Handles block mappings, block sequences and one-line flow mappings; when it cannot
 /// find a key it falls back to the enclosing block, then to no position.
-struct YamlText<'a> {
-    lines: Vec<&'a str>,
+pub(crate) struct YamlText<'a> {
+    pub(crate) lines: Vec<&'a str>,
 }
 
 fn indent(line: &str) -> usize {
@@ -372,13 +372,13 @@ fn find_key(line: &str, key: &str) -> Option<usize> {
 }
 
 impl<'a> YamlText<'a> {
-    fn new(text: &'a str) -> Self {
+    pub(crate) fn new(text: &'a str) -> Self {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         YamlText { lines: text.lines().collect() }
     }
 
     /// Line range of a top-level key: its own line and the following indented (or `- `) lines.
-    fn top_block(&self, key: &str) -> Option<(usize, usize)> {
+    pub(crate) fn top_block(&self, key: &str) -> Option<(usize, usize)> {
         let start =
             self.lines.iter().position(|l| l.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with(':')))?;
         let mut end = start + 1;
@@ -393,7 +393,7 @@ impl<'a> YamlText<'a> {
     }
 
     /// Line range of the `index`-th item of the block sequence in `block`.
-    fn seq_item(&self, block: (usize, usize), index: usize) -> Option<(usize, usize)> {
+    pub(crate) fn seq_item(&self, block: (usize, usize), index: usize) -> Option<(usize, usize)> {
         let starts: Vec<usize> = (block.0 + 1..block.1)
             .filter(|&k| {
                 let t = self.lines[k].trim_start();
@@ -407,12 +407,12 @@ impl<'a> YamlText<'a> {
     }
 
     /// (line, column) of `key:`'s value in `range`.
-    fn key_in(&self, range: (usize, usize), key: &str) -> Option<(usize, usize)> {
+    pub(crate) fn key_in(&self, range: (usize, usize), key: &str) -> Option<(usize, usize)> {
         (range.0..range.1.min(self.lines.len())).find_map(|k| find_key(self.lines[k], key).map(|c| (k + 1, c)))
     }
 
     /// Best position for `top.key` (or `top[item].key`): the key, else the item / block start, else nothing.
-    fn locate(&self, top: &str, item: Option<usize>, key: &str) -> (Option<usize>, Option<usize>) {
+    pub(crate) fn locate(&self, top: &str, item: Option<usize>, key: &str) -> (Option<usize>, Option<usize>) {
         let Some(block) = self.top_block(top) else { return (None, None) };
         let range = match item {
             Some(i) => match self.seq_item(block, i) {
