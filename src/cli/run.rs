@@ -19,14 +19,15 @@ use std::path::{Path, PathBuf};
 /// Run the whole pipeline on the shipped data and write a report (about a minute on 2 cores).
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
-    /// Refit the calibration from the Cadence waveforms (writes fits/cadence-fig17.yaml) instead of loading it.
+    /// Refit the calibration from the Cadence waveforms instead of loading it: the Fig. 17 fit, then the joint fit
+    /// over Fig. 17 and Fig. 11(b) started from it (writes fits/cadence-fig17.yaml and the calibration file).
     #[arg(long)]
     pub refit: bool,
     /// Waveform-set descriptor used for the calibration and the comparison plots.
     #[arg(long, default_value = "waveforms/cadence-fig17/descriptor.yaml")]
     pub descriptor: PathBuf,
     /// Calibration file to load (and to write with --refit).
-    #[arg(long, default_value = "fits/cadence-fig17.yaml")]
+    #[arg(long, default_value = "fits/cadence.yaml")]
     pub calibration: PathBuf,
     /// Report directory.
     #[arg(long, default_value = "reports/run")]
@@ -81,14 +82,26 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     );
     if a.refit {
         super::fit::run_fit(FitArgs {
-            descriptor: a.descriptor.clone(),
+            descriptors: vec![a.descriptor.clone()],
             params: None,
             spec: None,
             free: vec![],
             seed: None,
-            out: a.calibration.clone(),
+            out: PathBuf::from("fits/cadence-fig17.yaml"),
             report: Some(a.out.join("fit")),
             force: true,
+            cross_validate: false,
+        })?;
+        super::fit::run_fit(FitArgs {
+            descriptors: vec![a.descriptor.clone(), PathBuf::from("waveforms/cadence-fig11b/descriptor.yaml")],
+            params: None,
+            spec: Some(PathBuf::from("waveforms/cadence-fig11b/joint-fit-spec.yaml")),
+            free: vec![],
+            seed: None,
+            out: a.calibration.clone(),
+            report: Some(a.out.join("fit-joint")),
+            force: true,
+            cross_validate: false,
         })?;
     }
     let cal_name = a.calibration.display().to_string();

@@ -14,8 +14,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// The calibration checked in with the product (fits/cadence-fig17.yaml), used unless `--calibration` says otherwise.
-pub const DEFAULT_CALIBRATION: &str = include_str!("../../fits/cadence-fig17.yaml");
+/// The calibration checked in with the product (fits/cadence.yaml: the joint fit over Fig. 17 and Fig. 11(b)), used
+/// unless `--calibration` says otherwise.
+pub const DEFAULT_CALIBRATION: &str = include_str!("../../fits/cadence.yaml");
 
 /// Train and test the network (thesis section 3.3): rate-encoded digits, teacher currents during training,
 /// plasticity off at test; accuracy right after training (early phase) and after an accelerated consolidation
@@ -88,7 +89,7 @@ pub fn synapse(params_name: &str, calibration: Option<&str>) -> Result<(CircuitP
     let cal = match calibration {
         Some("none") => None,
         Some(path) => Some(params::load_circuit(path)?),
-        None => match params::parse(DEFAULT_CALIBRATION, "fits/cadence-fig17.yaml (embedded)")? {
+        None => match params::parse(DEFAULT_CALIBRATION, "fits/cadence.yaml (embedded)")? {
             params::AnyParams::Circuit(p) => Some(*p),
             _ => None,
         },

@@ -12,7 +12,8 @@ use argmin::core::{CostFunction, Error};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// One measured signal: a model signal name (`i_ca`, `i_hp`, `i_hd`, `v_h`, `z`, `w`) and its points (SI).
+/// One measured signal: a model signal name (`i_ca`, `i_hp`, `i_hd`, `v_h`, `z`, `w`, `epw_pct`, `lpw_pct`,
+/// `total_pct`) and its points (SI; per cent for the `_pct` signals), from the run `set` of the problem.
 #[derive(Clone, Debug)]
 pub struct Target {
     /// Model signal name.
@@ -21,6 +22,20 @@ pub struct Target {
     pub t_s: Vec<f64>,
     /// Values (SI).
     pub y: Vec<f64>,
+    /// Index of the run (waveform set) in [`FitProblem::sets`] it was measured in.
+    pub set: usize,
+}
+
+/// One run of the model in a fit: a waveform set's stimulus and the parameters its run had that differ from the
+/// shared parameter set (e.g. the acceleration factors of the Fig. 11(b) run).
+#[derive(Clone, Debug, Default)]
+pub struct RunSet {
+    /// Name for reports (the waveform set's name).
+    pub name: String,
+    /// Stimulus of the run.
+    pub spikes: Spikes,
+    /// `(dotted key, value)` set on the shared parameters for this run only.
+    pub overrides: Vec<(String, f64)>,
 }
 
 impl Target {
@@ -34,6 +49,20 @@ impl Target {
             hi.abs().max(1e-300)
         }
     }
+}
+
+/// A model signal of a trace by name, including the per-cent weights of thesis Fig. 11 (relative to the resting
+/// weight, as `stc simulate` writes them): EPW% = 100 v_h / V_H0, LPW% = 100 (1 + z), total% = EPW% + LPW% - 100.
+pub fn signal_values(p: &CircuitParams, tr: &CircuitTrace, name: &str) -> Option<Vec<f64>> {
+    let v0 = p.capacitor.v_h0_v;
+    let epw = || tr.v_h_v.iter().map(|v| 100.0 * v / v0);
+    let lpw = || tr.z.iter().map(|z| 100.0 * (1.0 + z));
+    Some(match name {
+        "epw_pct" => epw().collect(),
+        "lpw_pct" => lpw().collect(),
+        "total_pct" => epw().zip(lpw()).map(|(e, l)| e + l - 100.0).collect(),
+        _ => signal(tr, name)?.to_vec(),
+    })
 }
 
 /// Pick a model signal out of a trace by name.
@@ -56,8 +85,8 @@ pub struct FitProblem {
     pub base: CircuitParams,
     /// Free parameters.
     pub free: Vec<FreeParam>,
-    /// Stimulus of the run.
-    pub spikes: Spikes,
+    /// The runs (one per waveform set).
+    pub sets: Vec<RunSet>,
     /// Measured signals.
     pub targets: Vec<Target>,
     /// Weight per target (same order).
@@ -66,7 +95,7 @@ pub struct FitProblem {
     pub endpoint_weights: Vec<f64>,
     /// Gaussian prior per free parameter (same order): `(centre, sigma, log)`; see [`FitProblem::new`].
     pub priors: Vec<Option<Prior>>,
-    times: Vec<f64>,
+    times: Vec<Vec<f64>>,
     index: Vec<Vec<usize>>,
     evals: Arc<AtomicU64>,
 }
@@ -99,7 +128,7 @@ impl Prior {
 pub const INFEASIBLE: f64 = 1e6;
 
 impl FitProblem {
-    /// Build the problem; the union of all targets' time points is simulated once per evaluation.
+    /// Build a problem over one run; the union of all targets' time points is simulated once per evaluation.
     pub fn new(
         base: CircuitParams,
         free: Vec<FreeParam>,
@@ -108,13 +137,38 @@ impl FitProblem {
         weights: Vec<f64>,
         endpoint_weights: Vec<f64>,
     ) -> Self {
-        let mut times: Vec<f64> = targets.iter().flat_map(|t| t.t_s.iter().copied()).filter(|t| *t >= 0.0).collect();
-        times.sort_by(f64::total_cmp);
-        times.dedup();
+        let sets = vec![RunSet { name: String::new(), spikes, overrides: vec![] }];
+        Self::new_sets(base, free, sets, targets, weights, endpoint_weights)
+    }
+
+    /// Build a problem over several runs (one cost over all waveform sets); each target names its run. Each run
+    /// is simulated once per evaluation, on the union of its targets' time points.
+    pub fn new_sets(
+        base: CircuitParams,
+        free: Vec<FreeParam>,
+        sets: Vec<RunSet>,
+        targets: Vec<Target>,
+        weights: Vec<f64>,
+        endpoint_weights: Vec<f64>,
+    ) -> Self {
+        let times: Vec<Vec<f64>> = (0..sets.len())
+            .map(|k| {
+                let mut ts: Vec<f64> = targets
+                    .iter()
+                    .filter(|t| t.set == k)
+                    .flat_map(|t| t.t_s.iter().copied())
+                    .filter(|t| *t >= 0.0)
+                    .collect();
+                ts.sort_by(f64::total_cmp);
+                ts.dedup();
+                ts
+            })
+            .collect();
         let index = targets
             .iter()
             .map(|t| {
-                t.t_s.iter().map(|x| times.partition_point(|y| y < x).min(times.len().saturating_sub(1))).collect()
+                let ts = &times[t.set];
+                t.t_s.iter().map(|x| ts.partition_point(|y| y < x).min(ts.len().saturating_sub(1))).collect()
             })
             .collect();
         // Priors centred on the starting (nominal) values: relative width for log-scaled parameters, width
@@ -133,7 +187,7 @@ impl FitProblem {
         FitProblem {
             base,
             free,
-            spikes,
+            sets,
             targets,
             weights,
             endpoint_weights,
@@ -177,15 +231,22 @@ impl FitProblem {
     /// Nelder-Mead, Jacobian, profile.
     pub fn predict(&self, p: &CircuitParams) -> Vec<Vec<f64>> {
         self.evals.fetch_add(1, Ordering::Relaxed);
-        let tr = p.simulate_at(&self.spikes, &self.times);
-        self.targets
-            .iter()
-            .zip(&self.index)
-            .map(|(t, idx)| {
-                let s = signal(&tr, &t.signal).unwrap_or(&[]);
-                idx.iter().map(|&k| s.get(k).copied().unwrap_or(f64::NAN)).collect()
-            })
-            .collect()
+        let mut out: Vec<Vec<f64>> = vec![Vec::new(); self.targets.len()];
+        for (k, set) in self.sets.iter().enumerate() {
+            if !self.targets.iter().any(|t| t.set == k) {
+                continue;
+            }
+            let mut q = p.clone();
+            for (key, v) in &set.overrides {
+                q.set(key, *v);
+            }
+            let tr = q.simulate_at(&set.spikes, &self.times[k]);
+            for (j, t) in self.targets.iter().enumerate().filter(|(_, t)| t.set == k) {
+                let s = signal_values(&q, &tr, &t.signal).unwrap_or_default();
+                out[j] = self.index[j].iter().map(|&i| s.get(i).copied().unwrap_or(f64::NAN)).collect();
+            }
+        }
+        out
     }
 
     /// Weighted, range-normalised residuals: `(model - data) / range * sqrt(weight / n)` per point, then the
@@ -212,15 +273,17 @@ impl FitProblem {
     }
 
     /// The free parameters that have no effect on the residuals at `values` (their Jacobian column is exactly
-    /// zero): a step of 1e-3 of the search interval (towards the interior) leaves every residual unchanged. Such
-    /// a parameter cannot be fitted from these data; [`crate::cli`] refuses the fit and names it.
+    /// zero): a step of 5 % of the search interval (towards the interior) leaves every residual unchanged. The step
+    /// is not infinitesimal because the late phase is a counter: its output is piecewise constant in the
+    /// parameters, so only a finite move tells "no effect" from "below one count". Such a parameter cannot be
+    /// fitted from these data; [`crate::cli`] refuses the fit and names it.
     pub fn inert_parameters(&self, values: &[f64]) -> Vec<String> {
         let r0 = self.residuals(&self.params_with(values));
         let mut out = Vec::new();
         for (k, f) in self.free.iter().enumerate() {
             let s = f.to_unit(values[k]);
             let mut v = values.to_vec();
-            v[k] = f.from_unit(if s < 0.5 { s + 1e-3 } else { s - 1e-3 });
+            v[k] = f.from_unit(if s < 0.5 { s + 0.05 } else { s - 0.05 });
             let r = self.residuals(&self.params_with(&v));
             // Prior terms move with the parameter by construction: only the data residuals count.
             let n_data = r.len() - self.priors.iter().filter(|p| p.is_some()).count();

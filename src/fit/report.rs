@@ -95,7 +95,7 @@ pub fn markdown(
     let _ = writeln!(s, "## Parameters\n");
     let _ = writeln!(
         s,
-        "| parameter | role | value | std. error | rel. error | bounds | note |\n|---|---|---|---|---|---|---|"
+        "| parameter | role | value | std. error | rel. error | 95 % CI (t) | bounds | note |\n|---|---|---|---|---|---|---|---|"
     );
     for (k, p) in stats.params.iter().enumerate() {
         let _ = writeln!(

@@ -156,10 +156,10 @@ pub fn solve_staged(
         if idx.is_empty() || keep.is_empty() {
             continue;
         }
-        let sub = FitProblem::new(
+        let sub = FitProblem::new_sets(
             base,
             idx.iter().map(|&k| problem.free[k].clone()).collect(),
-            problem.spikes.clone(),
+            problem.sets.clone(),
             keep.iter().map(|&k| problem.targets[k].clone()).collect(),
             keep.iter().map(|&k| problem.weights[k]).collect(),
             keep.iter().map(|&k| problem.endpoint_weights[k]).collect(),
