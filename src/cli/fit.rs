@@ -194,7 +194,10 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
     if let Some(r) = &a.report {
         atomic::check_out_dir(r, a.force)?;
     }
-    let sets: Vec<WaveformSet> = a.descriptors.iter().map(|d| WaveformSet::load(d)).collect::<Result<_, _>>()?;
+    let mut sets: Vec<WaveformSet> = Vec::new();
+    for d in &a.descriptors {
+        sets.push(WaveformSet::load(d)?);
+    }
     let ws = &sets[0];
     let first = &a.descriptors[0];
     let spec_path = a.spec.clone().unwrap_or_else(|| first.parent().unwrap_or(Path::new(".")).join("fit-spec.yaml"));

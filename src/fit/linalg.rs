@@ -266,32 +266,6 @@ impl Matrix {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-
-    /// Deterministic pseudo-random numbers in [-1, 1) (64-bit LCG, Knuth's MMIX constants).
-    struct Lcg(u64);
-    impl Lcg {
-        fn next(&mut self) -> f64 {
-            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((self.0 >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-        }
-        fn matrix(&mut self, r: usize, c: usize) -> Matrix {
-            Matrix::from_fn(r, c, |_, _| self.next())
-        }
-    }
-
-    fn reconstruct(values: &[f64], v: &Matrix) -> Matrix {
-        v.mul(&Matrix::from_diag(values)).mul(&v.transpose())
-    }
-
-    /// Asserts that the columns of `v` match the expected unit vectors up to sign.
-    fn assert_vectors_match(v: &Matrix, expected: &[Vec<f64>], tol: f64) {
-        for (k, e) in expected.iter().enumerate() {
-            let col = v.column(k);
-            let dot: f64 = col.iter().zip(e).map(|(a, b)| a * b).sum();
-            assert!((dot.abs() - 1.0).abs() <= tol, "eigenvector {k}: {col:?} vs {e:?}");
-        }
-    }
 
     #[test]
     fn basic_ops() {
@@ -312,6 +286,7 @@ mod tests {
         assert!(!c.is_symmetric(1e-12));
         assert!(a.gram().is_symmetric(0.0));
         assert_eq!(Matrix::identity(3).mul(&a.transpose()), a.transpose());
+        assert_eq!(a.to_nalgebra()[(1, 2)], 6.0);
     }
 
     #[test]

@@ -790,16 +790,10 @@ mod tests {
         let vmax = fast.v_h_v.iter().cloned().fold(0.0, f64::max);
         assert!(vmax - p.capacitor.v_h0_v > p.tag.theta_tag_v, "the protocol tags the synapse");
         assert!(fast.z.last().unwrap() - fast.z[0] > 10.0 * dz, "and consolidates");
-        for j in 0..times.len() {
+        for (j, t) in times.iter().enumerate() {
             // The stepped path decides the tag on 0.1 ms steps: v_h agrees to round-off, z to one count.
-            assert!((fast.v_h_v[j] - stepped.v_h_v[j]).abs() < 1e-9, "t = {}", times[j]);
-            assert!(
-                (fast.z[j] - stepped.z[j]).abs() <= dz * 1.01,
-                "t = {}: {} vs {}",
-                times[j],
-                fast.z[j],
-                stepped.z[j]
-            );
+            assert!((fast.v_h_v[j] - stepped.v_h_v[j]).abs() < 1e-9, "t = {t}");
+            assert!((fast.z[j] - stepped.z[j]).abs() <= dz * 1.01, "t = {t}: {} vs {}", fast.z[j], stepped.z[j]);
         }
     }
 }
