@@ -39,7 +39,7 @@ fn simulate_writes_traces_and_refuses_to_overwrite() {
         .unwrap();
     assert!(ok.success());
     let (header, rows) = read_csv(&out.join("traces.csv"));
-    assert_eq!(header, ["t_s", "i_ca_A", "i_hp_A", "i_hd_A", "v_h_V", "z", "w"]);
+    assert_eq!(header, ["t_s", "i_ca_A", "i_hp_A", "i_hd_A", "v_h_V", "z", "w", "epw_pct", "lpw_pct", "total_pct"]);
     assert_eq!(rows.len(), 201);
     // Pairing potentiated the early phase.
     assert!(rows.last().unwrap()[4] > 0.9 + 1e-3);
@@ -79,7 +79,7 @@ fn reference_model_has_its_own_columns() {
         .unwrap();
     assert!(ok.success());
     let (header, rows) = read_csv(&out.join("traces.csv"));
-    assert_eq!(header, ["t_s", "c_mM", "h_V", "z", "w_V"]);
+    assert_eq!(header, ["t_s", "c_mM", "h_V", "z", "p", "w_V", "epw_pct", "lpw_pct", "total_pct"]);
     assert_eq!(rows.len(), 101);
 }
 
@@ -160,4 +160,29 @@ fn protocol_conflicts_with_shorthand_and_bad_files_name_line_and_column() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("bad.yaml:5:17: blocks[0].duration_s: expected the block to end by"), "{err}");
     assert!(!dir.path().join("o").exists(), "nothing written on error");
+}
+
+#[test]
+fn seed_flag_replaces_the_protocol_seed_and_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let protocol = Path::new(env!("CARGO_MANIFEST_DIR")).join("protocols/wtet.yaml");
+    let run = |name: &str, seed: Option<&str>| {
+        let out = dir.path().join(name);
+        let mut c = stc();
+        c.args(["simulate", "--params", "luboeinski-tetzlaff", "--dt", "60", "--protocol"]).arg(&protocol);
+        if let Some(s) = seed {
+            c.args(["--seed", s]);
+        }
+        let o = c.arg("--out").arg(&out).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let recorded = stc_synapse::protocol::Protocol::load(&out.join("protocol.yaml")).unwrap();
+        (recorded, std::fs::read(out.join("traces.csv")).unwrap())
+    };
+    let (p1, t1) = run("default", None);
+    let (p7, t7) = run("seed7", Some("7"));
+    let (p7b, t7b) = run("seed7b", Some("7"));
+    assert_eq!((p1.seed, p7.seed), (1, 7));
+    assert_eq!(p7, p7b);
+    assert_eq!(t7, t7b, "same seed, same traces");
+    assert_ne!(t1, t7, "another seed, other Poisson trains");
 }

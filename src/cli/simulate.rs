@@ -6,7 +6,7 @@ use crate::params::{self, AnyParams};
 use crate::plot::{self, HLine, Panel, Series, Style};
 use crate::protocol::Protocol;
 use crate::stimulus;
-use crate::synapse::{CircuitParams, ReferenceParams, Spikes};
+use crate::synapse::{CircuitParams, ReferenceParams, Spikes, WeightPercent};
 use std::path::{Path, PathBuf};
 
 /// Which model to simulate.
@@ -23,8 +23,11 @@ pub enum Model {
 /// Spikes come from a protocol file (--protocol protocols/fig11-strong-potentiation.yaml; see protocols/README.md),
 /// or, as a shorthand, from explicit times (--pre-spikes/--post-spikes) and/or rates in a stimulation window
 /// (--pre-rate/--post-rate with --stim-start/--stim-stop; Poisson with --seed, or --regular). Writes
-/// OUT/protocol.yaml (the protocol as run), OUT/traces.csv (circuit: t_s,i_ca_A,i_hp_A,i_hd_A,v_h_V,z,w; reference: t_s,c_mM,h_V,z,w_V) and
-/// OUT/traces.png + .svg.
+/// OUT/protocol.yaml (the protocol as run), OUT/traces.csv (circuit: t_s,i_ca_A,i_hp_A,i_hd_A,v_h_V,z,w;
+/// reference: t_s,c_mM,h_V,z,p,w_V; both then epw_pct,lpw_pct,total_pct) and OUT/traces.png + .svg.
+///
+/// The per-cent columns are the thesis' Fig. 11 quantities, relative to the resting weight: EPW% = 100 v_h / V_H0
+/// (reference: 100 h / h0), LPW% = 100 (1 + z), total% = EPW% + LPW% - 100 = 100 w / w_rest.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Parameter preset name or YAML file (default: thesis-fig9 for the circuit, reference for the reference model).
@@ -66,7 +69,9 @@ pub struct Args {
     /// Seed of the Poisson trains (default 1; with --protocol, overrides the file's `seed`).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Acceleration factor for the early-phase recovery and the late phase (thesis: 32).
+    /// Acceleration K of the slow processes, the same in both models (thesis Fig. 11(b): 32): circuit: recovery
+    /// currents x K and late-phase tau_z / K; reference: recovery term of Eq. 3 x K, tau_z / K and protein tau_p / K.
+    /// Induction (calcium, comparators, potentiation and depression) is not accelerated.
     #[arg(long)]
     pub accel: Option<f64>,
     /// Output directory (refused if it exists and is not empty, unless --force).
@@ -187,9 +192,25 @@ fn line(label: &str, x: &[f64], y: &[f64], color: (u8, u8, u8)) -> Series {
     Series { label: label.into(), x: x.to_vec(), y: y.to_vec(), style: Style::Line, color: Some(color) }
 }
 
+/// EPW, LPW and total weight in per cent of the resting weight, as thesis Fig. 11 plots them.
+fn percent_panel(t: &[f64], pct: &WeightPercent) -> Panel {
+    Panel {
+        title: "Weights relative to rest (thesis Fig. 11)".into(),
+        y_label: "weight [%]".into(),
+        y_scale: 1.0,
+        series: vec![
+            line("EPW", t, &pct.epw_pct, (148, 103, 189)),
+            line("LPW", t, &pct.lpw_pct, (140, 86, 75)),
+            line("total", t, &pct.total_pct, (0, 0, 0)),
+        ],
+        hlines: vec![HLine { label: "rest".into(), y: 100.0 }],
+    }
+}
+
 /// Simulate the circuit model and write its CSV and figure.
 pub fn write_circuit(p: &CircuitParams, s: &Spikes, duration: f64, dt: f64, out: &Path) -> Result<(), CliError> {
     let tr = p.simulate(s, duration, dt);
+    let pct = WeightPercent::circuit(p, &tr);
     table::write_csv(
         &out.join("traces.csv"),
         &[
@@ -200,6 +221,9 @@ pub fn write_circuit(p: &CircuitParams, s: &Spikes, duration: f64, dt: f64, out:
             ("v_h_V", &tr.v_h_v),
             ("z", &tr.z),
             ("w", &tr.w),
+            ("epw_pct", &pct.epw_pct),
+            ("lpw_pct", &pct.lpw_pct),
+            ("total_pct", &pct.total_pct),
         ],
     )?;
     let t = &tr.t_s;
@@ -236,13 +260,7 @@ pub fn write_circuit(p: &CircuitParams, s: &Spikes, duration: f64, dt: f64, out:
             series: vec![line("z", t, &tr.z, (140, 86, 75))],
             hlines: vec![],
         },
-        Panel {
-            title: "Total weight".into(),
-            y_label: "w".into(),
-            y_scale: 1.0,
-            series: vec![line("w", t, &tr.w, (0, 0, 0))],
-            hlines: vec![],
-        },
+        percent_panel(t, &pct),
     ];
     let title = format!("Circuit synapse ({}): {} pre, {} post spikes", p.name, s.pre.len(), s.post.len());
     plot::plot_panels(&out.join("traces"), &title, xl, xs, &panels)?;
@@ -252,9 +270,20 @@ pub fn write_circuit(p: &CircuitParams, s: &Spikes, duration: f64, dt: f64, out:
 /// Simulate the reference model and write its CSV and figure.
 pub fn write_reference(p: &ReferenceParams, s: &Spikes, duration: f64, dt: f64, out: &Path) -> Result<(), CliError> {
     let tr = p.simulate(&s.pre, &s.post, duration, dt);
+    let pct = WeightPercent::reference(p, &tr);
     table::write_csv(
         &out.join("traces.csv"),
-        &[("t_s", &tr.t_s), ("c_mM", &tr.c_mm), ("h_V", &tr.h_v), ("z", &tr.z), ("w_V", &tr.w_v)],
+        &[
+            ("t_s", &tr.t_s),
+            ("c_mM", &tr.c_mm),
+            ("h_V", &tr.h_v),
+            ("z", &tr.z),
+            ("p", &tr.p),
+            ("w_V", &tr.w_v),
+            ("epw_pct", &pct.epw_pct),
+            ("lpw_pct", &pct.lpw_pct),
+            ("total_pct", &pct.total_pct),
+        ],
     )?;
     let t = &tr.t_s;
     let (xs, xl) = if duration < 1.0 { (1e3, "t [ms]") } else { (1.0, "t [s]") };
@@ -284,12 +313,13 @@ pub fn write_reference(p: &ReferenceParams, s: &Spikes, duration: f64, dt: f64, 
             hlines: vec![],
         },
         Panel {
-            title: "Total weight h + h0 z".into(),
-            y_label: "w [mV]".into(),
-            y_scale: 1e3,
-            series: vec![line("w", t, &tr.w_v, (0, 0, 0))],
+            title: "Protein (Eq. 5, time constant tau_p)".into(),
+            y_label: "p".into(),
+            y_scale: 1.0,
+            series: vec![line("p", t, &tr.p, (255, 127, 14))],
             hlines: vec![],
         },
+        percent_panel(t, &pct),
     ];
     let title = format!("Reference synapse ({}): {} pre, {} post spikes", p.name, s.pre.len(), s.post.len());
     plot::plot_panels(&out.join("traces"), &title, xl, xs, &panels)?;

@@ -16,6 +16,7 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("mnist-network", include_str!("../../presets/mnist-network.yaml")),
     ("cadence-fig17", include_str!("../../presets/cadence-fig17.yaml")),
     ("reference", include_str!("../../presets/reference.yaml")),
+    ("luboeinski-tetzlaff", include_str!("../../presets/luboeinski-tetzlaff.yaml")),
 ];
 
 /// A loaded parameter set of either model.

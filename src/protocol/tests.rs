@@ -236,3 +236,23 @@ fn unreadable_file_names_the_file() {
     let e = Protocol::load(Path::new("/no/such/protocol.yaml")).unwrap_err();
     assert!(e.to_string().starts_with("/no/such/protocol.yaml: cannot read"), "{e}");
 }
+
+/// The shipped Fig. 14 protocols (network rates: 40 Hz pre, 82.6 Hz teacher-driven post) give the thesis' signs on
+/// the network presets without calibration: paired potentiates, pre-only and post-only depress, silence does nothing.
+#[test]
+fn shipped_fig14_protocols_give_the_thesis_signs() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("protocols");
+    for preset in ["thesis-network", "mnist-network"] {
+        let p = crate::params::load_circuit(preset).unwrap();
+        let dv = |name: &str| {
+            let prot = Protocol::load(&dir.join(format!("fig14-{name}.yaml"))).unwrap();
+            let tr = p.simulate(&prot.spikes(), prot.duration_s, 1e-3);
+            tr.v_h_v.last().unwrap() - tr.v_h_v[0]
+        };
+        let (paired, pre, post, none) = (dv("paired"), dv("pre-only"), dv("post-only"), dv("none"));
+        assert!(paired > 10e-3, "{preset}: paired {paired}");
+        assert!(pre < -1e-3, "{preset}: pre-only {pre}");
+        assert!(post < -1e-3, "{preset}: post-only {post}");
+        assert!(none.abs() < 1e-9, "{preset}: none {none}");
+    }
+}

@@ -2,7 +2,9 @@
 //! model (thesis Eqs. 2-5) used as the control.
 
 pub mod circuit;
+pub mod percent;
 pub mod reference;
 
 pub use circuit::{CircuitParams, CircuitTrace, Spikes};
+pub use percent::WeightPercent;
 pub use reference::{ReferenceParams, ReferenceTrace};

@@ -1,18 +1,31 @@
-//! The Luboeinski-Tetzlaff reference synapse (thesis Eqs. 2-5, Appendix C Table 2): the control model the circuit
-//! synapse is compared with (thesis Fig. 9).
+//! The Luboeinski-Tetzlaff reference synapse (thesis Eqs. 2-5; Luboeinski & Tetzlaff 2021, code
+//! jlubo/memory-consolidation-stc `simulation-code/Network.cpp`): the control model the circuit synapse is compared
+//! with (thesis Fig. 9, Fig. 11(d)).
 //!
 //! ```text
 //! dc/dt        = -c/tau_c + c_pre sum delta(t - t_pre - t_delay) + c_post sum delta(t - t_post)      (2)
-//! tau_h dh/dt  = 0.1 (h0 - h) + gamma_p (h_max - h) [c > theta_p] - gamma_d h [c > theta_d]           (3)
-//! tau_z dz/dt  = p (1 - z) [h - h0 > theta_tag] - p (z + 0.5) [h0 - h > theta_tag]                   (4)
-//! p = alpha once |h - h0| > theta_pro (sticky)                                                         (5)
+//! tau_h dh/dt  = 0.1 K (h0 - h) + gamma_p (h_max - h) [c > theta_p] - gamma_d h [c > theta_d]         (3)
+//! tau_z dz/dt  = K p (1 - z) [h - h0 > theta_tag] - K p (z + 0.5) [h0 - h > theta_tag]                 (4)
+//! tau_p dp/dt  = K (-p + alpha [|h - h0| > theta_pro])                                                   (5)
 //! ```
 //!
-//! Integrated exactly: between spikes c decays exponentially and its threshold crossings are known in closed
-//! form; between those instants Eq. 3 is linear with constant coefficients (an exact exponential towards its
-//! fixed point), so recovery is **exponential** (time constant tau_h / 0.1), unlike the circuit's linear recovery.
-//! The tag and Eq. 4 are evaluated on steps no longer than `max_step_s`. The thesis' Appendix B solved the same
-//! equations with forward Euler on 1 ms steps. Total weight as in Appendix B: w = h + h0 z.
+//! Eq. 5 is L&T's protein synthesis (Network.cpp, `pa_c = pa_c * exp(-dt/(tau_pc * 3600.)) + alpha_c *
+//! step(sum_h_diff[m] - theta_pro_c) * (1. - exp(...))`, tau_pc = 1 h): proteins are made while the early-phase
+//! change exceeds theta_pro and decay with tau_p afterwards. The thesis' Eq. 5 instead switches p to alpha for
+//! ever; with it the late phase saturates near 200 %. For one synapse L&T's sum over the neuron's synapses of
+//! |h - h0| is this synapse's |h - h0|.
+//!
+//! **Acceleration K** (`accel`) speeds up the slow processes only, as in the circuit (whose `accel` multiplies the
+//! capacitor's recovery currents and divides the late phase's tau_z): the early-phase recovery term, the late phase
+//! and protein synthesis. Induction (the calcium-driven potentiation and depression terms of Eq. 3) runs at its
+//! natural speed, so the early-phase peak after a stimulus does not depend on K.
+//!
+//! **Exact, event-driven integration.** Between calcium kicks c decays exponentially and its threshold crossings are
+//! known in closed form; between those instants Eq. 3 is linear with constant coefficients, so h relaxes
+//! exponentially (monotonically) towards a fixed point and its crossings of h0 +- theta_tag and h0 +- theta_pro are
+//! closed form too. Between all these instants the tag and the protein source are constant, so p is an exact
+//! exponential and Eq. 4 integrates exactly through the integral of p. A 100 s or 8 h protocol costs a few
+//! operations per spike and per output sample, whatever its length. Total weight as in Appendix B: w = h + h0 z.
 
 use serde::{Deserialize, Serialize};
 
@@ -30,48 +43,47 @@ pub struct ReferenceParams {
     /// What the set is.
     #[serde(default)]
     pub description: String,
-    /// Calcium increment per presynaptic spike [mM] (Table 2: 0.6).
+    /// Calcium increment per presynaptic spike [mM].
     pub c_pre_mm: f64,
-    /// Calcium increment per postsynaptic spike [mM] (0.1655).
+    /// Calcium increment per postsynaptic spike [mM].
     pub c_post_mm: f64,
-    /// Calcium time constant [s] (0.0488).
+    /// Calcium time constant [s].
     pub tau_c_s: f64,
-    /// Delay of the presynaptic calcium influx [s] (Table 2 leaves it out: 0).
+    /// Delay of the presynaptic calcium influx [s].
     #[serde(default)]
     pub c_delay_s: f64,
-    /// Early-phase time constant [s] (688.4).
+    /// Early-phase time constant tau_h [s].
     pub tau_h_s: f64,
-    /// Potentiation rate gamma_p [1] (1645.6).
+    /// Potentiation rate gamma_p [1].
     pub gamma_p: f64,
-    /// Depression rate gamma_d [1] (313.1).
+    /// Depression rate gamma_d [1].
     pub gamma_d: f64,
-    /// Potentiation threshold theta_p [mM] (0.3).
+    /// Potentiation threshold theta_p [mM].
     pub theta_p_mm: f64,
-    /// Depression threshold theta_d [mM] (0.2).
+    /// Depression threshold theta_d [mM].
     pub theta_d_mm: f64,
-    /// Resting early-phase weight h0 [V] (4.20075e-3).
+    /// Resting early-phase weight h0 [V].
     pub h0_v: f64,
-    /// Initial early-phase weight [V] (h0).
+    /// Initial early-phase weight [V].
     pub h_init_v: f64,
-    /// Maximum early-phase weight h_max [V] (10e-3).
+    /// Maximum early-phase weight h_max [V].
     pub h_max_v: f64,
-    /// Late-phase time constant tau_z [s] (3600).
+    /// Late-phase time constant tau_z [s].
     pub tau_z_s: f64,
     /// Initial late-phase weight [1].
     #[serde(default)]
     pub z_init: f64,
-    /// Tag threshold theta_tag [V] (0.640149e-4).
+    /// Tag threshold theta_tag on |h - h0| [V].
     pub theta_tag_v: f64,
-    /// Protein threshold theta_pro [V] (0.0023).
+    /// Protein-synthesis threshold theta_pro on |h - h0| [V].
     pub theta_pro_v: f64,
-    /// Protein availability alpha [1].
+    /// Protein synthesis rate alpha [1]: the protein level approached during synthesis.
     pub alpha: f64,
-    /// Acceleration factor dividing tau_h and tau_z [1].
+    /// Protein time constant tau_p [s] (L&T: 1 h).
+    pub tau_p_s: f64,
+    /// Acceleration K of the slow processes (recovery, late phase, protein) [1]; see the module documentation.
     #[serde(default = "one")]
     pub accel: f64,
-    /// Longest step for the tag and late phase [s].
-    #[serde(default = "default_step")]
-    pub max_step_s: f64,
     /// Free-form provenance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<serde_yaml::Value>,
@@ -79,9 +91,6 @@ pub struct ReferenceParams {
 
 fn one() -> f64 {
     1.0
-}
-fn default_step() -> f64 {
-    1e-3
 }
 
 /// Sampled traces of the reference model.
@@ -95,8 +104,19 @@ pub struct ReferenceTrace {
     pub h_v: Vec<f64>,
     /// Late-phase weight [1].
     pub z: Vec<f64>,
+    /// Protein amount [1].
+    pub p: Vec<f64>,
     /// Total weight h + h0 z [V].
     pub w_v: Vec<f64>,
+}
+
+/// The state of one synapse.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct State {
+    c: f64,
+    h: f64,
+    z: f64,
+    p: f64,
 }
 
 impl ReferenceParams {
@@ -118,12 +138,12 @@ impl ReferenceParams {
             ("tau_c_s", self.tau_c_s, "s"),
             ("tau_h_s", self.tau_h_s, "s"),
             ("tau_z_s", self.tau_z_s, "s"),
+            ("tau_p_s", self.tau_p_s, "s"),
             ("theta_p_mm", self.theta_p_mm, "mM"),
             ("theta_d_mm", self.theta_d_mm, "mM"),
             ("h_max_v", self.h_max_v, "V"),
             ("theta_tag_v", self.theta_tag_v, "V"),
             ("accel", self.accel, ""),
-            ("max_step_s", self.max_step_s, "s"),
         ] {
             c.positive(k, v, u);
         }
@@ -163,10 +183,12 @@ impl ReferenceParams {
     }
 
     /// Eq. 3 on a piece with calcium `c`: rate k [1/s] and fixed point h_inf [V] of `dh/dt = -k (h - h_inf)`.
-    fn eq3(&self, c: f64, tau_h: f64) -> (f64, f64) {
+    /// Only the recovery term is accelerated.
+    fn eq3(&self, c: f64) -> (f64, f64) {
         let pot = if c > self.theta_p_mm * (1.0 + 1e-12) { self.gamma_p } else { 0.0 };
         let dep = if c > self.theta_d_mm * (1.0 + 1e-12) { self.gamma_d } else { 0.0 };
-        ((0.1 + pot + dep) / tau_h, (0.1 * self.h0_v + pot * self.h_max_v) / (0.1 + pot + dep))
+        let rec = 0.1 * self.accel;
+        ((rec + pot + dep) / self.tau_h_s, (rec * self.h0_v + pot * self.h_max_v) / (rec + pot + dep))
     }
 
     /// The exact effect of a window of `t_end` seconds with these spike trains on the early-phase weight, starting
@@ -174,7 +196,6 @@ impl ReferenceParams {
     /// `h_end = a h_start + b`, shared by every synapse with the same trains (used by the network).
     pub fn window_map(&self, pre: &[f64], post: &[f64], t_end: f64) -> (f64, f64) {
         let kicks = self.kicks(pre, post);
-        let tau_h = self.tau_h_s / self.accel;
         let (mut a, mut b) = (1.0f64, 0.0f64);
         let (mut c, mut t, mut next) = (0.0f64, 0.0f64, 0usize);
         while t < t_end {
@@ -184,7 +205,7 @@ impl ReferenceParams {
             }
             let t1 = self.piece_end(c, t, kicks.get(next).map(|k| k.0).unwrap_or(t_end).min(t_end));
             let dt = t1 - t;
-            let (k, h_inf) = self.eq3(c, tau_h);
+            let (k, h_inf) = self.eq3(c);
             let e = (-k * dt).exp();
             // h -> h_inf + (h - h_inf) e, composed after the map so far.
             a *= e;
@@ -193,6 +214,51 @@ impl ReferenceParams {
             t = t1;
         }
         (a, b)
+    }
+
+    /// Advance the state by `dt` on a piece of constant calcium regime (Eq. 3 coefficients `k`, `h_inf`), exactly:
+    /// the piece is cut where h crosses a tag or protein threshold, and on each part the tag and the protein source
+    /// are constant, so p and z have closed forms.
+    fn advance(&self, s: &mut State, dt: f64, k: f64, h_inf: f64) {
+        let h_start = s.h;
+        let h_at = |tau: f64| h_inf + (h_start - h_inf) * (-k * tau).exp();
+        let mut cuts = [dt; 5];
+        let levels = [
+            self.h0_v + self.theta_tag_v,
+            self.h0_v - self.theta_tag_v,
+            self.h0_v + self.theta_pro_v,
+            self.h0_v - self.theta_pro_v,
+        ];
+        for (cut, level) in cuts.iter_mut().zip(levels) {
+            // h is monotone from h_start towards h_inf: it crosses `level` once if the level lies strictly between.
+            let ratio = (level - h_inf) / (h_start - h_inf);
+            if ratio > 0.0 && ratio < 1.0 {
+                *cut = (-ratio.ln() / k).min(dt);
+            }
+        }
+        cuts.sort_by(f64::total_cmp);
+        let (tau_p, tau_z) = (self.tau_p_s / self.accel, self.tau_z_s / self.accel);
+        let mut from = 0.0;
+        for &to in &cuts {
+            let span = to - from;
+            if span <= 0.0 {
+                continue;
+            }
+            let dh = h_at(0.5 * (from + to)) - self.h0_v;
+            let source = if dh.abs() > self.theta_pro_v { self.alpha } else { 0.0 };
+            let decay = (-span / tau_p).exp();
+            // Integral of p over the part, then p at its end.
+            let p_int = source * span + (s.p - source) * tau_p * (1.0 - decay);
+            s.p = source + (s.p - source) * decay;
+            if dh > self.theta_tag_v {
+                s.z = 1.0 + (s.z - 1.0) * (-p_int / tau_z).exp();
+            } else if -dh > self.theta_tag_v {
+                s.z = -0.5 + (s.z + 0.5) * (-p_int / tau_z).exp();
+            }
+            from = to;
+        }
+        s.h = h_at(dt);
+        s.c *= (-dt / self.tau_c_s).exp();
     }
 
     /// Simulate and sample every `dt_s` from 0 to `duration_s`.
@@ -206,48 +272,36 @@ impl ReferenceParams {
     pub fn simulate_at(&self, pre: &[f64], post: &[f64], times: &[f64]) -> ReferenceTrace {
         let kicks = self.kicks(pre, post);
         let t_end = times.last().copied().unwrap_or(0.0);
-        let tau_h = self.tau_h_s / self.accel;
-        let tau_z = self.tau_z_s / self.accel;
-        let (mut c, mut h, mut z, mut p) = (0.0f64, self.h_init_v, self.z_init, 0.0);
+        let mut s = State { c: 0.0, h: self.h_init_v, z: self.z_init, p: 0.0 };
         let mut tr = ReferenceTrace::default();
         let (mut t, mut next_kick, mut next_sample) = (0.0f64, 0usize, 0usize);
         loop {
             while next_kick < kicks.len() && kicks[next_kick].0 <= t {
-                c += kicks[next_kick].1;
+                s.c += kicks[next_kick].1;
                 next_kick += 1;
             }
             while next_sample < times.len() && times[next_sample] <= t {
                 tr.t_s.push(times[next_sample]);
-                tr.c_mm.push(c);
-                tr.h_v.push(h);
-                tr.z.push(z);
-                tr.w_v.push(h + self.h0_v * z);
+                tr.c_mm.push(s.c);
+                tr.h_v.push(s.h);
+                tr.z.push(s.z);
+                tr.p.push(s.p);
+                tr.w_v.push(s.h + self.h0_v * s.z);
                 next_sample += 1;
             }
             if t >= t_end {
                 break;
             }
-            let mut t1 = t_end.min(t + self.max_step_s);
+            let mut t1 = t_end;
             if let Some(&(tk, _)) = kicks.get(next_kick) {
                 t1 = t1.min(tk);
             }
             if let Some(&ts) = times.get(next_sample) {
                 t1 = t1.min(ts);
             }
-            let t1 = self.piece_end(c, t, t1);
-            let dt = t1 - t;
-            let (k, h_inf) = self.eq3(c, tau_h);
-            let tag_up = h - self.h0_v > self.theta_tag_v;
-            let tag_down = self.h0_v - h > self.theta_tag_v;
-            if p > 0.0 && (tag_up || tag_down) {
-                let bound = if tag_up { 1.0 } else { -0.5 };
-                z = bound + (z - bound) * (-p * dt / tau_z).exp();
-            }
-            h = h_inf + (h - h_inf) * (-k * dt).exp();
-            c *= (-dt / self.tau_c_s).exp();
-            if p == 0.0 && (h - self.h0_v).abs() > self.theta_pro_v {
-                p = self.alpha;
-            }
+            let t1 = self.piece_end(s.c, t, t1);
+            let (k, h_inf) = self.eq3(s.c);
+            self.advance(&mut s, t1 - t, k, h_inf);
             t = t1;
         }
         tr
@@ -258,9 +312,20 @@ impl ReferenceParams {
 mod tests {
     use super::*;
     use crate::params;
+    use crate::protocol::Protocol;
 
     fn table2() -> ReferenceParams {
         params::load_reference("reference").unwrap()
+    }
+
+    fn lt() -> ReferenceParams {
+        params::load_reference("luboeinski-tetzlaff").unwrap()
+    }
+
+    fn pairing(rate_hz: f64, duration_s: f64) -> (Vec<f64>, Vec<f64>) {
+        let pre = crate::stimulus::regular(rate_hz, 0.0, duration_s);
+        let post = pre.iter().map(|t| t + 0.001).collect();
+        (pre, post)
     }
 
     #[test]
@@ -299,18 +364,151 @@ mod tests {
         }
     }
 
+    /// `accel` must not speed up induction: the early-phase change at the end of a 0.2 s 100 Hz pairing is the same
+    /// at K = 1 and K = 32 up to the (accelerated) recovery during those 0.2 s, 0.1 K / tau_h = 0.5 %/s of the change.
     #[test]
-    fn pairing_potentiates_and_consolidates() {
+    fn accel_speeds_up_recovery_and_late_phase_but_not_induction() {
+        let (pre, post) = pairing(100.0, 0.2);
+        let dh = |k: f64| {
+            let mut p = table2();
+            p.accel = k;
+            p.simulate_at(&pre, &post, &[0.2]).h_v[0] - p.h0_v
+        };
+        let (d1, d32) = (dh(1.0), dh(32.0));
+        assert!(d1 > 1e-3, "pairing potentiates: {d1}");
+        assert!((d32 - d1).abs() < 0.005 * d1, "EPW change at K = 32: {d32} vs K = 1: {d1}");
+        // The slow processes: recovery after the stimulus (and its calcium tail) takes 1/K of the time.
+        let mut p = table2();
+        let slow = p.simulate_at(&pre, &post, &[1.0, 1.0 + 3200.0]);
+        p.accel = 32.0;
+        let fast = p.simulate_at(&pre, &post, &[1.0, 1.0 + 100.0]);
+        let ratio = |tr: &ReferenceTrace| (tr.h_v[1] - p.h0_v) / (tr.h_v[0] - p.h0_v);
+        assert!((ratio(&slow) - ratio(&fast)).abs() < 1e-9, "{} vs {}", ratio(&slow), ratio(&fast));
+    }
+
+    /// Independent forward-Euler integration of Eqs. 2-5 (its own code, 10 us steps) against the exact event-driven
+    /// solution, on a protocol that crosses every threshold: tag, protein synthesis on and off, late phase.
+    #[test]
+    fn event_driven_solution_matches_fine_forward_euler() {
+        let mut p = table2();
+        p.accel = 200.0; // tau_p, tau_z 18 s; recovery tau 34 s: the whole story in 60 s
+        let (pre, post) = pairing(100.0, 1.0);
+        let samples = [0.05, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0, 60.0];
+        let exact = p.simulate_at(&pre, &post, &samples);
+        // Forward Euler, written out from the equations.
+        let dt = 1e-5;
+        let mut kicks: Vec<(f64, f64)> =
+            pre.iter().map(|&t| (t, 0.6)).chain(post.iter().map(|&t| (t, 0.1655))).collect();
+        kicks.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (mut c, mut h, mut z, mut pr) = (0.0f64, p.h0_v, 0.0f64, 0.0f64);
+        let (mut k, mut next) = (0usize, 0usize);
+        let mut got = Vec::new();
+        loop {
+            let t = k as f64 * dt;
+            while next < kicks.len() && kicks[next].0 <= t + 0.5 * dt {
+                c += kicks[next].1;
+                next += 1;
+            }
+            if got.len() < samples.len() && t >= samples[got.len()] - 0.5 * dt {
+                got.push((h, z, pr));
+                if got.len() == samples.len() {
+                    break;
+                }
+            }
+            let ltp = if c > 0.3 { 1.0 } else { 0.0 };
+            let ltd = if c > 0.2 { 1.0 } else { 0.0 };
+            let dh = (0.1 * p.accel * (p.h0_v - h) + 1645.6 * (10e-3 - h) * ltp - 313.1 * h * ltd) / 688.4;
+            let dev = h - p.h0_v;
+            let dp = p.accel * (-pr + if dev.abs() > p.theta_pro_v { 1.0 } else { 0.0 }) / 3600.0;
+            let dz = p.accel
+                * pr
+                * ((1.0 - z) * if dev > p.theta_tag_v { 1.0 } else { 0.0 }
+                    - (z + 0.5) * if -dev > p.theta_tag_v { 1.0 } else { 0.0 })
+                / 3600.0;
+            c -= c / 0.0488 * dt;
+            h += dh * dt;
+            pr += dp * dt;
+            z += dz * dt;
+            k += 1;
+        }
+        for (i, &(h, z, pr)) in got.iter().enumerate() {
+            let t = samples[i];
+            assert!((h - exact.h_v[i]).abs() < 2e-3 * p.h0_v, "t={t}: h Euler {h} exact {}", exact.h_v[i]);
+            assert!((z - exact.z[i]).abs() < 2e-3, "t={t}: z Euler {z} exact {}", exact.z[i]);
+            assert!((pr - exact.p[i]).abs() < 2e-3, "t={t}: p Euler {pr} exact {}", exact.p[i]);
+        }
+        // The protocol did exercise the late phase and protein decay.
+        assert!(exact.z[samples.len() - 1] > 0.05 && exact.p.iter().cloned().fold(0.0, f64::max) > 0.2);
+    }
+
+    /// After synthesis stops (|h - h0| < theta_pro) the protein decays with exactly tau_p / K.
+    #[test]
+    fn protein_decays_with_its_time_constant() {
         let mut p = table2();
         p.accel = 10.0;
-        let pre: Vec<f64> = (0..20).map(|k| k as f64 * 0.01).collect();
-        let post: Vec<f64> = pre.iter().map(|t| t + 0.001).collect();
-        let tr = p.simulate(&pre, &post, 600.0, 0.1);
-        let hmax = tr.h_v.iter().cloned().fold(0.0, f64::max);
-        assert!(hmax > p.h0_v + p.theta_tag_v);
-        assert!(*tr.z.last().unwrap() > 0.01);
-        // No spikes: nothing moves.
+        let (pre, post) = pairing(100.0, 1.0);
+        let tr = p.simulate(&pre, &post, 3000.0, 10.0);
+        let last_synth = tr.h_v.iter().rposition(|h| (h - p.h0_v).abs() > p.theta_pro_v).unwrap();
+        let (i, j) = (last_synth + 2, last_synth + 50);
+        let want = (-(tr.t_s[j] - tr.t_s[i]) / (p.tau_p_s / p.accel)).exp();
+        assert!((tr.p[j] / tr.p[i] - want).abs() < 1e-12, "{} vs {want}", tr.p[j] / tr.p[i]);
+        assert!(tr.p[i] > 0.1);
+    }
+
+    #[test]
+    fn no_spikes_nothing_moves() {
+        let p = table2();
         let tr = p.simulate(&[], &[], 10.0, 1.0);
         assert!(tr.h_v.iter().all(|&h| (h - p.h0_v).abs() < 1e-15) && tr.z.iter().all(|&z| z == 0.0));
+        assert!(tr.p.iter().all(|&x| x == 0.0));
+    }
+
+    fn run(protocol: &str, times: &[f64]) -> (ReferenceParams, ReferenceTrace) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("protocols").join(protocol);
+        let s = Protocol::load(&path).unwrap().spikes();
+        let p = lt();
+        let tr = p.simulate_at(&s.pre, &s.post, times);
+        (p, tr)
+    }
+
+    /// Luboeinski & Tetzlaff's strong tetanisation (protocols/stet.yaml, 3 x 1 s at 100 Hz, 10 min apart) with their
+    /// constants: early-phase potentiation, a tag, protein synthesis, and a late phase that consolidates the change
+    /// over hours: at 8 h the early phase has decayed and the weight is carried by z.
+    #[test]
+    fn stet_consolidates_into_the_late_phase() {
+        let times: Vec<f64> = (0..=480).map(|k| k as f64 * 60.0).chain([1.0, 601.0, 1201.0]).collect();
+        let mut times = times;
+        times.sort_by(f64::total_cmp);
+        let (p, tr) = run("stet.yaml", &times);
+        let at = |t: f64| tr.t_s.iter().position(|&x| x == t).unwrap();
+        let pct = |i: usize| (100.0 * tr.h_v[i] / p.h0_v, 100.0 * (1.0 + tr.z[i]));
+        let (epw1, _) = pct(at(1.0));
+        let (epw3, _) = pct(at(1201.0));
+        let p_max = tr.p.iter().cloned().fold(0.0, f64::max);
+        let (epw8h, lpw8h) = pct(at(28800.0));
+        eprintln!("STET: EPW after train 1 {epw1:.1} %, after train 3 {epw3:.1} %, p_max {p_max:.3}, 8 h: EPW {epw8h:.1} % LPW {lpw8h:.1} %");
+        assert!(epw3 > 100.0 + 100.0 * p.theta_pro_v / p.h0_v, "protein synthesis threshold reached: {epw3}");
+        assert!(p_max > 0.5, "{p_max}");
+        assert!(epw8h < 110.0, "early phase back near rest after 8 h: {epw8h}");
+        assert!(lpw8h > 150.0, "late phase consolidated: {lpw8h}");
+        assert!(tr.z.windows(2).all(|w| w[1] >= w[0] - 1e-15), "z only grows");
+    }
+
+    /// Weak tetanisation (protocols/wtet.yaml, 0.2 s at 100 Hz): early-phase potentiation with a tag, but not
+    /// enough change for protein synthesis, so no late phase; the early phase decays back.
+    #[test]
+    fn wtet_gives_an_early_phase_only() {
+        let times: Vec<f64> = [0.2, 0.3].into_iter().chain((1..=480).map(|k| k as f64 * 60.0)).collect();
+        let (p, tr) = run("wtet.yaml", &times);
+        let epw_peak = 100.0 * tr.h_v.iter().cloned().fold(0.0, f64::max) / p.h0_v;
+        eprintln!(
+            "WTET: EPW peak {epw_peak:.1} %, p_max {}, z at 8 h {}",
+            tr.p.iter().cloned().fold(0.0, f64::max),
+            tr.z.last().unwrap()
+        );
+        assert!(epw_peak > 100.0 + 100.0 * p.theta_tag_v / p.h0_v, "tagged: {epw_peak}");
+        assert!(epw_peak < 100.0 + 100.0 * p.theta_pro_v / p.h0_v, "below protein synthesis: {epw_peak}");
+        assert!(tr.p.iter().all(|&x| x == 0.0) && tr.z.iter().all(|&z| z == 0.0));
+        assert!((tr.h_v.last().unwrap() / p.h0_v - 1.0).abs() < 0.02);
     }
 }
