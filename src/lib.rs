@@ -26,5 +26,6 @@ pub mod network;
 pub mod params;
 pub mod plot;
 pub mod protocol;
+pub mod spice;
 pub mod stimulus;
 pub mod synapse;

@@ -20,6 +20,9 @@ pub struct BenchArgs {
     /// Output neurons per class.
     #[arg(long, default_value_t = 10)]
     pub per_class: usize,
+    /// Run even when the network would need more than 2 GB of memory.
+    #[arg(long)]
+    pub allow_large: bool,
 }
 
 fn rate(net: &mut Network, data: &mnist::Dataset, n: usize) -> (f64, f64) {
@@ -36,6 +39,10 @@ fn rate(net: &mut Network, data: &mnist::Dataset, n: usize) -> (f64, f64) {
 
 /// Run `stc bench`.
 pub fn run(a: BenchArgs) -> Result<(), CliError> {
+    super::check::at_least_one("samples", a.samples)?;
+    super::check::at_least_one("reference-samples", a.reference_samples)?;
+    super::check::at_least_one("per-class", a.per_class)?;
+    super::check::network_size(784, 10 * a.per_class, a.allow_large)?;
     let (syn, _) = super::train::synapse("mnist-network", None)?;
     let data = mnist::embedded_train10k();
     let cfg = NetConfig { per_class: a.per_class, ..NetConfig::default() };
@@ -62,7 +69,6 @@ pub fn run(a: BenchArgs) -> Result<(), CliError> {
         a.reference_samples
     );
     println!("ratios: sharing x{:.1} over per-synapse; {threads} threads x{:.2} over 1", r_all / r_own, r_all / r_one);
-    println!("thesis code (DESIGN-NOTES, measured there): ~4e6 synapse-steps/s -> x{:.0}; Brian2 C++ standalone ~1.35e8 -> x{:.1}", r_all / 4e6, r_all / 1.35e8);
     if let Some(m) = peak_rss_mib() {
         println!("peak resident memory: {m:.0} MiB");
     }

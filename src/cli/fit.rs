@@ -2,7 +2,7 @@
 
 use super::CliError;
 use crate::fit::problem::{FitProblem, RunSet, Target};
-use crate::fit::report::{markdown, SignalFit};
+use crate::fit::report::{fmt_nrmse, fmt_r2, markdown, SignalFit};
 use crate::fit::solve::solve_staged;
 use crate::fit::spec::{FitSpec, Role};
 use crate::fit::stats::{fit_statistics, jacobian_with, FdScheme};
@@ -190,10 +190,8 @@ pub fn overlays(
 
 /// Run `stc fit`.
 pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
-    atomic::check_new_file(&a.out, a.force)?;
-    if let Some(r) = &a.report {
-        atomic::check_out_dir(r, a.force)?;
-    }
+    let out_stage = atomic::Stage::file(&a.out, a.force)?;
+    let report_stage = a.report.as_ref().map(|r| atomic::Stage::dir(r, a.force)).transpose()?;
     let mut sets: Vec<WaveformSet> = Vec::new();
     for d in &a.descriptors {
         sets.push(WaveformSet::load(d)?);
@@ -204,6 +202,14 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
     let set_names = sets.iter().map(|w| w.descriptor.name.as_str()).collect::<Vec<_>>().join(" + ");
     let descriptor_list = a.descriptors.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(" ");
     let spec_name = spec_path.display().to_string();
+    if !spec_path.is_file() {
+        return Err(format!(
+            "{}: no fit spec here ({}); pass --spec FILE",
+            spec_path.display(),
+            if a.spec.is_some() { "given by --spec" } else { "the default is fit-spec.yaml next to the descriptor" }
+        )
+        .into());
+    }
     let mut spec = FitSpec::load(&spec_path, &[])?;
     if !a.free.is_empty() {
         spec.restrict(&a.free)?;
@@ -342,8 +348,8 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
     // Validate what we write by reading it back.
     params::parse(&yaml, &a.out.display().to_string())?;
 
-    if let Some(dir) = &a.report {
-        atomic::prepare_out_dir(dir, a.force)?;
+    if let Some(stage) = &report_stage {
+        let dir = &stage.path();
         let figs = overlays(dir, &problem, Some(&base), &fitted, &set_names)?;
         let corr: Vec<Vec<f64>> =
             stats.correlation.iter().map(|r| r.iter().map(|x| x.unwrap_or(f64::NAN)).collect()).collect();
@@ -387,15 +393,19 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
         }
         atomic::write_atomic(&dir.join("fit-report.md"), md.as_bytes())?;
     }
-    atomic::write_atomic(&a.out, yaml.as_bytes())?;
+    atomic::write_atomic(&out_stage.path(), yaml.as_bytes())?;
+    if let Some(stage) = report_stage {
+        stage.commit()?;
+    }
+    out_stage.commit()?;
     for s in &sig {
         println!(
-            "{:5} NRMSE {:5.1} % -> {:5.1} %   R2 {:6.3} -> {:6.3}",
+            "{:5} NRMSE {} -> {}   R2 {} -> {}",
             s.signal,
-            100.0 * s.nrmse_before,
-            100.0 * s.nrmse_after,
-            s.r2_before,
-            s.r2_after
+            fmt_nrmse(s.nrmse_before),
+            fmt_nrmse(s.nrmse_after),
+            fmt_r2(s.r2_before),
+            fmt_r2(s.r2_after)
         );
     }
     if let Some(v) = sig.iter().find(|s| s.signal == "v_h" || s.signal.ends_with("/v_h")) {
@@ -476,10 +486,11 @@ fn cross_validation(
 pub fn run_compare(a: CompareArgs) -> Result<(), CliError> {
     let ws = WaveformSet::load(&a.descriptor)?;
     let p = params::load_circuit(&a.params)?;
-    atomic::prepare_out_dir(&a.out, a.force)?;
+    let stage = atomic::Stage::dir(&a.out, a.force)?;
+    let out = stage.path();
     let none = std::collections::BTreeMap::new();
     let problem = problem_over(std::slice::from_ref(&ws), &p, vec![], &none, &none)?;
-    overlays(&a.out, &problem, None, &p, &format!("{} vs {}", a.params, ws.descriptor.name))?;
+    overlays(&out, &problem, None, &p, &format!("{} vs {}", a.params, ws.descriptor.name))?;
     let pred = problem.predict(&p);
     let mut md = format!(
         "# {} against {}\n\n| signal | NRMSE | R² | last data | last model |\n|---|---|---|---|---|\n",
@@ -490,21 +501,22 @@ pub fn run_compare(a: CompareArgs) -> Result<(), CliError> {
         let f = SignalFit::new(&t.signal, &t.y, m, m);
         scores.insert(t.signal.clone(), Score { nrmse: f.nrmse_after, r2: f.r2_after });
         md += &format!(
-            "| {} | {:.1} % | {:.3} | {:.6e} | {:.6e} |\n",
+            "| {} | {} | {} | {:.6e} | {:.6e} |\n",
             t.signal,
-            100.0 * f.nrmse_after,
-            f.r2_after,
+            fmt_nrmse(f.nrmse_after),
+            fmt_r2(f.r2_after),
             f.last_data,
             f.last_after
         );
-        println!("{:5} NRMSE {:5.1} %  R2 {:6.3}", t.signal, 100.0 * f.nrmse_after, f.r2_after);
+        println!("{:5} NRMSE {}  R2 {}", t.signal, fmt_nrmse(f.nrmse_after), fmt_r2(f.r2_after));
     }
-    atomic::write_atomic(&a.out.join("compare.md"), md.as_bytes())?;
+    atomic::write_atomic(&out.join("compare.md"), md.as_bytes())?;
     // The same numbers for machines: per set, per signal (NRMSE as a fraction, R2).
     let mut sets = std::collections::BTreeMap::new();
     sets.insert(ws.descriptor.name.clone(), scores);
     let yaml = serde_yaml::to_string(&CompareYaml { params: a.params.clone(), sets })?;
-    atomic::write_atomic(&a.out.join("compare.yaml"), yaml.as_bytes())?;
+    atomic::write_atomic(&out.join("compare.yaml"), yaml.as_bytes())?;
+    stage.commit()?;
     Ok(())
 }
 

@@ -4,6 +4,8 @@
 use clap::{Parser, Subcommand};
 
 pub mod bench;
+pub mod characterise;
+pub mod check;
 pub mod fit;
 pub mod run;
 pub mod simulate;
@@ -34,6 +36,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Measure the network's throughput (synapse-steps/s), side by side with per-synapse simulation.
     Bench(bench::BenchArgs),
+    /// Simulate the transistor-level sky130 synapse in ngspice for protocol files -> waveform sets (descriptors).
+    Characterise(characterise::Args),
     /// List the shipped parameter presets, or print one as YAML.
     Presets(PresetsArgs),
 }
@@ -47,9 +51,46 @@ struct PresetsArgs {
 /// Boxed error for the command line: every module's error converts into it.
 pub type CliError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Numeric options whose value may start with `-` (`--dt -1e-4`): clap's own negative-number rule does not accept
+/// exponents, and a clear range message from the command beats "unexpected argument".
+const NUMERIC: &[&str] = &[
+    "duration",
+    "dt",
+    "pre_rate",
+    "post_rate",
+    "stim_start",
+    "stim_stop",
+    "accel",
+    "pre_spikes",
+    "post_spikes",
+    "seed",
+    "samples",
+    "reference_samples",
+    "per_class",
+    "n_train",
+    "n_test",
+    "validation",
+];
+
 /// Parse the command line, run the subcommand, and return the exit status.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    // Negative numbers reach the checks (which say what is expected) instead of clap's "unexpected argument '-1'".
+    use clap::{CommandFactory, FromArgMatches};
+    let mut cmd = Cli::command();
+    let names: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_string()).collect();
+    for n in names {
+        cmd = cmd.mut_subcommand(n, |s| {
+            let numeric: Vec<String> = s
+                .get_arguments()
+                .filter(|a| NUMERIC.contains(&a.get_id().as_str()))
+                .map(|a| a.get_id().to_string())
+                .collect();
+            numeric
+                .into_iter()
+                .fold(s.allow_negative_numbers(true), |s, id| s.mut_arg(id, |a| a.allow_hyphen_values(true)))
+        });
+    }
+    let cli = match cmd.try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -64,6 +105,7 @@ pub fn main() -> i32 {
         Command::Compare(a) => fit::run_compare(a),
         Command::Train(a) => train::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Characterise(a) => characterise::run(a),
         Command::Presets(a) => presets(a),
     };
     match result {

@@ -17,24 +17,49 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Run the whole pipeline on the shipped data and write a report (about a minute on 2 cores).
+///
+/// Works from any directory: the Cadence waveform set and the calibration are embedded in the binary. Nothing
+/// outside --out is written unless asked (--save-fit); --out is replaced only when the whole run succeeded.
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
-    /// Refit the calibration from the Cadence waveforms instead of loading it: the Fig. 17 fit, then the joint fit
-    /// over Fig. 17 and Fig. 11(b) started from it (writes fits/cadence-fig17.yaml and the calibration file).
+    /// Refit the calibration from the Cadence waveforms (written to OUT/calibration.yaml, report in OUT/fit)
+    /// instead of loading it.
     #[arg(long)]
     pub refit: bool,
-    /// Waveform-set descriptor used for the calibration and the comparison plots.
-    #[arg(long, default_value = "waveforms/cadence-fig17/descriptor.yaml")]
-    pub descriptor: PathBuf,
-    /// Calibration file to load (and to write with --refit).
-    #[arg(long, default_value = "fits/cadence.yaml")]
-    pub calibration: PathBuf,
+    /// Waveform-set descriptor used for the calibration and the comparison plots (default: the embedded Cadence
+    /// Fig. 17 set, copied to OUT/inputs/cadence-fig17).
+    #[arg(long)]
+    pub descriptor: Option<PathBuf>,
+    /// Calibration file to load without --refit (default: the embedded fits/cadence-fig17.yaml). Never written.
+    #[arg(long)]
+    pub calibration: Option<PathBuf>,
+    /// With --refit, also save the new calibration to this file (refused if it exists, unless --force).
+    #[arg(long, requires = "refit")]
+    pub save_fit: Option<PathBuf>,
     /// Report directory.
     #[arg(long, default_value = "reports/run")]
     pub out: PathBuf,
-    /// Overwrite an existing report directory (and the calibration with --refit).
+    /// Replace an existing report directory (and the --save-fit file); the old one is kept until the run succeeded.
     #[arg(long)]
     pub force: bool,
+}
+
+/// The Cadence Fig. 17 waveform set, embedded so that `stc run` works from any directory.
+const EMBEDDED_SET: [(&str, &[u8]); 3] = [
+    ("descriptor.yaml", include_bytes!("../../waveforms/cadence-fig17/descriptor.yaml")),
+    ("fit-spec.yaml", include_bytes!("../../waveforms/cadence-fig17/fit-spec.yaml")),
+    (
+        "cadence_fig17_post2ms_pre4ms.csv",
+        include_bytes!("../../waveforms/cadence-fig17/cadence_fig17_post2ms_pre4ms.csv"),
+    ),
+];
+
+/// Write the embedded waveform set into `dir`; returns the descriptor's path.
+fn embedded_set(dir: &Path) -> Result<PathBuf, CliError> {
+    for (name, bytes) in EMBEDDED_SET {
+        atomic::write_atomic(&dir.join(name), bytes)?;
+    }
+    Ok(dir.join("descriptor.yaml"))
 }
 
 fn stage(k: usize, name: &str) {
@@ -46,10 +71,10 @@ fn network(
     classes: Vec<u8>,
     train: &mnist::Dataset,
     test: &mnist::Dataset,
-    calibration: &str,
+    calibration: Option<&str>,
     label: &str,
 ) -> Result<Outcome, CliError> {
-    let (syn, applied) = synapse("mnist-network", Some(calibration))?;
+    let (syn, applied) = synapse("mnist-network", calibration)?;
     let cfg = NetConfig { classes, ..NetConfig::default() };
     let bars = Bars::new();
     let t0 = std::time::Instant::now();
@@ -57,7 +82,7 @@ fn network(
     let o = protocol::run(cfg.clone(), syn, train, test, 1, &checkpoints, &|s, d, t| {
         bars.update(&format!("{label} {s}"), d, t)
     });
-    atomic::prepare_out_dir(out, true)?;
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let mut extra = BTreeMap::new();
     extra.insert("wall_s".to_string(), serde_yaml::to_value(t0.elapsed().as_secs_f64())?);
     extra.insert("params".to_string(), serde_yaml::to_value("mnist-network")?);
@@ -71,58 +96,68 @@ fn network(
 
 /// Run `stc run`.
 pub fn run(a: RunArgs) -> Result<(), CliError> {
-    atomic::check_out_dir(&a.out, a.force)?;
+    let stage_out = atomic::Stage::dir(&a.out, a.force)?;
+    let save_stage = a.save_fit.as_ref().map(|p| atomic::Stage::file(p, a.force)).transpose()?;
+    let out = stage_out.path();
     let t0 = std::time::Instant::now();
     let mut md = String::from("# stc-synapse: calibration and network report\n\n");
     let _ = writeln!(md, "Produced by `stc run{}` ({}).\n", if a.refit { " --refit" } else { "" }, super::fit::today());
+    let descriptor = match &a.descriptor {
+        Some(d) => d.clone(),
+        None => embedded_set(&out.join("inputs/cadence-fig17"))?,
+    };
 
     stage(
         1,
         if a.refit { "calibration: fitting the Cadence waveforms" } else { "calibration: loading the checked-in fit" },
     );
-    if a.refit {
+    // The calibration: the new fit (inside the run's folder), a given file, or the embedded one.
+    let cal_path: Option<PathBuf> = if a.refit {
+        let path = out.join("calibration.yaml");
         super::fit::run_fit(FitArgs {
-            descriptors: vec![a.descriptor.clone()],
+            descriptors: vec![descriptor.clone()],
             params: None,
             spec: None,
             free: vec![],
             seed: None,
-            out: PathBuf::from("fits/cadence-fig17.yaml"),
-            report: Some(a.out.join("fit")),
-            force: true,
+            out: path.clone(),
+            report: Some(out.join("fit")),
+            force: false,
             cross_validate: false,
         })?;
-        super::fit::run_fit(FitArgs {
-            descriptors: vec![a.descriptor.clone(), PathBuf::from("waveforms/cadence-fig11b/descriptor.yaml")],
-            params: None,
-            spec: Some(PathBuf::from("waveforms/cadence-fig11b/joint-fit-spec.yaml")),
-            free: vec![],
-            seed: None,
-            out: a.calibration.clone(),
-            report: Some(a.out.join("fit-joint")),
-            force: true,
-            cross_validate: false,
-        })?;
-    }
-    let cal_name = a.calibration.display().to_string();
-    let calibrated = params::load_circuit(&cal_name)?;
+        Some(path)
+    } else {
+        a.calibration.clone()
+    };
+    let cal_arg = cal_path.as_ref().map(|p| p.display().to_string());
+    let cal_name = match (&a.calibration, a.refit) {
+        (_, true) => "calibration.yaml (refitted by this run)".to_string(),
+        (Some(c), false) => c.display().to_string(),
+        (None, false) => "fits/cadence-fig17.yaml (embedded)".to_string(),
+    };
+    let calibrated = match &cal_arg {
+        Some(p) => params::load_circuit(p)?,
+        None => match params::parse(super::train::DEFAULT_CALIBRATION, "fits/cadence-fig17.yaml (embedded)")? {
+            params::AnyParams::Circuit(p) => *p,
+            _ => return Err("the embedded calibration is not a circuit parameter set".into()),
+        },
+    };
 
     stage(2, "comparison plots: uncalibrated thesis model and calibrated model against Cadence");
-    let ws = WaveformSet::load(&a.descriptor)?;
+    let ws = WaveformSet::load(&descriptor)?;
     let thesis = params::load_circuit("cadence-fig17")?;
-    atomic::prepare_out_dir(&a.out, true)?;
     let n = ws.signals.len();
     let problem = FitProblem::new(calibrated.clone(), vec![], spikes(&ws), targets(&ws), vec![1.0; n], vec![0.0; n]);
-    let figs = overlays(&a.out, &problem, Some(&thesis), &calibrated, "Cadence Fig. 17")?;
+    let figs = overlays(&out, &problem, Some(&thesis), &calibrated, "Cadence Fig. 17")?;
     let (before, after) = (problem.predict(&thesis), problem.predict(&calibrated));
     let _ = writeln!(md, "## 1. Calibration against Cadence (thesis Fig. 17)\n\nCalibration file: `{cal_name}`.\n\n| signal | NRMSE thesis model | NRMSE calibrated |\n|---|---|---|");
     for (k, t) in problem.targets.iter().enumerate() {
         let _ = writeln!(
             md,
-            "| {} | {:.1} % | {:.1} % |",
+            "| {} | {} | {} |",
             t.signal,
-            100.0 * nrmse(&t.y, &before[k]),
-            100.0 * nrmse(&t.y, &after[k])
+            crate::fit::report::fmt_nrmse(nrmse(&t.y, &before[k])),
+            crate::fit::report::fmt_nrmse(nrmse(&t.y, &after[k]))
         );
     }
     if let Some(k) = problem.targets.iter().position(|t| t.signal == "v_h") {
@@ -144,16 +179,16 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
 
     stage(3, "network: zeros and ones (thesis protocol: first 170 training rows, 100 test rows)");
     let o01 = network(
-        &a.out.join("network-0-1"),
+        &out.join("network-0-1"),
         vec![0, 1],
         &mnist::embedded_thesis_train().take(170),
         &mnist::embedded_thesis_test(),
-        &cal_name,
+        cal_arg.as_deref(),
         "0/1",
     )?;
     stage(4, "network: ten classes (9,000 training digits, 1,000 held-out validation digits)");
     let (train, val) = mnist::embedded_train10k().split(9000);
-    let o10 = network(&a.out.join("network-10"), (0..10).collect(), &train, &val, &cal_name, "0-9")?;
+    let o10 = network(&out.join("network-10"), (0..10).collect(), &train, &val, cal_arg.as_deref(), "0-9")?;
     let _ = writeln!(
         md,
         "## 2. Network (thesis section 3.3, calibrated circuit synapse, `mnist-network` biases)\n\n| task | train | test | accuracy early | accuracy late | synapse-steps/s (training) |\n|---|---|---|---|---|---|"
@@ -169,15 +204,21 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
             o.synapse_steps_per_s
         );
     }
-    let _ = writeln!(
-        md,
-        "\nLearning curve (ten classes, early phase): {}\n",
-        o10.curve.iter().map(|(n, a)| format!("{n}: {:.1} %", 100.0 * a)).collect::<Vec<_>>().join(", ")
-    );
-    for (dir, title) in [("network-10", "ten classes"), ("network-0-1", "zeros/ones")] {
-        let _ = writeln!(md, "### {title}\n\n![weights]({dir}/weights_early.png)\n\n![confusion early]({dir}/confusion_early.png)\n\n![confusion late]({dir}/confusion_late.png)\n");
+    let shown = NetConfig::default().per_class.min(super::train::MAPS_PER_CLASS);
+    let per_class = NetConfig::default().per_class;
+    for (dir, title, o) in [("network-0-1", "zeros/ones", &o01), ("network-10", "ten classes", &o10)] {
+        let _ = writeln!(
+            md,
+            "### {title}\n\nWeight maps after training: the first {shown} of the {per_class} neurons of each class.\n\n![weights]({dir}/weights_early.png)\n\n![confusion early]({dir}/confusion_early.png)\n\n![confusion late]({dir}/confusion_late.png)\n"
+        );
+        if !o.curve.is_empty() {
+            let _ = writeln!(
+                md,
+                "Learning curve ({title}, early phase): {}\n\n![learning curve]({dir}/learning_curve.png)\n",
+                o.curve.iter().map(|(n, a)| format!("{n}: {:.1} %", 100.0 * a)).collect::<Vec<_>>().join(", ")
+            );
+        }
     }
-    let _ = writeln!(md, "![learning curve](network-10/learning_curve.png)\n");
     let wall = t0.elapsed().as_secs_f64();
     let _ = writeln!(
         md,
@@ -185,7 +226,14 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         wall,
         peak_rss_mib().map(|m| format!("{m:.0}")).unwrap_or("-".into())
     );
-    atomic::write_atomic(&a.out.join("report.md"), md.as_bytes())?;
+    atomic::write_atomic(&out.join("report.md"), md.as_bytes())?;
+    if let (Some(save), Some(cal)) = (&save_stage, &cal_path) {
+        std::fs::copy(cal, save.path()).map_err(|e| format!("{}: {e}", save.target().display()))?;
+    }
+    stage_out.commit()?;
+    if let Some(save) = save_stage {
+        save.commit()?;
+    }
     println!(
         "zeros/ones: early {:.1} %, late {:.1} %; ten classes: early {:.1} %, late {:.1} %; {:.0} s; report {}",
         100.0 * o01.accuracy_early,

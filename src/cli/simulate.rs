@@ -77,9 +77,12 @@ pub struct Args {
     /// Output directory (refused if it exists and is not empty, unless --force).
     #[arg(long)]
     pub out: PathBuf,
-    /// Overwrite an existing output directory.
+    /// Replace an existing output directory (kept until the new result is complete).
     #[arg(long)]
     pub force: bool,
+    /// Run even when the estimated work is above the limits (2e7 spikes + output samples, 1e9 internal steps).
+    #[arg(long)]
+    pub allow_large: bool,
 }
 
 /// A comma-separated list of times [s].
@@ -90,9 +93,63 @@ fn parse_times(s: &str) -> Result<Times, String> {
     parse_list(s).map(Times)
 }
 
-fn check_positive(name: &str, v: f64) -> Result<(), CliError> {
-    if !(v.is_finite() && v > 0.0) {
-        return Err(format!("--{name} must be a finite number > 0, got {v}").into());
+use super::check::positive as check_positive;
+
+/// Check the shorthand flags (times, rates, window) against each other and the spikes they imply, before any
+/// train is drawn (a rate of 1e12 Hz must be refused, not generated).
+fn check_flags(a: &Args, duration: f64) -> Result<(), CliError> {
+    use super::check;
+    check::non_negative("pre-rate", a.pre_rate, "Hz")?;
+    check::non_negative("post-rate", a.post_rate, "Hz")?;
+    check::non_negative("stim-start", a.stim_start, "s")?;
+    let stop = a.stim_stop.unwrap_or(duration);
+    check::non_negative("stim-stop", stop, "s")?;
+    if stop < a.stim_start {
+        return Err(
+            format!("--stim-stop {stop} s is before --stim-start {} s: expected start <= stop", a.stim_start).into()
+        );
+    }
+    if a.stim_start > duration || stop > duration {
+        return Err(format!(
+            "the stimulation window [{}, {stop}] s ends after --duration {duration} s: expected it inside the simulated time",
+            a.stim_start
+        )
+        .into());
+    }
+    if let Some(t) = &a.pre_spikes {
+        check::times_within("pre-spikes", &t.0, duration)?;
+    }
+    if let Some(t) = &a.post_spikes {
+        check::times_within("post-spikes", &t.0, duration)?;
+    }
+    let spikes = (a.pre_rate + a.post_rate) * (stop - a.stim_start);
+    check::work(
+        "--pre-rate / --post-rate over the stimulation window",
+        spikes,
+        check::EVENT_LIMIT,
+        "spikes",
+        a.allow_large,
+    )
+}
+
+/// Check the sampling and the work of a run of `duration` seconds.
+fn check_run(a: &Args, duration: f64) -> Result<(), CliError> {
+    use super::check;
+    check_positive("dt", a.dt)?;
+    if a.dt > duration {
+        return Err(format!("--dt {} s is longer than the duration {duration} s: expected dt <= duration", a.dt).into());
+    }
+    check::work("duration / --dt (output samples)", duration / a.dt, check::EVENT_LIMIT, "samples", a.allow_large)?;
+    // The slow parts (recovery, late phase) are integrated in steps of at most max_step_s (0.1 ms by default).
+    check::work(
+        &format!("a duration of {duration} s in internal steps of 0.1 ms"),
+        duration / 1e-4,
+        check::STEP_LIMIT,
+        "steps",
+        a.allow_large,
+    )?;
+    if let Some(k) = a.accel {
+        check_positive("accel", k)?;
     }
     Ok(())
 }
@@ -104,6 +161,8 @@ fn protocol(a: &Args) -> Result<Protocol, CliError> {
     }
     let duration = a.duration.ok_or("--duration is required without --protocol")?;
     check_positive("duration", duration)?;
+    check_run(a, duration)?;
+    check_flags(a, duration)?;
     let s = spikes(a, duration)?;
     Ok(Protocol::explicit("command-line", "stc simulate flags", duration, s)?)
 }
@@ -111,11 +170,6 @@ fn protocol(a: &Args) -> Result<Protocol, CliError> {
 /// Build the spike trains from the shorthand flags.
 fn spikes(a: &Args, duration: f64) -> Result<Spikes, CliError> {
     let stop = a.stim_stop.unwrap_or(duration);
-    for (n, r) in [("pre-rate", a.pre_rate), ("post-rate", a.post_rate)] {
-        if !(r.is_finite() && r >= 0.0) {
-            return Err(format!("--{n} must be >= 0 Hz, got {r}").into());
-        }
-    }
     let mut rng = stimulus::rng(a.seed.unwrap_or(1));
     let mut train = |rate: f64| {
         if a.regular {
@@ -137,17 +191,7 @@ fn spikes(a: &Args, duration: f64) -> Result<Spikes, CliError> {
 pub fn run(a: Args) -> Result<(), CliError> {
     let prot = protocol(&a)?;
     let duration = prot.duration_s;
-    check_positive("dt", a.dt)?;
-    if duration / a.dt > 2e7 {
-        return Err(format!(
-            "duration / --dt = {:.0} samples; use a larger --dt (at most 2e7 samples)",
-            duration / a.dt
-        )
-        .into());
-    }
-    if let Some(k) = a.accel {
-        check_positive("accel", k)?;
-    }
+    check_run(&a, duration)?;
     let default = match a.model {
         Some(Model::Reference) => "reference",
         _ => "thesis-fig9",
@@ -157,35 +201,40 @@ pub fn run(a: Args) -> Result<(), CliError> {
         Some(seed) if a.protocol.is_some() => prot.spikes_with_seed(seed),
         _ => prot.spikes(),
     };
-    atomic::prepare_out_dir(&a.out, a.force)?;
+    let stage = atomic::Stage::dir(&a.out, a.force)?;
+    let out = stage.path();
     // The protocol as run (with the seed actually used), so that the traces can be reproduced from OUT alone.
     let mut as_run = prot.clone();
     if let (Some(seed), Some(_)) = (a.seed, &a.protocol) {
         as_run.seed = seed;
     }
-    atomic::write_atomic(&a.out.join("protocol.yaml"), as_run.to_yaml().as_bytes())?;
+    atomic::write_atomic(&out.join("protocol.yaml"), as_run.to_yaml().as_bytes())?;
     match (loaded, a.model) {
         (AnyParams::Circuit(mut p), None | Some(Model::Circuit)) => {
             if let Some(k) = a.accel {
                 p.capacitor.accel = k;
                 p.late.accel = k;
             }
-            write_circuit(&p, &s, duration, a.dt, &a.out)
+            write_circuit(&p, &s, duration, a.dt, &out)?;
         }
         (AnyParams::Reference(mut p), None | Some(Model::Reference)) => {
             if let Some(k) = a.accel {
                 p.accel = k;
             }
-            write_reference(&p, &s, duration, a.dt, &a.out)
+            write_reference(&p, &s, duration, a.dt, &out)?;
         }
-        (_, Some(m)) => Err(format!(
-            "--model {} does not match the parameter file `{}` (pass a {} parameter set)",
-            if m == Model::Circuit { "circuit" } else { "reference" },
-            a.params.as_deref().unwrap_or(default),
-            if m == Model::Circuit { "circuit" } else { "reference" }
-        )
-        .into()),
+        (_, Some(m)) => {
+            return Err(format!(
+                "--model {} does not match the parameter file `{}` (pass a {} parameter set)",
+                if m == Model::Circuit { "circuit" } else { "reference" },
+                a.params.as_deref().unwrap_or(default),
+                if m == Model::Circuit { "circuit" } else { "reference" }
+            )
+            .into())
+        }
     }
+    stage.commit()?;
+    Ok(())
 }
 
 fn line(label: &str, x: &[f64], y: &[f64], color: (u8, u8, u8)) -> Series {

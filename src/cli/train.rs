@@ -18,6 +18,9 @@ use std::sync::Mutex;
 /// unless `--calibration` says otherwise.
 pub const DEFAULT_CALIBRATION: &str = include_str!("../../fits/cadence.yaml");
 
+/// Weight maps drawn per class (the first neurons of each class); more would make the figure unreadable.
+pub const MAPS_PER_CLASS: usize = 4;
+
 /// Train and test the network (thesis section 3.3): rate-encoded digits, teacher currents during training,
 /// plasticity off at test; accuracy right after training (early phase) and after an accelerated consolidation
 /// interval (late phase).
@@ -78,9 +81,12 @@ pub struct TrainArgs {
     /// Output directory.
     #[arg(long)]
     pub out: PathBuf,
-    /// Overwrite an existing output directory.
+    /// Replace an existing output directory (kept until the new result is complete).
     #[arg(long)]
     pub force: bool,
+    /// Run even when the network would need more than 2 GB of memory.
+    #[arg(long)]
+    pub allow_large: bool,
 }
 
 /// Synapse parameters: biases plus the calibration's fitted properties. Returns them and the keys applied.
@@ -165,17 +171,25 @@ pub fn write_outcome(
         let phase = if name.ends_with("early") { "early phase" } else { "late phase" };
         plot::plot_confusion(&out.join(name), &format!("Confusion matrix, {phase}"), &labels, conf)?;
     }
-    // Heat maps: at most 4 neurons per class keep the figure readable.
-    let maps: Vec<(String, Vec<f64>)> =
-        o.maps_early.iter().enumerate().filter(|(i, _)| i % per_class < 4).map(|(_, m)| m.clone()).collect();
+    // Heat maps: at most MAPS_PER_CLASS neurons per class keep the figure readable (the title says so).
+    let maps: Vec<(String, Vec<f64>)> = o
+        .maps_early
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % per_class < MAPS_PER_CLASS)
+        .map(|(_, m)| m.clone())
+        .collect();
     plot::plot_heatmaps(
         &out.join("weights_early"),
-        "Signed synaptic weights per output neuron after training (thesis Fig. 15)",
+        &format!(
+            "Signed synaptic weights after training (thesis Fig. 15): {} of {per_class} neurons per class",
+            per_class.min(MAPS_PER_CLASS)
+        ),
         &maps,
         28,
         28,
         "w - beta V_H0",
-        per_class.min(4),
+        per_class.min(MAPS_PER_CLASS),
     )?;
     let (n, a): (Vec<f64>, Vec<f64>) = o.curve.iter().map(|&(n, a)| (n as f64, a)).unzip();
     table::write_csv(&out.join("learning_curve.csv"), &[("n_train", &n), ("accuracy_early", &a)])?;
@@ -199,9 +213,13 @@ pub fn write_outcome(
 
 /// Run `stc train`.
 pub fn run(a: TrainArgs) -> Result<(), CliError> {
-    atomic::check_out_dir(&a.out, a.force)?;
-    if a.per_class == 0 {
-        return Err("--per-class must be at least 1".into());
+    let stage = atomic::Stage::dir(&a.out, a.force)?;
+    super::check::at_least_one("per-class", a.per_class)?;
+    if let Some(n) = a.n_train {
+        super::check::at_least_one("n-train", n)?;
+    }
+    if let Some(n) = a.n_test {
+        super::check::at_least_one("n-test", n)?;
     }
     let reference = a.model == super::simulate::Model::Reference;
     let params_name =
@@ -214,25 +232,31 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     };
     let train_all = load(&a.train_images, &a.train_labels, &a.train_csv)?.unwrap_or_else(mnist::embedded_train10k);
     let test_given = load(&a.test_images, &a.test_labels, &a.test_csv)?;
-    let classes: Vec<u8> = if a.classes.is_empty() {
-        (0..=255u8).filter(|c| train_all.labels.contains(c)).collect()
-    } else {
-        a.classes.clone()
-    };
-    let train_all = train_all.filter_classes(&classes);
+    train_all.check_mnist_size()?;
+    if let Some(t) = &test_given {
+        t.check_mnist_size()?;
+    }
+    let classes = super::check::classes(&a.classes, &train_all)?;
+    super::check::network_size(train_all.pixels(), classes.len() * a.per_class, a.allow_large)?;
+    // The validation split is taken before class filtering, so that it is the same digits whatever the classes.
     let (mut train, mut test, split) = match test_given {
-        Some(t) => (train_all, t.filter_classes(&classes), "given test set".to_string()),
+        Some(t) => (train_all.filter_classes(&classes), t.filter_classes(&classes), "given test set".to_string()),
         None => {
-            if train_all.len() <= a.validation {
+            if train_all.len() <= a.validation || a.validation == 0 {
                 return Err(format!(
-                    "{} training samples cannot hold out --validation {}",
+                    "{} training samples cannot hold out --validation {} (expected 1 to {})",
                     train_all.len(),
-                    a.validation
+                    a.validation,
+                    train_all.len().saturating_sub(1)
                 )
                 .into());
             }
             let (tr, va) = train_all.split(train_all.len() - a.validation);
-            (tr, va, format!("validation split: last {} training samples", a.validation))
+            (
+                tr.filter_classes(&classes),
+                va.filter_classes(&classes),
+                format!("validation split: last {} training samples", a.validation),
+            )
         }
     };
     if let Some(n) = a.n_train {
@@ -241,9 +265,7 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     if let Some(m) = a.n_test {
         test = test.take(m);
     }
-    if train.is_empty() || test.is_empty() {
-        return Err("no training or no test samples for these classes".into());
-    }
+    super::check::samples_per_class(&classes, &train, &test)?;
     let cfg = NetConfig {
         classes: classes.clone(),
         per_class: a.per_class,
@@ -261,7 +283,6 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     };
     let o = protocol::run_network(net, &train, &test, a.seed, &checkpoints, &|s, d, t| bars.update(s, d, t));
     let wall = t0.elapsed().as_secs_f64();
-    atomic::prepare_out_dir(&a.out, a.force)?;
     let mut extra = BTreeMap::new();
     extra.insert("wall_s".to_string(), serde_yaml::to_value(wall)?);
     extra.insert("params".to_string(), serde_yaml::to_value(&params_name)?);
@@ -272,7 +293,8 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     extra.insert("seed".to_string(), serde_yaml::to_value(a.seed)?);
     extra.insert("network".to_string(), serde_yaml::to_value(&cfg)?);
     extra.insert("peak_rss_mib".to_string(), serde_yaml::to_value(protocol::peak_rss_mib())?);
-    write_outcome(&a.out, &o, &extra, a.per_class)?;
+    write_outcome(&stage.path(), &o, &extra, a.per_class)?;
+    stage.commit()?;
     println!(
         "accuracy early {:.1} %, late {:.1} % ({} train, {} test, classes {:?}); {:.2e} synapse-steps/s; {:.1} s",
         100.0 * o.accuracy_early,

@@ -41,6 +41,25 @@ impl SignalFit {
     }
 }
 
+/// NRMSE as a percentage, or why there is none: inf/NaN are never printed as results (constant data has no range
+/// to normalise by; values near the f64 limit overflow the sums).
+pub fn fmt_nrmse(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.1} %", 100.0 * x)
+    } else {
+        "undefined (constant data)".into()
+    }
+}
+
+/// R² to three decimals, or why there is none.
+pub fn fmt_r2(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.3}")
+    } else {
+        "undefined (constant or overflowing data)".into()
+    }
+}
+
 fn fmt_opt(x: Option<f64>) -> String {
     x.map(|v| format!("{v:.3e}")).unwrap_or_else(|| "-".into())
 }
@@ -67,13 +86,13 @@ pub fn markdown(
     for f in signals {
         let _ = writeln!(
             s,
-            "| {} | {} | {:.1} % | {:.1} % | {:.3} | {:.3} | {:.6e} | {:.6e} |",
+            "| {} | {} | {} | {} | {} | {} | {:.6e} | {:.6e} |",
             f.signal,
             f.n,
-            100.0 * f.nrmse_before,
-            100.0 * f.nrmse_after,
-            f.r2_before,
-            f.r2_after,
+            fmt_nrmse(f.nrmse_before),
+            fmt_nrmse(f.nrmse_after),
+            fmt_r2(f.r2_before),
+            fmt_r2(f.r2_after),
             f.last_data,
             f.last_after
         );

@@ -1,8 +1,10 @@
 //! Results are never half-written and never silently overwritten.
 //!
 //! Every output file is written to a temporary sibling and renamed into place (rename is atomic on one file
-//! system), so a crash or a full disk leaves either the old file or no file, never a truncated one. Output
-//! directories that already exist are refused unless the caller passes `force`.
+//! system), so a crash or a full disk leaves either the old file or no file, never a truncated one. A command's
+//! whole output (a folder or a file) goes through a [`Stage`]: written into a staging folder next to the target and
+//! swapped in only when the run succeeded, so a failed or killed run never mixes old and new files. Existing
+//! results are refused unless the caller passes `force`.
 
 use std::fs;
 use std::io::Write;
@@ -11,10 +13,14 @@ use std::path::{Path, PathBuf};
 /// Why an output could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("{path}: already exists; pass --force to overwrite it")]
+    #[error(
+        "{path}: already exists; pass --force to replace it (the old result is kept until the new one is complete)"
+    )]
     Exists { path: PathBuf },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {what}")]
+    Target { path: PathBuf, what: String },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
@@ -59,6 +65,181 @@ pub fn check_out_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
 pub fn prepare_out_dir(dir: &Path, force: bool) -> Result<(), OutputError> {
     check_out_dir(dir, force)?;
     fs::create_dir_all(dir).map_err(io_err(dir))
+}
+
+/// Why an output target cannot be staged.
+fn target_error(path: &Path, what: String) -> OutputError {
+    OutputError::Target { path: path.to_path_buf(), what }
+}
+
+/// Whether the process `pid` is still running (Linux: `/proc/PID`; elsewhere assume it is, so nothing of a
+/// concurrent run is ever removed).
+fn alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
+
+const STAGING: &str = "stc-staging";
+const OLD: &str = "stc-old";
+
+/// The sibling names a stage of `target` uses: `.NAME.stc-staging-PID` and `.NAME.stc-old-PID`.
+fn sibling(target: &Path, kind: &str, pid: u32) -> PathBuf {
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    parent_of(target).join(format!(".{name}.{kind}-{pid}"))
+}
+
+fn parent_of(path: &Path) -> &Path {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
+fn remove_any(path: &Path) {
+    if path.is_dir() {
+        let _ = fs::remove_dir_all(path);
+    } else {
+        let _ = fs::remove_file(path);
+    }
+}
+
+/// Clean what killed runs left next to `target`: staging folders are removed; an old result that was moved aside
+/// and never removed (the run died between the two renames of a commit) is put back if the target is missing.
+fn clean_stale(target: &Path) {
+    let Some(name) = target.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
+    let Ok(entries) = fs::read_dir(parent_of(target)) else { return };
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        for kind in [STAGING, OLD] {
+            let Some(pid) = file.strip_prefix(&format!(".{name}.{kind}-")).and_then(|p| p.parse::<u32>().ok()) else {
+                continue;
+            };
+            if alive(pid) {
+                continue;
+            }
+            if kind == OLD && !target.exists() && fs::rename(e.path(), target).is_ok() {
+                continue;
+            }
+            remove_any(&e.path());
+        }
+    }
+}
+
+/// An output being written: everything goes into a fresh staging folder next to the target
+/// (`.NAME.stc-staging-PID`), and [`Stage::commit`] swaps it in only when the whole run succeeded.
+///
+/// Why: files written one by one are each atomic, but a folder of results is not; a run that fails or is killed
+/// half-way must leave either the old result (untouched, since nothing touched it) or nothing, never a mix.
+/// Dropping a stage without committing removes the staging folder; a killed run's staging folder is removed by the
+/// next run on the same target. The target is checked when the stage opens, before any work: an existing result
+/// without `force`, a file where a folder is expected (or the reverse), and an unwritable parent are errors.
+#[derive(Debug)]
+pub struct Stage {
+    target: PathBuf,
+    staging: PathBuf,
+    folder: bool,
+    committed: bool,
+}
+
+impl Stage {
+    /// Stage an output folder (e.g. `--out DIR`). An existing empty folder counts as new.
+    pub fn dir(target: &Path, force: bool) -> Result<Stage, OutputError> {
+        if target.exists() && !target.is_dir() {
+            return Err(target_error(
+                target,
+                "is a file; expected a folder for the results (choose another --out)".into(),
+            ));
+        }
+        if target.is_dir() && !force && fs::read_dir(target).map_err(io_err(target))?.next().is_some() {
+            return Err(OutputError::Exists { path: target.to_path_buf() });
+        }
+        Stage::open(target, true)
+    }
+
+    /// Stage one output file (e.g. `--out fits/NAME.yaml`); write it at [`Stage::path`].
+    pub fn file(target: &Path, force: bool) -> Result<Stage, OutputError> {
+        if target.is_dir() {
+            return Err(target_error(target, "is a folder; expected a file name such as fits/NAME.yaml".into()));
+        }
+        if target.exists() && !force {
+            return Err(OutputError::Exists { path: target.to_path_buf() });
+        }
+        Stage::open(target, false)
+    }
+
+    fn open(target: &Path, folder: bool) -> Result<Stage, OutputError> {
+        if target.file_name().is_none() {
+            return Err(target_error(target, "has no file name; expected a path such as reports/NAME".into()));
+        }
+        let parent = parent_of(target);
+        if parent.exists() && !parent.is_dir() {
+            return Err(target_error(parent, "is a file; expected a folder to hold the output".into()));
+        }
+        fs::create_dir_all(parent)
+            .map_err(|e| target_error(parent, format!("cannot create the output's folder: {e}")))?;
+        clean_stale(target);
+        let staging = sibling(target, STAGING, std::process::id());
+        remove_any(&staging);
+        fs::create_dir(&staging).map_err(|e| target_error(parent, format!("cannot write into this folder: {e}")))?;
+        Ok(Stage { target: target.to_path_buf(), staging, folder, committed: false })
+    }
+
+    /// Where to write: the staging folder (folder stages) or the staged file (file stages).
+    pub fn path(&self) -> PathBuf {
+        if self.folder {
+            self.staging.clone()
+        } else {
+            self.staging.join(self.target.file_name().unwrap_or_default())
+        }
+    }
+
+    /// The final location (for messages).
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Swap the staged result in: the old result is moved aside, the new one renamed into place, the old one
+    /// removed. If the second rename fails the old result is put back.
+    pub fn commit(mut self) -> Result<(), OutputError> {
+        let target = self.target.clone();
+        if self.folder {
+            let old = sibling(&target, OLD, std::process::id());
+            let had_old = target.exists();
+            if had_old {
+                remove_any(&old);
+                fs::rename(&target, &old).map_err(io_err(&target))?;
+            }
+            if let Err(e) = fs::rename(&self.staging, &target) {
+                if had_old {
+                    let _ = fs::rename(&old, &target);
+                }
+                return Err(io_err(&target)(e));
+            }
+            if had_old {
+                remove_any(&old);
+            }
+        } else {
+            let staged = self.path();
+            if !staged.exists() {
+                return Err(target_error(&target, "was not written by the run (nothing to commit)".into()));
+            }
+            fs::rename(&staged, &target).map_err(io_err(&target))?;
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        if !self.committed {
+            remove_any(&self.staging);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -682,6 +682,20 @@ impl WaveformSet {
         let data_bytes = std::fs::read(&data_path).map_err(io(&data_path))?;
         let file = waveform::read_file(&data_path, &d.source.format, d.source.generic.as_ref())?;
 
+        let (spikes, duration_s) = match (&d.stimulus, &d.protocol) {
+            (Some(st), _) => {
+                let mut s = crate::synapse::Spikes { pre: st.pre_spikes_s.clone(), post: st.post_spikes_s.clone() };
+                s.pre.sort_by(f64::total_cmp);
+                s.post.sort_by(f64::total_cmp);
+                (s, st.duration_s)
+            }
+            (None, Some(p)) => {
+                let proto = crate::protocol::Protocol::load(&dir.join(p))
+                    .map_err(|e| DescriptorError::Protocol(format!("{e} (named by {})", descriptor.display())))?;
+                (proto.spikes(), proto.duration_s)
+            }
+            (None, None) => unreachable!("checked by from_yaml_str"),
+        };
         let mut signals = Vec::new();
         for (i, s) in d.signals.iter().enumerate() {
             let Some(trace) = file.trace(&s.trace) else {
@@ -706,23 +720,30 @@ impl WaveformSet {
                     "an overflow",
                 ));
             }
+            // Points outside the stimulus would be compared with an extrapolated model (and a point at 1e5 s
+            // would make the simulation run for minutes): an error. Digitised curves overshoot the ends a little,
+            // so 1 % of the duration is tolerated.
+            let d_s = duration_s;
+            let tol = 0.01 * d_s;
+            if let Some(&t) = trace.t_s.iter().find(|&&t| t < -tol || t > d_s + tol) {
+                return Err(invalid(
+                    descriptor,
+                    if d.stimulus.is_some() {
+                        yaml.locate("stimulus", None, "duration_s")
+                    } else {
+                        yaml.locate("protocol", None, "protocol")
+                    },
+                    format!(
+                        "the points of trace {:?} in {} inside the stimulus [0, {d_s}] s (1 % tolerance)",
+                        s.trace,
+                        data_path.display()
+                    ),
+                    format!("a point at t = {t:e} s; trim the data or extend duration_s"),
+                ));
+            }
             signals.push(MeasuredSignal { signal: s.model, t_s: trace.t_s.clone(), values });
         }
 
-        let (spikes, duration_s) = match (&d.stimulus, &d.protocol) {
-            (Some(st), _) => {
-                let mut s = crate::synapse::Spikes { pre: st.pre_spikes_s.clone(), post: st.post_spikes_s.clone() };
-                s.pre.sort_by(f64::total_cmp);
-                s.post.sort_by(f64::total_cmp);
-                (s, st.duration_s)
-            }
-            (None, Some(p)) => {
-                let proto = crate::protocol::Protocol::load(&dir.join(p))
-                    .map_err(|e| DescriptorError::Protocol(format!("{e} (named by {})", descriptor.display())))?;
-                (proto.spikes(), proto.duration_s)
-            }
-            (None, None) => unreachable!("checked by from_yaml_str"),
-        };
         let mut file_sha256 = BTreeMap::new();
         file_sha256.insert(descriptor.display().to_string(), sha256_hex(&descriptor_bytes));
         if let Some(p) = &d.protocol {

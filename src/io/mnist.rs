@@ -114,6 +114,28 @@ pub enum MnistError {
         /// Declared columns.
         cols: u32,
     },
+    /// A label outside the ten classes 0..=9.
+    #[error("{file}: label {label} of item {item} (byte offset {offset}): expected a class 0..=9")]
+    LabelOutOfRange {
+        /// The label file.
+        file: String,
+        /// 1-based item number.
+        item: usize,
+        /// Byte offset of the label in the (decompressed) file.
+        offset: usize,
+        /// The label found.
+        label: u8,
+    },
+    /// Images of another size than the 28x28 the network and its figures expect.
+    #[error("{file}: images of {rows}x{cols} pixels: expected 28x28 (MNIST-like digits)")]
+    WrongSize {
+        /// The image file(s).
+        file: String,
+        /// Rows per image.
+        rows: usize,
+        /// Columns per image.
+        cols: usize,
+    },
     /// The image file and the label file do not hold the same number of items.
     #[error("{images} holds {n_images} images but {labels} holds {n_labels} labels: expected the same count")]
     CountMismatch {
@@ -127,12 +149,14 @@ pub enum MnistError {
         n_labels: u64,
     },
     /// A CSV row does not have label + 28x28 pixel columns.
-    #[error("{file}: line {line}: expected {expected} columns (label + {pixels} pixels), found {found}")]
+    #[error("{file}:{line}:{column}: expected {expected} columns (label + {pixels} pixels), found {found}")]
     CsvColumns {
         /// The file.
         file: String,
         /// 1-based line number.
         line: usize,
+        /// 1-based character column where the line ends short, or where the first extra cell starts.
+        column: usize,
         /// 785.
         expected: usize,
         /// 784.
@@ -141,14 +165,16 @@ pub enum MnistError {
         found: usize,
     },
     /// A CSV cell is not an integer in 0..=255.
-    #[error("{file}: line {line}, column {column} ({what}): {message}")]
+    #[error("{file}:{line}:{column}: {what} (cell {cell}): {message}")]
     CsvCell {
         /// The file.
         file: String,
         /// 1-based line number.
         line: usize,
-        /// 1-based column number (1 is the label).
+        /// 1-based character column where the cell starts.
         column: usize,
+        /// 1-based cell number (1 is the label).
+        cell: usize,
         /// `"label"` or `"pixel RxC"`.
         what: String,
         /// What is wrong with the cell.
@@ -270,6 +296,15 @@ impl Dataset {
         let mut order: Vec<usize> = (0..self.len()).collect();
         order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
         self.select(order.into_iter(), format!("[shuffled, seed {seed}]"))
+    }
+
+    /// Refuse images that are not 28x28 (checked after loading, before any training: the network's input layer,
+    /// its weight maps and the figures are 28x28).
+    pub fn check_mnist_size(&self) -> Result<(), MnistError> {
+        if (self.rows, self.cols) != (MNIST_SIDE, MNIST_SIDE) {
+            return Err(MnistError::WrongSize { file: self.source.clone(), rows: self.rows, cols: self.cols });
+        }
+        Ok(())
     }
 
     /// How many items carry each label: `class_counts()[3]` is the number of threes.
@@ -422,6 +457,14 @@ fn parse_idx_named(
             n_labels: u64::from(lsz[0]),
         });
     }
+    if let Some(k) = lbody.iter().position(|&l| l > 9) {
+        return Err(MnistError::LabelOutOfRange {
+            file: labels_name.to_string(),
+            item: k + 1,
+            offset: labels.len() - lbody.len() + k,
+            label: lbody[k],
+        });
+    }
     Ok(Dataset {
         images: ibody.to_vec(),
         labels: lbody.to_vec(),
@@ -455,9 +498,15 @@ pub fn parse_idx(images: &[u8], labels: &[u8], source: &str) -> Result<Dataset, 
 pub fn load_csv(path: &Path) -> Result<Dataset, MnistError> {
     let bytes = read_file(path)?;
     let name = path.display().to_string();
-    // Not UTF-8 means not a CSV of integers; report the first offending line rather than a decoding error.
-    let text = String::from_utf8_lossy(&bytes);
-    parse_csv(&text, &name)
+    let text = super::encoding::utf8(&bytes, path).map_err(|e| MnistError::CsvCell {
+        file: name.clone(),
+        line: e.line,
+        column: e.column,
+        cell: 0,
+        what: "text".into(),
+        message: format!("expected UTF-8 text, found {}", e.found),
+    })?;
+    parse_csv(text, &name)
 }
 
 /// Is the first cell of a line the name of a header column (`label`, `"label"`, `Label`...) rather than a number
@@ -468,30 +517,44 @@ fn looks_like_header(first_cell: &str) -> bool {
         && c.chars().all(|ch| ch.is_alphabetic() || ch == '_' || ch == ' ' || ch == '"' || ch == '\'')
 }
 
-fn csv_cell(cell: &str, file: &str, line: usize, column: usize) -> Result<u8, MnistError> {
-    let what = if column == 1 {
+fn csv_cell(cell: &str, file: &str, line: usize, at: (usize, usize)) -> Result<u8, MnistError> {
+    let (index, column) = at;
+    let what = if index == 1 {
         "label".to_string()
     } else {
-        let p = column - 2;
+        let p = index - 2;
         format!("pixel {}x{}", p / MNIST_SIDE + 1, p % MNIST_SIDE + 1)
     };
-    let err =
-        |message: String| MnistError::CsvCell { file: file.to_string(), line, column, what: what.clone(), message };
+    let (max, expected) = if index == 1 { (9, "a class 0..=9") } else { (255, "an integer 0..=255") };
+    let err = |message: String| MnistError::CsvCell {
+        file: file.to_string(),
+        line,
+        column,
+        cell: index,
+        what: what.clone(),
+        message,
+    };
     let c = cell.trim();
     if c.is_empty() {
-        return Err(err("empty cell: expected an integer 0..=255".to_string()));
+        return Err(err(format!("empty cell: expected {expected}")));
     }
     if !c.bytes().all(|b| b.is_ascii_digit()) {
         let shown: String = c.chars().take(20).collect();
-        return Err(err(format!("'{shown}' is not an integer: expected 0..=255")));
+        return Err(err(format!("'{shown}' is not an integer: expected {expected}")));
     }
     match c.parse::<u64>() {
-        Ok(v) if v <= 255 => Ok(v as u8),
+        Ok(v) if v <= max => Ok(v as u8),
         _ => {
             let shown: String = c.chars().take(20).collect();
-            Err(err(format!("value {shown} is out of range: expected 0..=255")))
+            Err(err(format!("value {shown} is out of range: expected {expected}")))
         }
     }
+}
+
+/// The 1-based character column of byte `offset` in `line`, skipping leading blanks of the cell there.
+fn char_column(line: &str, offset: usize) -> usize {
+    let lead = line[offset..].len() - line[offset..].trim_start().len();
+    line[..offset + lead].chars().count() + 1
 }
 
 /// Parse CSV text: one image per line, the label then `28*28 = 784` pixels 0..=255 row-major (785 columns).
@@ -500,7 +563,7 @@ fn csv_cell(cell: &str, file: &str, line: usize, column: usize) -> Result<u8, Mn
 ///   otherwise it is data. So both the thesis files (`label,1x1,...,28x28`) and header-less files load, while a
 ///   garbled first row (`1a,0,...`) is reported rather than silently dropped.
 /// - Blank lines are skipped; `\r\n` and `\n` line ends, and spaces around cells, are accepted.
-/// - Labels may be any byte 0..=255; images are always 28x28 (a row of another length is an error).
+/// - Labels are the classes 0..=9; images are always 28x28 (a row of another length is an error).
 ///
 /// Errors give the 1-based line and column of the bad cell. `source` names the text in messages and in the result.
 pub fn parse_csv(text: &str, source: &str) -> Result<Dataset, MnistError> {
@@ -516,33 +579,30 @@ pub fn parse_csv(text: &str, source: &str) -> Result<Dataset, MnistError> {
             continue;
         }
         let cells: Vec<&str> = line.split(',').collect();
+        let starts: Vec<usize> = std::iter::once(0).chain(line.match_indices(',').map(|(k, _)| k + 1)).collect();
+        let columns_error = |found: usize| MnistError::CsvColumns {
+            file: source.to_string(),
+            line: line_no,
+            column: if found > columns { char_column(line, starts[columns]) } else { line.chars().count() + 1 },
+            expected: columns,
+            pixels,
+            found,
+        };
         if !seen_first {
             seen_first = true;
             if looks_like_header(cells[0]) {
                 if cells.len() != columns {
-                    return Err(MnistError::CsvColumns {
-                        file: source.to_string(),
-                        line: line_no,
-                        expected: columns,
-                        pixels,
-                        found: cells.len(),
-                    });
+                    return Err(columns_error(cells.len()));
                 }
                 continue;
             }
         }
         if cells.len() != columns {
-            return Err(MnistError::CsvColumns {
-                file: source.to_string(),
-                line: line_no,
-                expected: columns,
-                pixels,
-                found: cells.len(),
-            });
+            return Err(columns_error(cells.len()));
         }
-        labels.push(csv_cell(cells[0], source, line_no, 1)?);
+        labels.push(csv_cell(cells[0], source, line_no, (1, char_column(line, 0)))?);
         for (j, cell) in cells[1..].iter().enumerate() {
-            images.push(csv_cell(cell, source, line_no, j + 2)?);
+            images.push(csv_cell(cell, source, line_no, (j + 2, char_column(line, starts[j + 1])))?);
         }
     }
     if labels.is_empty() {
@@ -748,7 +808,7 @@ mod tests {
         assert_eq!(c.image(1)[300], (300 % 256) as u8);
         std::fs::write(&csv, "label,1x1\n").unwrap();
         let msg = load_csv(&csv).unwrap_err().to_string();
-        assert!(msg.starts_with(&csv.display().to_string()) && msg.contains("line 1"), "{msg}");
+        assert!(msg.starts_with(&format!("{}:1:10:", csv.display())), "{msg}");
     }
 
     #[test]
@@ -819,7 +879,7 @@ mod tests {
         assert_eq!(a.labels, vec![0, 1]);
         assert_eq!(a.image(0)[783], (783 % 256) as u8);
         // Labels above 9 are allowed.
-        assert_eq!(parse_csv(&csv_row(200).join(","), "a").unwrap().labels, vec![200]);
+        assert!(parse_csv(&csv_row(11).join(","), "a").unwrap_err().to_string().contains("expected a class 0..=9"));
         // Spaces around cells are accepted.
         assert_eq!(parse_csv(&csv_row(5).join(" , "), "a").unwrap().labels, vec![5]);
     }
@@ -830,25 +890,31 @@ mod tests {
         // Wrong number of columns, on line 7 (header, 5 good rows, bad row).
         let short: Vec<String> = csv_row(1).into_iter().take(700).collect();
         let text = format!("{}\n{}\n{}\n", header(), vec![good.clone(); 5].join("\n"), short.join(","));
-        assert_eq!(err_csv(&text), "t.csv: line 7: expected 785 columns (label + 784 pixels), found 700");
+        assert_eq!(
+            err_csv(&text),
+            format!("t.csv:7:{}: expected 785 columns (label + 784 pixels), found 700", short.join(",").len() + 1)
+        );
         // Pixel out of range, line 2 (after header), column 3 = pixel 1x2.
         let mut row = csv_row(1);
         row[2] = "300".into();
         assert_eq!(
             err_csv(&format!("{}\n{}\n", header(), row.join(","))),
-            "t.csv: line 2, column 3 (pixel 1x2): value 300 is out of range: expected 0..=255"
+            "t.csv:2:5: pixel 1x2 (cell 3): value 300 is out of range: expected an integer 0..=255"
         );
         // Non-numeric pixel: last column is pixel 28x28.
         let mut row = csv_row(1);
         row[784] = "x".into();
         assert_eq!(
             err_csv(&row.join(",")),
-            "t.csv: line 1, column 785 (pixel 28x28): 'x' is not an integer: expected 0..=255"
+            format!(
+                "t.csv:1:{}: pixel 28x28 (cell 785): 'x' is not an integer: expected an integer 0..=255",
+                row.join(",").len()
+            )
         );
         // Negative and fractional pixels.
         let mut row = csv_row(1);
         row[30] = "-1".into();
-        assert!(err_csv(&row.join(",")).contains("column 31 (pixel 2x2): '-1' is not an integer"));
+        assert!(err_csv(&row.join(",")).contains("pixel 2x2 (cell 31): '-1' is not an integer"));
         row[30] = "2.5".into();
         assert!(err_csv(&row.join(",")).contains("'2.5' is not an integer"));
         // Label out of range, and a garbled first-row label is an error, not a header.
@@ -856,27 +922,30 @@ mod tests {
         row[0] = "256".into();
         assert_eq!(
             err_csv(&row.join(",")),
-            "t.csv: line 1, column 1 (label): value 256 is out of range: expected 0..=255"
+            "t.csv:1:1: label (cell 1): value 256 is out of range: expected a class 0..=9"
         );
         row[0] = "1a".into();
         assert_eq!(
             err_csv(&row.join(",")),
-            "t.csv: line 1, column 1 (label): '1a' is not an integer: expected 0..=255"
+            "t.csv:1:1: label (cell 1): '1a' is not an integer: expected a class 0..=9"
         );
         // Empty cell.
         let mut row = csv_row(1);
         row[10] = "".into();
         assert_eq!(
             err_csv(&format!("{good}\n{}", row.join(","))),
-            "t.csv: line 2, column 11 (pixel 1x10): empty cell: expected an integer 0..=255"
+            format!(
+                "t.csv:2:{}: pixel 1x10 (cell 11): empty cell: expected an integer 0..=255",
+                row[..10].join(",").len() + 2
+            )
         );
         // Header of the wrong width; header only; empty text.
-        assert_eq!(err_csv("label,1x1,1x2\n"), "t.csv: line 1: expected 785 columns (label + 784 pixels), found 3");
+        assert_eq!(err_csv("label,1x1,1x2\n"), "t.csv:1:14: expected 785 columns (label + 784 pixels), found 3");
         assert_eq!(err_csv(&header()), "t.csv: no data rows: expected lines of a label and 784 pixels");
         assert_eq!(err_csv(""), "t.csv: no data rows: expected lines of a label and 784 pixels");
         // A header-like line after the first is data, and an error.
         assert!(err_csv(&format!("{good}\n{}", header()))
-            .starts_with("t.csv: line 2, column 1 (label): 'label' is not an integer"));
+            .starts_with("t.csv:2:1: label (cell 1): 'label' is not an integer"));
     }
 
     #[test]

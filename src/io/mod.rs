@@ -2,6 +2,7 @@
 
 pub mod atomic;
 pub mod descriptor;
+pub mod encoding;
 pub mod mnist;
 pub mod table;
 pub mod waveform;

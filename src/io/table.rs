@@ -1,6 +1,7 @@
 //! Tabular output: CSV files with one header row of `name_unit` columns, written atomically.
 //!
-//! Values are written with Rust's shortest round-trip formatting, so a CSV read back gives the same f64.
+//! Values are written with Rust's shortest round-trip formatting, so a CSV read back gives the same f64; whole
+//! numbers below 1e15 (counts, class labels) are written as integers.
 
 use super::atomic::{write_atomic, OutputError};
 use std::fmt::Write as _;
@@ -17,8 +18,13 @@ pub fn to_csv(columns: &[(&str, &[f64])]) -> String {
             if j > 0 {
                 s.push(',');
             }
-            if let Some(v) = c.get(k) {
-                let _ = write!(s, "{v:e}");
+            if let Some(&v) = c.get(k) {
+                if v.fract() == 0.0 && v.abs() < 1e15 {
+                    // Counts, classes and whole numbers read as integers (`98`, not `9.8e1`); exact in f64.
+                    let _ = write!(s, "{}", v as i64);
+                } else {
+                    let _ = write!(s, "{v:e}");
+                }
             }
         }
         s.push('\n');
@@ -34,6 +40,12 @@ pub fn write_csv(path: &Path, columns: &[(&str, &[f64])]) -> Result<(), OutputEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_are_integers() {
+        let text = to_csv(&[("true", &[1.0, 98.0, -3.0]), ("x", &[0.5, 0.0, 1e20])]);
+        assert_eq!(text, "true,x\n1,5e-1\n98,0\n-3,1e20\n");
+    }
 
     #[test]
     fn values_round_trip_exactly() {

@@ -41,19 +41,57 @@ pub enum ParamError {
     #[error("{source_name}:{line}:{column}: {message}")]
     Yaml { source_name: String, line: usize, column: usize, message: String },
     /// Values out of range.
-    #[error("{source_name}: {}", format_ranges(.errors))]
-    Range { source_name: String, errors: Vec<RangeError> },
+    #[error("{}", format_ranges(source_name, .errors, .locations))]
+    Range { source_name: String, errors: Vec<RangeError>, locations: Vec<(usize, usize)> },
     /// The file holds the other model.
     #[error("{source_name}: expected a `model: {expected}` parameter file, found `model: {found}`")]
     WrongModel { source_name: String, expected: String, found: String },
 }
 
-fn format_ranges(errors: &[RangeError]) -> String {
+fn format_ranges(source_name: &str, errors: &[RangeError], locations: &[(usize, usize)]) -> String {
     errors
         .iter()
-        .map(|e| format!("key `{}` = {} is out of range: expected {}", e.key, e.value, e.expected))
+        .enumerate()
+        .map(|(k, e)| {
+            let at = match locations.get(k) {
+                Some(&(l, c)) if l > 0 => format!("{source_name}:{l}:{c}"),
+                _ => source_name.to_string(),
+            };
+            format!("{at}: key `{}` = {} is out of range: expected {}", e.key, e.value, e.expected)
+        })
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("\n")
+}
+
+/// Line and column (1-based) of the value of a dotted key (`dpi.tau_s`) in block-style YAML text, found by
+/// re-scanning the text (serde_yaml gives locations only for syntax errors); `(0, 0)` if not found.
+pub fn locate_key(text: &str, dotted: &str) -> (usize, usize) {
+    let mut parts = dotted.split('.').peekable();
+    let mut min_indent = 0usize;
+    let mut want = parts.next();
+    for (i, line) in text.lines().enumerate() {
+        let Some(key) = want else { break };
+        let body = line.trim_start();
+        let indent = line.len() - body.len();
+        if body.starts_with('#') || indent < min_indent {
+            continue;
+        }
+        if let Some(rest) = body.strip_prefix(key).and_then(|r| r.strip_prefix(':')) {
+            if parts.peek().is_none() {
+                let value = rest.trim_start();
+                let col = line.len() - value.len();
+                return (i + 1, line[..col].chars().count() + 1);
+            }
+            min_indent = indent + 1;
+            want = parts.next();
+        }
+    }
+    (0, 0)
+}
+
+fn range_error(text: &str, source_name: &str, errors: Vec<RangeError>) -> ParamError {
+    let locations = errors.iter().map(|e| locate_key(text, &e.key)).collect();
+    ParamError::Range { source_name: source_name.into(), errors, locations }
 }
 
 fn yaml_error(source_name: &str, e: serde_yaml::Error) -> ParamError {
@@ -84,7 +122,7 @@ pub fn parse(text: &str, source_name: &str) -> Result<AnyParams, ParamError> {
             let p: CircuitParams = serde_yaml::from_str(text).map_err(|e| yaml_error(source_name, e))?;
             let errors = p.check();
             if !errors.is_empty() {
-                return Err(ParamError::Range { source_name: source_name.into(), errors });
+                return Err(range_error(text, source_name, errors));
             }
             Ok(AnyParams::Circuit(Box::new(p)))
         }
@@ -92,7 +130,7 @@ pub fn parse(text: &str, source_name: &str) -> Result<AnyParams, ParamError> {
             let p: ReferenceParams = serde_yaml::from_str(text).map_err(|e| yaml_error(source_name, e))?;
             let errors = p.check();
             if !errors.is_empty() {
-                return Err(ParamError::Range { source_name: source_name.into(), errors });
+                return Err(range_error(text, source_name, errors));
             }
             Ok(AnyParams::Reference(Box::new(p)))
         }
@@ -112,8 +150,14 @@ pub fn parse(text: &str, source_name: &str) -> Result<AnyParams, ParamError> {
 pub fn load(name_or_path: &str) -> Result<AnyParams, ParamError> {
     let path = Path::new(name_or_path);
     if path.is_file() {
-        let text = std::fs::read_to_string(path).map_err(|source| ParamError::Io { path: path.into(), source })?;
-        return parse(&text, &path.display().to_string());
+        let bytes = std::fs::read(path).map_err(|source| ParamError::Io { path: path.into(), source })?;
+        let text = crate::io::encoding::utf8(&bytes, path).map_err(|e| ParamError::Yaml {
+            source_name: path.display().to_string(),
+            line: e.line,
+            column: e.column,
+            message: format!("expected UTF-8 text, found {}", e.found),
+        })?;
+        return parse(text, &path.display().to_string());
     }
     match PRESETS.iter().find(|(n, _)| *n == name_or_path) {
         Some((n, text)) => parse(text, &format!("preset {n}")),

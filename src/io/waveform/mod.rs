@@ -315,14 +315,15 @@ impl<'a> Ctx<'a> {
         expected: impl Into<String>,
         found: impl Into<String>,
     ) -> ImportError {
-        self.at(line, column, ImportErrorKind::Invalid { expected: expected.into(), found: found.into() })
+        let found = shorten(&found.into());
+        self.at(line, column, ImportErrorKind::Invalid { expected: expected.into(), found })
     }
 
     /// Parse `cell` (on `line`) as a finite number in engineering notation; `what` names the column for messages.
     pub fn number(&self, line: usize, cell: &Cell, what: &str) -> Result<f64, ImportError> {
         parse_number(&cell.text).map_err(|e| {
             let what = what.to_string();
-            let found = cell.text.clone();
+            let found = shorten(&cell.text);
             let kind = match e {
                 NumberError::Empty => ImportErrorKind::EmptyCell { what },
                 NumberError::NotANumber => ImportErrorKind::NotANumber { what, found },
@@ -411,21 +412,51 @@ pub(crate) fn check_unique(ctx: &Ctx, names: &[(String, usize, usize)]) -> Resul
     Ok(())
 }
 
-/// Read and import a waveform file. Files ending in `.gz` are decompressed first; text that is not valid UTF-8 is
-/// read with replacement characters (which then fail as non-numeric cells if they are in the data).
+/// Largest inflated size accepted from a `.gz` waveform file (512 MiB): a guard against gzip bombs, far above any
+/// transient export (a 5 M-row two-column file is about 170 MB).
+pub const MAX_INFLATED_BYTES: u64 = 512 << 20;
+
+/// Read and import a waveform file. Files ending in `.gz` are decompressed first (at most
+/// [`MAX_INFLATED_BYTES`]). Text must be UTF-8: a UTF-16 file (byte-order mark) or bytes that are not UTF-8
+/// (Latin-1, Windows-1252) are errors with the position and a hint to convert the file.
 pub fn read_file(path: &Path, format: &Format, generic: Option<&GenericOptions>) -> Result<WaveformFile, ImportError> {
     let io = |e| ImportError { path: path.to_path_buf(), line: None, column: None, kind: ImportErrorKind::Io(e) };
     let bytes = std::fs::read(path).map_err(io)?;
     let bytes = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz")) {
         use std::io::Read;
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&bytes[..]).read_to_end(&mut out).map_err(io)?;
+        flate2::read::GzDecoder::new(&bytes[..]).take(MAX_INFLATED_BYTES + 1).read_to_end(&mut out).map_err(io)?;
+        if out.len() as u64 > MAX_INFLATED_BYTES {
+            return Err(ImportError {
+                path: path.to_path_buf(),
+                line: None,
+                column: None,
+                kind: ImportErrorKind::Invalid {
+                    expected: format!("a compressed file that inflates to at most {MAX_INFLATED_BYTES} bytes"),
+                    found: "more (stopped there; decompress it yourself if it is really a waveform)".into(),
+                },
+            });
+        }
         out
     } else {
         bytes
     };
-    let text = String::from_utf8_lossy(&bytes);
-    parse_str(&text, path, format, generic)
+    let text = crate::io::encoding::utf8(&bytes, path).map_err(|e| ImportError {
+        path: path.to_path_buf(),
+        line: Some(e.line),
+        column: Some(e.column),
+        kind: ImportErrorKind::Invalid { expected: "UTF-8 text".into(), found: e.found },
+    })?;
+    parse_str(text, path, format, generic)
+}
+
+/// `text` cut to at most 80 characters (with `...`), for quoting file content in error messages: a huge "header"
+/// must never be echoed whole.
+pub(crate) fn shorten(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((k, _)) => format!("{}...", &text[..k]),
+        None => text.to_string(),
+    }
 }
 
 /// Import waveform text already in memory; `path_for_messages` is only used in errors and [`WaveformFile::path`].

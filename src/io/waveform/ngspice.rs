@@ -51,13 +51,14 @@ pub(crate) fn parse(
     }
     let given: Vec<String> = options.map(|o| o.columns.iter().map(|c| c.0.clone()).collect()).unwrap_or_default();
 
-    let mut rows: Vec<(Line, Vec<Cell>)> = text::lines(text)
-        .filter(|l| {
-            let t = l.text.trim_start();
-            !(t.is_empty() || t.starts_with('*') || t.starts_with('#'))
-        })
-        .map(|l| (l, text::split_whitespace(l.text)))
-        .collect();
+    // Rows are split lazily: only the first three are held to decide the header and the layout, the rest stream
+    // straight into the traces (a 5 M-row file must not be held as cells).
+    let mut all_lines = text::lines(text).filter(|l| {
+        let t = l.text.trim_start();
+        !(t.is_empty() || t.starts_with('*') || t.starts_with('#'))
+    });
+    let mut rows: Vec<(Line, Vec<Cell>)> =
+        all_lines.by_ref().take(3).map(|l| (l, text::split_whitespace(l.text))).collect();
     if rows.is_empty() {
         return Err(ctx.at(
             1,
@@ -140,7 +141,33 @@ pub(crate) fn parse(
 
     let mut traces: Vec<TraceBuilder> =
         names.iter().enumerate().map(|(j, n)| TraceBuilder::new(n.clone(), implied_unit(n), declared_at(j))).collect();
-    for (line, cells) in &rows {
+    let head = rows.into_iter().map(|(l, c)| (l, Some(c)));
+    let mut fast: Vec<f64> = Vec::with_capacity(width);
+    for (line, cells) in head.chain(all_lines.map(|l| (l, None))) {
+        // Fast path: a row of plain finite numbers, parsed in place (no cell strings); anything else (engineering
+        // suffixes, errors) goes through the located slow path below.
+        if cells.is_none() {
+            fast.clear();
+            let ok = line.text.split_ascii_whitespace().all(|tok| match tok.parse::<f64>() {
+                Ok(v) if v.is_finite() && fast.len() < width => {
+                    fast.push(v);
+                    true
+                }
+                _ => false,
+            });
+            let t = fast.first().map_or(0.0, |t| t * time_scale);
+            // Time must increase; if not, the slow path reports it with the exact column.
+            let increasing = traces.first().is_none_or(|b| b.t_s.last().is_none_or(|&p| t > p));
+            if ok && increasing && fast.len() == width && (!paired || (1..vectors).all(|j| fast[2 * j] == fast[0])) {
+                let column = line.text.chars().take_while(|c| c.is_whitespace()).count() + 1;
+                for (j, trace) in traces.iter_mut().enumerate() {
+                    trace.push(ctx, t, fast[value_column(j)], (line.number, column))?;
+                }
+                continue;
+            }
+        }
+        let cells = cells.unwrap_or_else(|| text::split_whitespace(line.text));
+        let (line, cells) = (&line, &cells);
         if cells.len() != width {
             let column = cells.get(width).map_or_else(|| text::end_column(line.text), |c| c.column);
             return Err(ctx.at(

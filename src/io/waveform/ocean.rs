@@ -48,7 +48,7 @@ fn header_tokens(line: &str) -> Vec<Cell> {
 }
 
 /// `v("/vh" ?result "tran")` -> (`/vh`, `v`); `None` if the expression is not a one-net function call.
-fn net_name(expr: &str) -> Option<(String, String)> {
+pub(crate) fn net_name(expr: &str) -> Option<(String, String)> {
     let open = expr.find('(')?;
     let function = &expr[..open];
     if function.is_empty() || !function.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || !expr.ends_with(')') {

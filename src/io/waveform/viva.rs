@@ -128,7 +128,16 @@ pub(crate) fn parse(ctx: &Ctx, text: &str, metadata: &mut BTreeMap<String, Strin
         if y.text != expected_y {
             return Err(ctx.invalid(header.number, y.column, format!("{expected_y:?}"), format!("{:?}", y.text)));
         }
-        names.push((name.to_string(), header.number, x.column));
+        // A header written as an OCEAN expression (`v("/net" ?result "tran") X`) names the trace after the net,
+        // as OCEAN itself does; the expression is kept in the metadata.
+        let name = match super::ocean::net_name(name) {
+            Some((net, _)) => {
+                metadata.insert(format!("trace.{net}.expression"), name.to_string());
+                net
+            }
+            None => name.to_string(),
+        };
+        names.push((name.clone(), header.number, x.column));
         pairs.push(Pair::new(TraceBuilder::new(name, None, (header.number, x.column)), 1.0, 1.0));
     }
     check_unique(ctx, &names)?;
@@ -150,6 +159,13 @@ pub(crate) mod tests {
 
     fn parse(text: &str) -> Result<super::super::WaveformFile, super::super::ImportError> {
         parse_str(text, Path::new("waveforms/x.csv"), &Format::VivaCsv, None)
+    }
+
+    #[test]
+    fn ocean_expression_headers_are_shortened_to_the_net() {
+        let f = parse("v(\"/net\" ?result \"tran\") X,v(\"/net\" ?result \"tran\") Y\n0,1\n1e-3,2\n").unwrap();
+        assert_eq!(f.trace_names(), vec!["/net"]);
+        assert_eq!(f.metadata["trace./net.expression"], "v(\"/net\" ?result \"tran\")");
     }
 
     #[test]

@@ -1,0 +1,481 @@
+//! The bad-input suite of issue 9: one test per reported item (numbered as in the issue), each failing on the code
+//! before the fix, plus property tests that importers, descriptor parsing and command-line validation never panic
+//! and that a failing `--force` run leaves the old result byte-identical.
+//!
+//! Most tests drive the `stc` binary as a user would; every failing case must exit with status 1 or 2, print
+//! `error: ...`, never panic, and leave no output (or the old output untouched).
+
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn stc() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_stc"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Run `stc ARGS` in `cwd`; returns the output.
+fn run_in(cwd: &Path, args: &[&str]) -> Output {
+    stc().current_dir(cwd).args(args).output().expect("stc runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The command failed cleanly: exit 1 or 2, an `error:` line containing every `needle`, no panic.
+fn fails_with(o: &Output, needles: &[&str]) -> String {
+    let e = stderr(o);
+    assert!(matches!(o.status.code(), Some(1) | Some(2)), "status {:?}, stderr: {e}", o.status);
+    assert!(!e.contains("panicked"), "panic: {e}");
+    assert!(e.contains("error:"), "no error line: {e}");
+    for n in needles {
+        assert!(e.contains(n), "expected {n:?} in: {e}");
+    }
+    e
+}
+
+/// Every file under `dir` with its bytes (to compare a folder before and after a command).
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut m = BTreeMap::new();
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                m.extend(snapshot(&p));
+            } else {
+                m.insert(p.clone(), fs::read(&p).unwrap());
+            }
+        }
+    }
+    m
+}
+
+/// Names in `dir` (to check that nothing, not even a staging folder, was left).
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> =
+        fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
+fn idx_images(n: u32, rows: u32, cols: u32) -> Vec<u8> {
+    let mut b = Vec::new();
+    for v in [0x0803u32, n, rows, cols] {
+        b.extend_from_slice(&v.to_be_bytes());
+    }
+    b.extend((0..n * rows * cols).map(|k| (k % 256) as u8));
+    b
+}
+
+fn idx_labels(labels: &[u8]) -> Vec<u8> {
+    let mut b = Vec::new();
+    for v in [0x0801u32, labels.len() as u32] {
+        b.extend_from_slice(&v.to_be_bytes());
+    }
+    b.extend_from_slice(labels);
+    b
+}
+
+/// A valid MNIST CSV row: label then 784 pixels.
+fn csv_row(label: &str) -> String {
+    std::iter::once(label.to_string())
+        .chain((0..784).map(|k| ((k * 7) % 256).to_string()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// An old result folder with known bytes.
+fn old_result(dir: &Path) -> PathBuf {
+    let t = dir.join("T");
+    fs::create_dir_all(&t).unwrap();
+    fs::write(t.join("summary.yaml"), "accuracy_early: 0.5\n").unwrap();
+    fs::write(t.join("report.md"), "# old\n").unwrap();
+    t
+}
+
+// 1. `stc run --refit` never writes outside its output folder unless asked: --save-fit refuses an existing file
+//    without --force, before any work, and leaves it untouched.
+#[test]
+fn item01_run_refit_does_not_overwrite_the_calibration() {
+    let dir = tempfile::tempdir().unwrap();
+    let fit = dir.path().join("cal.yaml");
+    fs::write(&fit, "old calibration").unwrap();
+    let o = run_in(dir.path(), &["run", "--refit", "--save-fit", "cal.yaml", "--out", "r"]);
+    fails_with(&o, &["cal.yaml", "--force"]);
+    assert_eq!(fs::read(&fit).unwrap(), b"old calibration");
+    assert_eq!(names(dir.path()), vec!["cal.yaml"]);
+    // --calibration is only read: giving it a file that is not a calibration fails without touching it.
+    let o = run_in(dir.path(), &["run", "--calibration", "cal.yaml", "--out", "r"]);
+    fails_with(&o, &["cal.yaml"]);
+    assert_eq!(fs::read(&fit).unwrap(), b"old calibration");
+}
+
+// 2. A failed --force run leaves the old result whole (no new file beside the old ones, no staging folder).
+#[test]
+fn item02_failed_force_run_leaves_old_result_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = old_result(dir.path());
+    fs::write(dir.path().join("im"), idx_images(20, 14, 14)).unwrap();
+    fs::write(dir.path().join("lb"), idx_labels(&[0, 1].repeat(10))).unwrap();
+    let before = snapshot(&t);
+    let o = run_in(dir.path(), &["train", "--train-images", "im", "--train-labels", "lb", "--out", "T", "--force"]);
+    fails_with(&o, &["14x14", "28x28"]);
+    assert_eq!(snapshot(&t), before);
+    assert_eq!(names(dir.path()), vec!["T", "im", "lb"]);
+}
+
+// 2b. The staging mechanism itself: a stage dropped without commit leaves the old folder; commit swaps in the new.
+#[test]
+fn item02_stage_commit_swaps_whole_folders() {
+    use stc_synapse::io::atomic::Stage;
+    let dir = tempfile::tempdir().unwrap();
+    let t = old_result(dir.path());
+    let before = snapshot(&t);
+    {
+        let s = Stage::dir(&t, true).unwrap();
+        fs::write(s.path().join("confusion_early.csv"), "new").unwrap();
+        // dropped: the run failed
+    }
+    assert_eq!(snapshot(&t), before);
+    assert_eq!(names(dir.path()), vec!["T"]);
+    let s = Stage::dir(&t, true).unwrap();
+    fs::write(s.path().join("new.csv"), "new").unwrap();
+    s.commit().unwrap();
+    assert_eq!(names(&t), vec!["new.csv"]);
+    assert_eq!(names(dir.path()), vec!["T"]);
+    // A killed run's staging folder (dead pid) is removed by the next stage of the same target.
+    let stale = dir.path().join(".T.stc-staging-4000000000");
+    fs::create_dir(&stale).unwrap();
+    drop(Stage::dir(&t, true).unwrap());
+    assert_eq!(names(dir.path()), vec!["T"]);
+}
+
+// 3. `stc bench --per-class 0` panicked.
+#[test]
+fn item03_bench_zero_counts_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    fails_with(&run_in(dir.path(), &["bench", "--per-class", "0"]), &["--per-class"]);
+    fails_with(&run_in(dir.path(), &["bench", "--samples", "0"]), &["--samples"]);
+}
+
+fn descriptor_set(dir: &Path, data: &str) -> PathBuf {
+    fs::write(dir.join("d.csv"), data).unwrap();
+    let d = dir.join("descriptor.yaml");
+    fs::write(
+        &d,
+        "name: t\nsource:\n  file: d.csv\n  format: generic\n  generic: {columns: {vh: 2}}\nstimulus:\n  duration_s: 0.01\n  pre_spikes_s: [0.002]\n  post_spikes_s: []\nparams: cadence-fig17\nsignals:\n  - {model: v_h, trace: vh, unit: V}\n",
+    )
+    .unwrap();
+    d
+}
+
+// 4. Data points outside the stimulus are an error naming the descriptor position, before any simulation.
+#[test]
+fn item04_points_outside_the_stimulus_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    descriptor_set(dir.path(), "t,v\n0,0.9\n0.005,0.91\n1e5,0.9\n");
+    let o = run_in(dir.path(), &["compare", "--params", "cadence-fig17", "descriptor.yaml", "--out", "c"]);
+    fails_with(&o, &["descriptor.yaml:7:15", "1e5"]);
+    assert_eq!(names(dir.path()), vec!["d.csv", "descriptor.yaml"]);
+}
+
+// 5. A gzip file is limited by its inflated size, and the error does not echo the content.
+#[test]
+fn item05_gzip_bombs_are_capped_and_errors_are_short() {
+    use stc_synapse::io::waveform::{read_file, Format, MAX_INFLATED_BYTES};
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bomb.csv.gz");
+    let mut enc = flate2::write::GzEncoder::new(fs::File::create(&p).unwrap(), flate2::Compression::fast());
+    let block = vec![b'x'; 1 << 20];
+    for _ in 0..(MAX_INFLATED_BYTES >> 20) + 1 {
+        enc.write_all(&block).unwrap();
+    }
+    enc.finish().unwrap();
+    let e = read_file(&p, &Format::Generic, None).unwrap_err().to_string();
+    assert!(e.contains("inflates to at most") && e.len() < 400, "{e}");
+    // A huge one-line "header" is quoted shortened.
+    let long = format!("{}\n1,2\n", "h".repeat(100_000));
+    let e =
+        stc_synapse::io::waveform::parse_str(&long, Path::new("x.csv"), &Format::Ocean, None).unwrap_err().to_string();
+    assert!(e.len() < 400, "{} chars: {}", e.len(), &e[..200]);
+}
+
+// 6. A 14x14 IDX file is refused at load, before training, and nothing is written.
+#[test]
+fn item06_wrong_image_size_is_refused_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("im"), idx_images(20, 14, 14)).unwrap();
+    fs::write(dir.path().join("lb"), idx_labels(&[0, 1].repeat(10))).unwrap();
+    let o = run_in(dir.path(), &["train", "--train-images", "im", "--train-labels", "lb", "--out", "T"]);
+    fails_with(&o, &["im", "14x14 pixels: expected 28x28"]);
+    assert_eq!(names(dir.path()), vec!["im", "lb"]);
+}
+
+// 7. Labels outside 0-9 are errors with the file and position (IDX and CSV).
+#[test]
+fn item07_labels_outside_0_9_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("im"), idx_images(3, 28, 28)).unwrap();
+    fs::write(dir.path().join("lb"), idx_labels(&[0, 12, 1])).unwrap();
+    let o = run_in(dir.path(), &["train", "--train-images", "im", "--train-labels", "lb", "--out", "T"]);
+    fails_with(&o, &["lb: label 12 of item 2 (byte offset 9): expected a class 0..=9"]);
+    fs::write(dir.path().join("lb"), idx_labels(&[0, 255, 1])).unwrap();
+    let o = run_in(dir.path(), &["train", "--train-images", "im", "--train-labels", "lb", "--out", "T"]);
+    fails_with(&o, &["label 255"]);
+    fs::write(dir.path().join("d.csv"), format!("{}\n{}\n", csv_row("0"), csv_row("11"))).unwrap();
+    let o = run_in(dir.path(), &["train", "--train-csv", "d.csv", "--out", "T"]);
+    fails_with(&o, &["d.csv:2:1: label", "expected a class 0..=9"]);
+    assert!(!dir.path().join("T").exists());
+}
+
+// 8. --classes is checked: duplicates, a single class, a class absent from the data, an impossible class, and a
+//    class without a training or test sample after the split.
+#[test]
+fn item08_classes_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = root().join("data/thesis-mnist-0-1/mnist_test_0_1_100_rows.csv");
+    let csv = csv.to_str().unwrap();
+    fails_with(&run_in(dir.path(), &["train", "--classes", "0,0", "--out", "T"]), &["class 0 is given twice"]);
+    fails_with(&run_in(dir.path(), &["train", "--classes", "1", "--out", "T"]), &["at least two classes"]);
+    fails_with(
+        &run_in(dir.path(), &["train", "--train-csv", csv, "--classes", "0,5", "--out", "T"]),
+        &["class 5 is not in the training data"],
+    );
+    fails_with(&run_in(dir.path(), &["train", "--classes", "0,10", "--out", "T"]), &["class 10"]);
+    // The validation split is taken before class filtering: 99 held-out rows of 100 leave no training zero.
+    let o = run_in(dir.path(), &["train", "--train-csv", csv, "--validation", "99", "--out", "T"]);
+    fails_with(&o, &["class 0 has 0 training and 38 test samples", "expected at least one of each"]);
+    assert_eq!(names(dir.path()), Vec::<String>::new());
+}
+
+// 9 and 19. `stc run` works from any directory, writes nothing outside --out, and its report puts each learning
+//    curve under its own heading and says how many weight maps are shown.
+#[test]
+fn item09_19_run_works_from_any_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_in(dir.path(), &["run", "--out", "r"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(names(dir.path()), vec!["r"]);
+    let md = fs::read_to_string(dir.path().join("r/report.md")).unwrap();
+    let zeros = md.find("### zeros/ones").unwrap();
+    let ten = md.find("### ten classes").unwrap();
+    let curve = md.find("network-10/learning_curve.png").unwrap();
+    assert!(zeros < ten && ten < curve, "ten-class curve not under its heading:\n{md}");
+    assert!(md.contains("the first 4 of the 10 neurons of each class"), "{md}");
+    assert!(dir.path().join("r/inputs/cadence-fig17/descriptor.yaml").is_file());
+}
+
+// 10. Unbounded work is refused with the estimate and the flag that allows it.
+#[test]
+fn item10_unbounded_work_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = run_in(d, &["simulate", "--duration", "0.01", "--pre-rate", "1e12", "--out", "s"]);
+    fails_with(&o, &["1.000e10 spikes", "--allow-large"]);
+    let o = run_in(d, &["simulate", "--duration", "1e9", "--dt", "100", "--out", "s"]);
+    fails_with(&o, &["1.000e13 steps", "--allow-large"]);
+    let o = run_in(d, &["train", "--per-class", "100000", "--out", "t"]);
+    fails_with(&o, &["1.882e10 bytes", "--allow-large"]);
+    assert_eq!(names(d), Vec::<String>::new());
+}
+
+// 11. Unwritable outputs are found before the work.
+#[test]
+fn item11_unwritable_outputs_are_found_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("file"), "x").unwrap();
+    fs::create_dir(d.join("folder")).unwrap();
+    let desc = root().join("waveforms/cadence-fig17/descriptor.yaml");
+    let desc = desc.to_str().unwrap();
+    let t0 = std::time::Instant::now();
+    fails_with(&run_in(d, &["fit", desc, "--out", "folder"]), &["folder: is a folder"]);
+    fails_with(&run_in(d, &["fit", desc, "--out", "file/fit.yaml"]), &["file: is a file"]);
+    fails_with(&run_in(d, &["train", "--out", "file/T"]), &["file: is a file"]);
+    assert!(t0.elapsed().as_secs_f64() < 10.0, "errors came after the work");
+    assert_eq!(names(d), vec!["file", "folder"]);
+}
+
+// 12. Negative numbers reach the checks.
+#[test]
+fn item12_negative_numbers_get_a_range_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_in(dir.path(), &["simulate", "--duration", "0.01", "--dt", "-1e-4", "--out", "s"]);
+    fails_with(&o, &["--dt must be a finite number > 0, got -0.0001"]);
+    let o = run_in(dir.path(), &["simulate", "--duration", "0.01", "--pre-rate", "-5", "--out", "s"]);
+    fails_with(&o, &["--pre-rate must be a finite number >= 0 Hz, got -5"]);
+}
+
+// 13. Spike times, stimulation window and dt are checked against the duration.
+#[test]
+fn item13_simulate_times_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = run_in(d, &["simulate", "--duration", "0.01", "--pre-spikes", "0.5", "--out", "s"]);
+    fails_with(&o, &["spike at 0.5 s is outside"]);
+    let o =
+        run_in(d, &["simulate", "--duration", "0.01", "--stim-start", "0.005", "--stim-stop", "0.001", "--out", "s"]);
+    fails_with(&o, &["--stim-stop 0.001 s is before --stim-start"]);
+    let o = run_in(d, &["simulate", "--duration", "0.01", "--dt", "0.1", "--out", "s"]);
+    fails_with(&o, &["longer than the duration"]);
+    assert_eq!(names(d), Vec::<String>::new());
+}
+
+// 14. No empty output folder is left by a failing run.
+#[test]
+fn item14_no_empty_folders_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_in(
+        dir.path(),
+        &["simulate", "--params", "reference", "--model", "circuit", "--duration", "0.01", "--out", "s"],
+    );
+    fails_with(&o, &["does not match"]);
+    assert_eq!(names(dir.path()), Vec::<String>::new());
+}
+
+// 15. inf/NaN are never printed as results.
+#[test]
+fn item15_constant_data_gives_words_not_inf() {
+    let dir = tempfile::tempdir().unwrap();
+    descriptor_set(dir.path(), "t,v\n0,0.9\n0.005,0.9\n0.01,0.9\n");
+    let o = run_in(dir.path(), &["compare", "--params", "cadence-fig17", "descriptor.yaml", "--out", "c"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let md = fs::read_to_string(dir.path().join("c/compare.md")).unwrap();
+    for text in [&*out, &md] {
+        assert!(text.contains("undefined (constant data)"), "{text}");
+        assert!(!text.contains("inf") && !text.contains("NaN"), "{text}");
+    }
+}
+
+// 16. Errors keep the FILE:LINE:COLUMN promise, and name the way out.
+#[test]
+fn item16_errors_are_located_and_helpful() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Out-of-range parameter value: the key's line and column.
+    let preset = String::from_utf8(run_in(d, &["presets", "thesis-fig9"]).stdout).unwrap();
+    fs::write(d.join("bad.yaml"), preset.replacen("tau_s: 4.88e-3", "tau_s: -4.88e-3", 1)).unwrap();
+    let o = run_in(d, &["simulate", "--params", "bad.yaml", "--duration", "0.01", "--out", "s"]);
+    fails_with(&o, &["bad.yaml:7:10: key `dpi.tau_s` = -0.00488 is out of range"]);
+    // MNIST CSV: file:line:column.
+    let mut row = csv_row("1");
+    row.push_str(",oops");
+    fs::write(d.join("m.csv"), format!("{}\n{row}\n", csv_row("0"))).unwrap();
+    fails_with(&run_in(d, &["train", "--train-csv", "m.csv", "--out", "T"]), &["m.csv:2:"]);
+    // --out an existing file.
+    fs::write(d.join("f"), "x").unwrap();
+    fails_with(&run_in(d, &["simulate", "--duration", "0.01", "--out", "f"]), &["f: is a file; expected a folder"]);
+    // A missing fit spec names the path and --spec.
+    descriptor_set(d, "t,v\n0,0.9\n0.005,0.91\n");
+    fails_with(&run_in(d, &["fit", "descriptor.yaml", "--out", "x.yaml"]), &["fit-spec.yaml", "--spec"]);
+    // UTF-16 and Latin-1 inputs.
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend("t,v\n0,0.9\n".encode_utf16().flat_map(|u| u.to_le_bytes()));
+    fs::write(d.join("d.csv"), utf16).unwrap();
+    let o = run_in(d, &["compare", "--params", "cadence-fig17", "descriptor.yaml", "--out", "c"]);
+    fails_with(&o, &["d.csv:1:1", "UTF-16", "iconv"]);
+    fs::write(d.join("d.csv"), b"t,v \xB0C\n0,0.9\n".as_slice()).unwrap();
+    let o = run_in(d, &["compare", "--params", "cadence-fig17", "descriptor.yaml", "--out", "c"]);
+    fails_with(&o, &["d.csv:1:5", "LATIN1"]);
+    fs::write(d.join("p.yaml"), b"model: circuit\nname: caf\xE9\n".as_slice()).unwrap();
+    let o = run_in(d, &["simulate", "--params", "p.yaml", "--duration", "0.01", "--out", "s"]);
+    fails_with(&o, &["p.yaml:2:10", "UTF-8"]);
+}
+
+// 17. Integers in CSV outputs are written as integers.
+#[test]
+fn item17_csv_integers() {
+    use stc_synapse::io::table::to_csv;
+    let text = to_csv(&[("true", &[0.0, 1.0]), ("pred_0", &[98.0, 2.0])]);
+    assert_eq!(text, "true,pred_0\n0,98\n1,2\n");
+}
+
+// 20. The README cites nothing outside the repository and documents the flags.
+#[test]
+fn item20_readme_is_self_contained_and_complete() {
+    let readme = fs::read_to_string(root().join("README.md")).unwrap();
+    let bench = fs::read_to_string(root().join("src/cli/bench.rs")).unwrap();
+    assert!(!readme.contains("DESIGN-NOTES") && !bench.contains("DESIGN-NOTES"));
+    for flag in ["--force", "--descriptor", "--calibration", "--validation", "--reference-samples", "--per-class"] {
+        assert!(readme.contains(flag), "README command table lacks {flag}");
+    }
+}
+
+// 21. A ViVA header written as an OCEAN expression names the trace after the net, as OCEAN does.
+#[test]
+fn item21_viva_ocean_expression_names_the_net() {
+    use stc_synapse::io::waveform::{parse_str, Format};
+    let text = "v(\"/vh\" ?result \"tran\") X,v(\"/vh\" ?result \"tran\") Y\n0,0.9\n1e-3,0.91\n";
+    let f = parse_str(text, Path::new("v.csv"), &Format::VivaCsv, None).unwrap();
+    assert_eq!(f.trace_names(), vec!["/vh"]);
+}
+
+// 5 (memory). Big files stream: a malformed row deep in a large ngspice file is still located exactly.
+#[test]
+fn item05_large_files_keep_located_errors() {
+    use stc_synapse::io::waveform::{parse_str, Format};
+    let mut text: String = (0..200_000).map(|k| format!(" {:e}  {:e}\n", k as f64 * 1e-6, 0.9)).collect();
+    text.push_str(" 1.0 0.9x\n");
+    let e = parse_str(&text, Path::new("big.txt"), &Format::Ngspice, None).unwrap_err().to_string();
+    assert!(e.starts_with("big.txt:200001:6:"), "{e}");
+    let mut csv: String = "t,v\n".to_string();
+    csv.extend((0..200_000).map(|k| format!("{:e},{:e}\n", k as f64 * 1e-6, 0.9)));
+    csv.push_str("0.1,0.9\n");
+    let e = parse_str(&csv, Path::new("big.csv"), &Format::Generic, None).unwrap_err().to_string();
+    assert!(e.starts_with("big.csv:200002:1:") && e.contains("increase strictly"), "{e}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Command-line validation never panics: odd numbers for simulate either run (small cases) or fail cleanly.
+    #[test]
+    fn simulate_arguments_never_panic(
+        duration in prop::sample::select(vec!["-1", "0", "0.005", "1e9", "NaN", "inf", "-inf", "1e-300"]),
+        dt in prop::sample::select(vec!["-1e-4", "0", "1e-3", "1", "NaN", "1e300"]),
+        rate in prop::sample::select(vec!["-5", "0", "100", "1e12", "NaN", "inf"]),
+        stop in prop::sample::select(vec!["-1", "0", "0.002", "1e9"]),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let o = run_in(dir.path(), &["simulate", "--duration", duration, "--dt", dt, "--pre-rate", rate, "--stim-stop", stop, "--out", "s"]);
+        let e = stderr(&o);
+        prop_assert!(!e.contains("panicked"), "{}", e);
+        prop_assert!(matches!(o.status.code(), Some(0..=2)), "{:?} {}", o.status, e);
+    }
+
+    /// A failing --force run leaves any old result byte-identical.
+    #[test]
+    fn failing_force_run_keeps_old_result(content in proptest::collection::vec(any::<u8>(), 0..200), n in 1usize..4) {
+        let dir = tempfile::tempdir().unwrap();
+        let t = dir.path().join("T");
+        fs::create_dir(&t).unwrap();
+        for k in 0..n {
+            fs::write(t.join(format!("f{k}")), &content).unwrap();
+        }
+        let before = snapshot(&t);
+        let o = run_in(dir.path(), &["simulate", "--params", "reference", "--model", "circuit", "--duration", "0.01", "--out", "T", "--force"]);
+        prop_assert!(o.status.code() == Some(1));
+        prop_assert_eq!(snapshot(&t), before);
+    }
+
+    /// The descriptor parser never panics on arbitrary text.
+    #[test]
+    fn descriptor_parser_never_panics(text in "[a-z_:{}\\[\\], 0-9.\\-\n]{0,200}") {
+        let _ = stc_synapse::io::descriptor::Descriptor::from_yaml_str(&text, Path::new("d.yaml"));
+    }
+
+    /// The MNIST loaders never panic on arbitrary bytes.
+    #[test]
+    fn mnist_loaders_never_panic(a in proptest::collection::vec(any::<u8>(), 0..64), b in proptest::collection::vec(any::<u8>(), 0..64)) {
+        let _ = stc_synapse::io::mnist::parse_idx(&a, &b, "p");
+        let _ = stc_synapse::io::mnist::parse_csv(&String::from_utf8_lossy(&a), "p");
+    }
+}
