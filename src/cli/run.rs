@@ -237,7 +237,7 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     }
     let shown = NetConfig::default().per_class.min(super::train::MAPS_PER_CLASS);
     let per_class = NetConfig::default().per_class;
-    for (dir, title, o) in [("network-10", "ten classes", &o10), ("network-0-1", "zeros/ones", &o01)] {
+    for (dir, title, o) in [("network-0-1", "zeros/ones", &o01), ("network-10", "ten classes", &o10)] {
         let _ = writeln!(
             md,
             "### {title}\n\nWeight maps after training: the first {shown} of the {per_class} neurons of each class.\n\n![weights]({dir}/weights_early.png)\n\n![confusion early]({dir}/confusion_early.png)\n\n![confusion late]({dir}/confusion_late.png)\n"
