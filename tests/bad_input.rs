@@ -269,7 +269,10 @@ fn item09_19_run_works_from_any_directory() {
     let ten = md.find("### ten classes").unwrap();
     let curve = md.find("network-10/learning_curve.png").unwrap();
     assert!(zeros < ten && ten < curve, "ten-class curve not under its heading:\n{md}");
-    assert!(md.contains("the first 4 of the 10 neurons of each class"), "{md}");
+    let n = stc_synapse::network::NetConfig::default().per_class;
+    let shown =
+        format!("the first {} of the {n} neurons of each class", n.min(stc_synapse::cli::train::MAPS_PER_CLASS));
+    assert!(md.contains(&shown), "{md}");
     assert!(dir.path().join("r/inputs/cadence-fig17/descriptor.yaml").is_file());
 }
 
