@@ -476,6 +476,36 @@ proptest! {
         let _ = stc_synapse::io::descriptor::Descriptor::from_yaml_str(&text, Path::new("d.yaml"));
     }
 
+    /// The protocol parser never panics on arbitrary text.
+    #[test]
+    fn protocol_parser_never_panics_on_text(text in "[a-z_:{}\\[\\], 0-9.\\-\n]{0,200}") {
+        let _ = stc_synapse::protocol::Protocol::parse(&text, "p.yaml");
+    }
+
+    /// A protocol with arbitrary numbers either is refused with a located error or gives sorted spike trains inside
+    /// [0, duration_s].
+    #[test]
+    fn protocol_numbers_are_checked(
+        duration in -10.0f64..100.0, start in -5.0f64..100.0, len in -1.0f64..10.0,
+        pre in -100.0f64..2000.0, post in -100.0f64..2000.0, lag in -0.5f64..0.5,
+        repeat in 0u32..4, spacing in -1.0f64..20.0, kind in 0usize..2,
+    ) {
+        let kind = ["regular", "poisson"][kind];
+        let text = format!(
+            "name: p\ndescription: fuzz\nduration_s: {duration}\nblocks:\n  - kind: {kind}\n    start_s: {start}\n    duration_s: {len}\n    pre_rate_hz: {pre}\n    post_rate_hz: {post}\n    post_lag_s: {lag}\n    repeat: {repeat}\n    spacing_s: {spacing}\n"
+        );
+        match stc_synapse::protocol::Protocol::parse(&text, "p.yaml") {
+            Err(e) => prop_assert!(e.to_string().starts_with("p.yaml:"), "{}", e),
+            Ok(p) => {
+                let sp = p.spikes();
+                for train in [&sp.pre, &sp.post] {
+                    prop_assert!(train.windows(2).all(|w| w[0] <= w[1]));
+                    prop_assert!(train.iter().all(|&t| (0.0..=p.duration_s).contains(&t)), "{:?}", train);
+                }
+            }
+        }
+    }
+
     /// The MNIST loaders never panic on arbitrary bytes.
     #[test]
     fn mnist_loaders_never_panic(a in proptest::collection::vec(any::<u8>(), 0..64), b in proptest::collection::vec(any::<u8>(), 0..64)) {
