@@ -329,15 +329,25 @@ fn characterise_writes_descriptors_and_reuses_runs() {
     let desc = std::fs::read(out.join("pair/descriptor.yaml")).unwrap();
     let ws = WaveformSet::load(&out.join("pair/descriptor.yaml")).unwrap();
     assert_eq!(ws.signals.len(), 5);
+    // An existing result is never replaced without --force, and nothing is run.
     let o = stc(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("--force"), "{err}");
+    let forced: Vec<&str> = args.iter().copied().chain(["--force"]).collect();
+    let o = stc(&forced);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success() && text.contains("2 reused"), "{text}");
     assert_eq!(first, std::fs::read(out.join("pair/waveforms.txt")).unwrap());
     assert_eq!(desc, std::fs::read(out.join("pair/descriptor.yaml")).unwrap());
     std::fs::write(&p2, "name: post\nduration_s: [1]\n").unwrap();
-    let o = stc(&args);
+    // A failing --force run leaves the old result byte-identical and no staging folder behind.
+    let o = stc(&forced);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("p2.yaml:2:"), "{err}");
+    assert_eq!(first, std::fs::read(out.join("pair/waveforms.txt")).unwrap());
+    assert_eq!(desc, std::fs::read(out.join("pair/descriptor.yaml")).unwrap());
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.iter().all(|n| !n.to_string_lossy().contains("staging")), "{left:?}");
 }
 
 /// A deck ngspice cannot run is an error that names its log, not a silent empty result.

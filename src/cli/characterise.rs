@@ -118,6 +118,10 @@ fn descriptor_yaml(job: &Job, b: &Biases, key: &str) -> String {
 
 /// Run `stc characterise`.
 pub fn run(a: Args) -> Result<(), CliError> {
+    // The output is checked before any work and written into a staging folder that replaces --out only when every
+    // run succeeded: a failed or killed run leaves the old result untouched (io::atomic::Stage).
+    let stage = atomic::Stage::dir(&a.out, a.force)?;
+    let staged = stage.path();
     let (blocks, default_biases) = if a.circuit == "sky130" {
         (spice::BLOCKS_SPICE.to_string(), Biases::default_point())
     } else {
@@ -154,7 +158,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
             .into());
         }
         let base = DeckOptions { models: models.file.clone(), temp_c: a.temp, mc_seed: None, max_step_s: a.max_step };
-        let dir = a.out.join(&stim.name);
+        let dir = staged.join(&stim.name);
         if a.mc == 0 {
             jobs.push(Job { stim, description, dir, opt: base });
         } else {
@@ -169,20 +173,6 @@ pub fn run(a: Args) -> Result<(), CliError> {
             }
         }
     }
-    // Refuse to replace a result made from other inputs unless --force.
-    for j in &jobs {
-        let d = j.dir.join("deck.sp");
-        if let Ok(old) = std::fs::read_to_string(&d) {
-            if old != deck::synapse_deck(&j.stim, &biases, &j.opt) && !a.force {
-                return Err(format!(
-                    "{}: exists from other inputs (pass --force to replace it)",
-                    j.dir.join("descriptor.yaml").display()
-                )
-                .into());
-            }
-        }
-    }
-    std::fs::create_dir_all(&a.out).map_err(|e| format!("{}: {e}", a.out.display()))?;
     let bar = ProgressBar::new(jobs.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} ngspice runs {msg}")
@@ -213,6 +203,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
         reused += re as usize;
         points += p;
     }
+    stage.commit()?;
     println!(
         "characterised {} run(s) ({} reused from the cache, {} time points) in {:.1} s on {} thread(s) -> {}",
         jobs.len(),
