@@ -1,7 +1,7 @@
 //! Calibration checks: parameter recovery from synthetic waveforms, the checked-in fit meets its targets, and
 //! `stc fit` refuses to overwrite.
 
-use stc_synapse::fit::problem::{FitProblem, Target};
+use stc_synapse::fit::problem::{FitProblem, RunSet, Target};
 use stc_synapse::fit::solve::solve_staged;
 use stc_synapse::fit::spec::{FitSpec, FreeParam, Role, Scale, SolverSpec};
 use stc_synapse::io::descriptor::WaveformSet;
@@ -31,9 +31,9 @@ fn parameter_recovery_from_noisy_synthetic_waveforms() {
         y.iter().map(|v| v + rel * r * lcg_noise(&mut seed)).collect()
     };
     let targets = vec![
-        Target { signal: "i_hp".into(), t_s: times.clone(), y: noisy(&tr.i_hp_a, 0.01) },
-        Target { signal: "i_hd".into(), t_s: times.clone(), y: noisy(&tr.i_hd_a, 0.01) },
-        Target { signal: "v_h".into(), t_s: times.clone(), y: noisy(&tr.v_h_v, 0.01) },
+        Target { signal: "i_hp".into(), t_s: times.clone(), y: noisy(&tr.i_hp_a, 0.01), set: 0 },
+        Target { signal: "i_hd".into(), t_s: times.clone(), y: noisy(&tr.i_hd_a, 0.01), set: 0 },
+        Target { signal: "v_h".into(), t_s: times.clone(), y: noisy(&tr.v_h_v, 0.01), set: 0 },
     ];
     let free = |key: &str, lower: f64, upper: f64, scale: Scale| FreeParam {
         key: key.into(),
@@ -42,6 +42,7 @@ fn parameter_recovery_from_noisy_synthetic_waveforms() {
         start: None,
         scale,
         role: Role::Property,
+        prior_sigma_rel: None,
     };
     let params = vec![
         free("pot_comparator.delay_on_s", 0.0, 3e-3, Scale::Linear),
@@ -62,6 +63,49 @@ fn parameter_recovery_from_noisy_synthetic_waveforms() {
         let ok =
             if f.key.contains("delay") { (got - want[k]).abs() < 30e-6 } else { (got / want[k] - 1.0).abs() < 0.05 };
         assert!(ok, "{}: recovered {got:e}, true {:e}", f.key, want[k]);
+    }
+}
+
+/// Both Cadence sets as one problem (the Fig. 11(b) run with its overrides), as `stc fit A B` builds it.
+fn cadence_sets() -> (Vec<WaveformSet>, Vec<RunSet>, Vec<Target>) {
+    let sets: Vec<WaveformSet> =
+        ["waveforms/cadence-fig17/descriptor.yaml", "waveforms/cadence-fig11b/descriptor.yaml"]
+            .iter()
+            .map(|d| WaveformSet::load(Path::new(d)).unwrap())
+            .collect();
+    let runs = sets
+        .iter()
+        .map(|ws| RunSet {
+            name: ws.descriptor.name.clone(),
+            spikes: ws.spikes.clone(),
+            overrides: ws.descriptor.overrides.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        })
+        .collect();
+    let targets = sets.iter().enumerate().flat_map(|(k, ws)| stc_synapse::cli::fit::targets_of(ws, k)).collect();
+    (sets, runs, targets)
+}
+
+#[test]
+fn checked_in_joint_calibration_meets_fig17_and_fig11b() {
+    let fitted = stc_synapse::params::load_circuit("fits/cadence.yaml").unwrap();
+    let (_, runs, targets) = cadence_sets();
+    let n = targets.len();
+    let problem = FitProblem::new_sets(fitted.clone(), vec![], runs, targets, vec![1.0; n], vec![0.0; n]);
+    let pred = problem.predict(&fitted);
+    for (k, t) in problem.targets.iter().enumerate() {
+        let e = stc_synapse::fit::stats::nrmse(&t.y, &pred[k]);
+        let bound = if t.set == 0 { 0.05 } else { 0.10 };
+        assert!(e <= bound, "set {} {}: NRMSE {:.1} % > {bound}", t.set, t.signal, 100.0 * e);
+        if t.signal == "v_h" {
+            let last = *pred[k].last().unwrap();
+            assert!((last - 0.8944).abs() < 1e-3, "final v_h {last} V vs Cadence 894.4 mV");
+        }
+        if t.signal == "lpw_pct" {
+            // A graded late phase: LPW ends within 10 points of Cadence's, and it rose through intermediate values.
+            let (m, d) = (*pred[k].last().unwrap(), *t.y.last().unwrap());
+            assert!((m - d).abs() <= 10.0, "final LPW {m:.1} % vs Cadence {d:.1} %");
+            assert!(pred[k].iter().any(|&x| x > 110.0 && x < m - 10.0), "LPW rises gradually: {:?}", pred[k]);
+        }
     }
 }
 
@@ -121,4 +165,166 @@ fn fit_refuses_to_overwrite_and_reports_bad_specs() {
         &[],
     );
     assert!(bad.is_err());
+}
+
+/// A small problem on the Cadence Fig. 17 stimulus with synthetic targets from the preset.
+fn small_problem(keys: &[(&str, f64, f64, Scale)]) -> (FitProblem, Vec<f64>) {
+    let p = stc_synapse::params::load_circuit("cadence-fig17").unwrap();
+    let spikes = Spikes { pre: vec![0.004], post: vec![0.002] };
+    let times: Vec<f64> = (0..150).map(|k| k as f64 * 2e-4).collect();
+    let tr = p.simulate_at(&spikes, &times);
+    let targets = vec![
+        Target { signal: "i_hp".into(), t_s: times.clone(), y: tr.i_hp_a.clone(), set: 0 },
+        Target { signal: "v_h".into(), t_s: times.clone(), y: tr.v_h_v.clone(), set: 0 },
+    ];
+    let free: Vec<FreeParam> = keys
+        .iter()
+        .map(|&(k, lower, upper, scale)| FreeParam {
+            key: k.into(),
+            lower,
+            upper,
+            start: None,
+            scale,
+            role: Role::Property,
+            prior_sigma_rel: None,
+        })
+        .collect();
+    let start: Vec<f64> = free.iter().map(|f| (p.get(&f.key).unwrap() * 1.3).clamp(f.lower, f.upper)).collect();
+    (FitProblem::new(p, free, spikes, targets, vec![1.0; 2], vec![0.0; 2]), start)
+}
+
+#[test]
+fn every_model_evaluation_is_counted_swarm_included() {
+    let (problem, start) = small_problem(&[("capacitor.c_f", 1e-12, 20e-12, Scale::Log)]);
+    let solver = SolverSpec { particles: 6, global_iterations: 5, local_iterations: 20, local_restarts: 0, seed: 1 };
+    let counter = problem.evaluations();
+    let before = counter.load(std::sync::atomic::Ordering::Relaxed);
+    let s = solve_staged(&problem, &start, &solver, &[], &|_| {}).unwrap();
+    let counted = counter.load(std::sync::atomic::Ordering::Relaxed) - before;
+    assert_eq!(s.solution.evaluations, counted);
+    // The swarm alone evaluates every particle in every iteration (plus its initial population).
+    assert!(counted >= 6 * 5 + 20, "{counted}");
+    assert_eq!(s.stages.iter().map(|st| st.evaluations).sum::<u64>(), counted);
+}
+
+#[test]
+fn a_free_parameter_without_effect_is_named() {
+    // The protein threshold cannot matter in a 30 ms run far below it; C does.
+    let (problem, start) =
+        small_problem(&[("capacitor.c_f", 1e-12, 20e-12, Scale::Log), ("tag.theta_pro_v", 0.1, 0.9, Scale::Linear)]);
+    assert_eq!(problem.inert_parameters(&start), vec!["tag.theta_pro_v".to_string()]);
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_stc"))
+        .args(["fit", "waveforms/cadence-fig17/descriptor.yaml", "--spec"])
+        .arg(write_spec_with_inert_param())
+        .args(["--out"])
+        .arg(std::env::temp_dir().join("stc-inert-fit.yaml"))
+        .arg("--force")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("tag.theta_pro_v") && err.contains("no effect"), "{err}");
+}
+
+fn write_spec_with_inert_param() -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("stc-inert-spec-{}.yaml", std::process::id()));
+    std::fs::write(
+        &path,
+        "name: inert\nstart: cadence-fig17\nsolver: {particles: 4, global_iterations: 1, local_iterations: 1, seed: 1}\n\
+         parameters:\n  - {key: capacitor.c_f, lower: 1.0e-12, upper: 20.0e-12, scale: log, role: property}\n  \
+         - {key: tag.theta_pro_v, lower: 0.1, upper: 0.9, scale: linear, role: bias}\n",
+    )
+    .unwrap();
+    path
+}
+
+/// One synthetic recovery with noise seed `seed`: for each fitted parameter, whether the truth is inside the
+/// reported 95 % t-interval.
+fn recovery_covered(seed: u64) -> Vec<(String, bool)> {
+    // Truth: the joint calibration with C, the recovery current and a comparator delay moved; synthetic data on the
+    // Fig. 17 pairing (i_hp, v_h) and the 100 s Fig. 11(b) protocol (EPW/LPW/total %), 0.5 % noise.
+    let mut truth = stc_synapse::params::load_circuit("fits/cadence.yaml").unwrap();
+    truth.capacitor.c_f *= 1.15;
+    truth.capacitor.i_hrn_a *= 0.85;
+    truth.pot_comparator.delay_on_s += 0.2e-3;
+    let (_, runs, _) = cadence_sets();
+    let short_t: Vec<f64> = (1..150).map(|k| k as f64 * 2e-4).collect();
+    let long_t: Vec<f64> = (0..=40).map(|k| k as f64 * 2.5).collect();
+    let mut seed = seed;
+    let mut targets = Vec::new();
+    for (set, names, t) in
+        [(0usize, &["i_hp", "v_h"][..], &short_t), (1, &["epw_pct", "lpw_pct", "total_pct"][..], &long_t)]
+    {
+        let mut q = truth.clone();
+        for (k, v) in &runs[set].overrides {
+            q.set(k, *v);
+        }
+        let tr = q.simulate_at(&runs[set].spikes, t);
+        for name in names {
+            let y = stc_synapse::fit::problem::signal_values(&q, &tr, name).unwrap();
+            let r =
+                y.iter().cloned().fold(f64::NEG_INFINITY, f64::max) - y.iter().cloned().fold(f64::INFINITY, f64::min);
+            let y = y.iter().map(|v| v + 0.005 * r * lcg_noise(&mut seed)).collect();
+            targets.push(Target { signal: name.to_string(), t_s: t.clone(), y, set });
+        }
+    }
+    let free = |key: &str, lower: f64, upper: f64, scale: Scale| FreeParam {
+        key: key.into(),
+        lower,
+        upper,
+        start: None,
+        scale,
+        role: Role::Property,
+        prior_sigma_rel: None,
+    };
+    let params = vec![
+        free("capacitor.c_f", 1e-12, 20e-12, Scale::Log),
+        free("capacitor.i_hrn_a", 0.5e-15, 20e-15, Scale::Log),
+        free("pot_comparator.delay_on_s", 0.0, 3e-3, Scale::Linear),
+    ];
+    let start_params = stc_synapse::params::load_circuit("fits/cadence.yaml").unwrap();
+    let start: Vec<f64> = params.iter().map(|f| start_params.get(&f.key).unwrap()).collect();
+    let n = targets.len();
+    let problem = FitProblem::new_sets(start_params, params.clone(), runs, targets, vec![1.0; n], vec![0.0; n]);
+    let solver = SolverSpec { particles: 8, global_iterations: 8, local_iterations: 1000, local_restarts: 3, seed: 5 };
+    let sol = solve_staged(&problem, &start, &solver, &[], &|_| {}).unwrap().solution;
+    let resid = |v: &[f64]| problem.residuals(&problem.params_with(v));
+    let lower: Vec<f64> = params.iter().map(|f| f.lower).collect();
+    let upper: Vec<f64> = params.iter().map(|f| f.upper).collect();
+    let floors: Vec<f64> = params.iter().map(|f| (f.upper - f.lower) * 1e-6).collect();
+    let jac = stc_synapse::fit::stats::jacobian_with(
+        &resid,
+        &sol.values,
+        1e-4,
+        &floors,
+        stc_synapse::fit::stats::FdScheme::Central,
+        Some((&lower, &upper)),
+    );
+    let names: Vec<String> = params.iter().map(|f| f.key.clone()).collect();
+    let units = vec![String::new(); 3];
+    let stats =
+        stc_synapse::fit::stats::fit_statistics(&resid(&sol.values), &jac, &names, &units, &sol.values, &lower, &upper);
+    names
+        .iter()
+        .enumerate()
+        .map(|(k, key)| {
+            let want = truth.get(key).unwrap();
+            let ci = stats.params[k].ci95.unwrap_or_else(|| panic!("{key}: no interval ({})", stats.params[k].note));
+            assert!(ci[1] > ci[0], "{key}: degenerate interval {ci:?}");
+            eprintln!("seed {seed}: {key} true {want:e}, fitted {:e}, 95 % CI {ci:?}", sol.values[k]);
+            (key.clone(), want >= ci[0] && want <= ci[1])
+        })
+        .collect()
+}
+
+#[test]
+fn parameter_recovery_on_short_and_long_protocols_within_the_reported_intervals() {
+    // Three noise realisations. A calibrated 95 % interval misses the truth 5 % of the time, so each parameter
+    // must be covered in at least 2 of 3 (two misses of a calibrated interval: 0.7 %). Measured: seed 7 misses
+    // i_hrn by 0.01 % of its value, seeds 8 and 9 cover every parameter.
+    let runs: Vec<Vec<(String, bool)>> = [7u64, 8, 9].iter().map(|&s| recovery_covered(s)).collect();
+    for k in 0..runs[0].len() {
+        let covered = runs.iter().filter(|r| r[k].1).count();
+        assert!(covered >= 2, "{}: truth inside the reported interval in only {covered} of 3 runs", runs[0][k].0);
+    }
 }

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 /// DPI parameters, SI units.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, from = "DpiFile")]
 pub struct DpiParams {
     /// DPI time constant tau_DPI [s] (thesis: 4.88 ms).
     pub tau_s: f64,
@@ -39,8 +39,8 @@ pub struct DpiParams {
     pub i_tau_a: f64,
     /// DC input current I_INDC [A]; sets the resting calcium current gain*I_INDC - I_g.
     pub i_indc_a: f64,
-    /// Non-linearity current I_g [A]; 0 gives the linear thesis Eq. 6.
-    #[serde(default)]
+    /// Non-linearity current I_g [A]; 0 gives the linear thesis Eq. 6. Absent from a file: I_TH, as in the
+    /// published DPI (Bartolozzi & Indiveri 2007), where the non-linearity current is the gain bias itself.
     pub i_g_a: f64,
     /// Calcium current at t = 0 [A] (thesis ica_0).
     pub i_init_a: f64,
@@ -55,6 +55,43 @@ pub struct DpiParams {
     /// Delay of the presynaptic calcium influx after the spike [s] (t_c,delay, thesis Eq. 2).
     #[serde(default)]
     pub delay_pre_s: f64,
+}
+
+/// [`DpiParams`] as written in a file: `i_g_a` may be absent (then I_TH).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DpiFile {
+    tau_s: f64,
+    i_th_a: f64,
+    i_tau_a: f64,
+    i_indc_a: f64,
+    #[serde(default)]
+    i_g_a: Option<f64>,
+    i_init_a: f64,
+    jump_pre_a: f64,
+    jump_post_a: f64,
+    pulse_pre_s: f64,
+    pulse_post_s: f64,
+    #[serde(default)]
+    delay_pre_s: f64,
+}
+
+impl From<DpiFile> for DpiParams {
+    fn from(f: DpiFile) -> Self {
+        DpiParams {
+            tau_s: f.tau_s,
+            i_th_a: f.i_th_a,
+            i_tau_a: f.i_tau_a,
+            i_indc_a: f.i_indc_a,
+            i_g_a: f.i_g_a.unwrap_or(f.i_th_a),
+            i_init_a: f.i_init_a,
+            jump_pre_a: f.jump_pre_a,
+            jump_post_a: f.jump_post_a,
+            pulse_pre_s: f.pulse_pre_s,
+            pulse_post_s: f.pulse_post_s,
+            delay_pre_s: f.delay_pre_s,
+        }
+    }
 }
 
 impl DpiParams {
@@ -261,6 +298,17 @@ mod tests {
         let a = p.evolve(20e-12, 200e-12, 3e-4);
         let b = p.evolve(p.evolve(20e-12, 200e-12, 1e-4), 200e-12, 2e-4);
         assert!((a - b).abs() < 1e-10 * a);
+    }
+
+    #[test]
+    fn i_g_defaults_to_i_th_and_an_explicit_value_stays() {
+        let text = "tau_s: 5e-3\ni_th_a: 1e-11\ni_tau_a: 2e-11\ni_indc_a: 3e-11\ni_init_a: 1e-11\njump_pre_a: 5e-11\n\
+                    jump_post_a: 1e-11\npulse_pre_s: 1e-4\npulse_post_s: 1e-4\n";
+        let p: DpiParams = serde_yaml::from_str(text).unwrap();
+        assert_eq!(p.i_g_a, 1e-11);
+        let p: DpiParams = serde_yaml::from_str(&format!("{text}i_g_a: 0.0\n")).unwrap();
+        assert_eq!(p.i_g_a, 0.0);
+        assert!(serde_yaml::from_str::<DpiParams>(&format!("{text}i_gg_a: 0.0\n")).is_err());
     }
 
     #[test]

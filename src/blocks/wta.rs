@@ -5,11 +5,13 @@
 //! i_ca crosses the threshold and releasing sooner, so the behavioural comparator here has:
 //! - a threshold and a **hysteresis** (switches on above `threshold + hysteresis/2`, off below
 //!   `threshold - hysteresis/2`), so a current that hovers at the threshold does not chatter;
-//! - separate **onset and release delays** (transport delays, inertial: an on/off pair shorter than the delays
-//!   cancels, as a real comparator swallows a glitch);
+//! - separate **onset and release delays**, inertial: a pulse shorter than the onset delay is swallowed, a gap
+//!   shorter than the release delay is bridged, as a real comparator swallows a glitch ([`WtaParams::delay_edges`]);
 //! - a **transition width**: with `width_a > 0` the output is a linear ramp from 0 to 1 over
-//!   `[threshold - width/2, threshold + width/2]` of the (onset-delayed) current instead of a step — the finite
-//!   gain of a two-cell WTA. Width 0 keeps the exact event-driven switching.
+//!   `[threshold - width/2, threshold + width/2]` of the delayed current instead of a step — the finite gain of a
+//!   two-cell WTA; the onset follows the current delayed by `delay_on_s`, the release the current delayed by
+//!   `delay_off_s` ([`WtaParams::soft_output_delayed`]). Hysteresis is modelled only for the ideal step (width 0
+//!   keeps the exact event-driven switching); a soft comparator with hysteresis is rejected by the range check.
 //!
 //! What the thesis says: only the ideal comparison. What we chose: the forms above, each a parameter a fit can move.
 
@@ -59,6 +61,20 @@ impl WtaParams {
             0.0
         }
     }
+    /// Output of a soft comparator (`width_a > 0`) from two delayed views of its input current: `i_on` =
+    /// i(t - delay_on_s), `i_off` = i(t - delay_off_s). The onset follows the onset-delayed view and the release
+    /// the release-delayed one: with `delay_off <= delay_on` the output is the smaller of the two ramps (while the
+    /// current rises the older view is lower, while it falls the newer one is), otherwise the larger. It is
+    /// continuous, equals the single-delay ramp when both delays are equal, and is exact for a current that
+    /// passes the ramp rising then falling (one calcium peak per passage), which is what a spike pair gives.
+    pub fn soft_output_delayed(&self, i_on: f64, i_off: f64) -> f64 {
+        let (a, b) = (self.soft_output(i_on), self.soft_output(i_off));
+        if self.delay_off_s <= self.delay_on_s {
+            a.min(b)
+        } else {
+            a.max(b)
+        }
+    }
     /// Range checks.
     pub fn check(&self, c: &mut Checker) {
         c.positive("threshold_a", self.threshold_a, "A");
@@ -66,6 +82,11 @@ impl WtaParams {
         c.non_negative("width_a", self.width_a, "A");
         c.within("delay_on_s", self.delay_on_s, 0.0, 1.0, "s");
         c.within("delay_off_s", self.delay_off_s, 0.0, 1.0, "s");
+        if self.width_a > 0.0 && self.hysteresis_a != 0.0 {
+            // The ramp models the finite gain of the comparator; hysteresis is modelled only for the ideal step.
+            // Rejected rather than silently ignored, so no fit moves a parameter that has no effect.
+            c.within("hysteresis_a", self.hysteresis_a, 0.0, 0.0, "A (must be 0 when width_a > 0)");
+        }
         if self.hysteresis_a >= 2.0 * self.threshold_a && self.threshold_a > 0.0 {
             c.within(
                 "hysteresis_a",
@@ -78,21 +99,35 @@ impl WtaParams {
     }
 
     /// Apply the onset/release delays to a sequence of raw switching instants (alternating on, off, on, ...,
-    /// starting with the state `initially_on`), with inertial semantics: a pulse whose delayed edges would
-    /// arrive out of order is swallowed. Returns the delayed switching instants, alternating the same way.
+    /// starting with the state `initially_on`), with **inertial** semantics (as VHDL's inertial delay, and as a
+    /// comparator whose output node needs time to slew): an input change schedules the output change `delay_on_s`
+    /// (upwards) or `delay_off_s` (downwards) later; if the input changes back before the scheduled change took
+    /// effect, the pending change is cancelled. So a pulse shorter than `delay_on_s` is swallowed, a gap shorter
+    /// than `delay_off_s` is bridged, and every pulse that passes keeps both edges, each shifted by its own delay.
+    /// Returns the delayed switching instants, alternating the same way.
     pub fn delay_edges(&self, raw: &[f64], initially_on: bool) -> Vec<f64> {
         let mut out: Vec<f64> = Vec::with_capacity(raw.len());
-        let mut on = initially_on;
+        let mut input = initially_on;
+        let mut output = initially_on;
+        let mut pending: Option<f64> = None;
         for &t in raw {
-            on = !on;
-            let td = t + if on { self.delay_on_s } else { self.delay_off_s };
-            match out.last() {
-                Some(&last) if td <= last => {
-                    // This edge would land before the previous one took effect: both are swallowed.
-                    out.pop();
+            input = !input;
+            if let Some(tp) = pending {
+                if tp <= t {
+                    out.push(tp);
+                    output = !output;
+                    pending = None;
                 }
-                _ => out.push(td),
             }
+            if pending.is_some() {
+                // The input returned before the scheduled change happened: cancel it (input == output again).
+                pending = None;
+            } else if input != output {
+                pending = Some(t + if input { self.delay_on_s } else { self.delay_off_s });
+            }
+        }
+        if let Some(tp) = pending {
+            out.push(tp);
         }
         out
     }
@@ -115,14 +150,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn delays_shift_edges_and_swallow_short_pulses() {
+    fn inertial_delay_swallows_pulses_shorter_than_the_delay_and_shifts_the_others() {
         let w = WtaParams { delay_on_s: 1e-3, delay_off_s: 0.3e-3, ..WtaParams::ideal(62e-12) };
-        // A 2 ms pulse: on edge delayed by 1 ms, off edge by 0.3 ms.
+        // A 2 ms pulse at t0 = 4 ms: [t0 + delay_on, t0 + 2 ms + delay_off] = [5 ms, 6.3 ms].
         let e = w.delay_edges(&[4e-3, 6e-3], false);
         assert_eq!(e.len(), 2);
-        assert!((e[0] - 5e-3).abs() < 1e-15 && (e[1] - 6.3e-3).abs() < 1e-15);
-        // A 0.5 ms pulse: the delayed off (4.8 ms) would precede the delayed on (5 ms): swallowed.
-        assert!(w.delay_edges(&[4e-3, 4.5e-3], false).is_empty());
+        assert!((e[0] - 5e-3).abs() < 1e-15 && (e[1] - 6.3e-3).abs() < 1e-15, "{e:?}");
+        // A 0.8 ms pulse is shorter than the 1 ms onset delay: swallowed (not passed as 0.1 ms).
+        assert!(w.delay_edges(&[4e-3, 4.8e-3], false).is_empty());
+        // Equal delays: a pulse shorter than the delay is swallowed too, a longer one is shifted intact.
+        let eq = WtaParams { delay_on_s: 1e-3, delay_off_s: 1e-3, ..WtaParams::ideal(62e-12) };
+        assert!(eq.delay_edges(&[4e-3, 4.9e-3], false).is_empty());
+        let e = eq.delay_edges(&[4e-3, 5.5e-3], false);
+        assert!((e[0] - 5e-3).abs() < 1e-15 && (e[1] - 6.5e-3).abs() < 1e-15, "{e:?}");
+        // A gap shorter than the release delay is bridged: on at 1 ms, off 4 ms -> on 4.2 ms (gap 0.2 < 0.3 ms),
+        // off at 8 ms: one pulse [2 ms, 8.3 ms].
+        let e = w.delay_edges(&[1e-3, 4e-3, 4.2e-3, 8e-3], false);
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!((e[0] - 2e-3).abs() < 1e-15 && (e[1] - 8.3e-3).abs() < 1e-15, "{e:?}");
+        // Starting on: the first raw edge is a release.
+        let e = w.delay_edges(&[1e-3, 3e-3], true);
+        assert!((e[0] - 1.3e-3).abs() < 1e-15 && (e[1] - 4e-3).abs() < 1e-15, "{e:?}");
+        // No delays: the edges pass unchanged.
+        assert_eq!(WtaParams::ideal(1e-12).delay_edges(&[1e-3, 2e-3], false), vec![1e-3, 2e-3]);
     }
 
     #[test]
@@ -133,6 +183,33 @@ mod tests {
         assert!((w.soft_output(31e-12) - 0.75).abs() < 1e-9);
         assert_eq!(w.soft_output(32.1e-12), 1.0);
         assert_eq!(WtaParams::ideal(30e-12).soft_output(30.1e-12), 1.0);
+    }
+
+    #[test]
+    fn soft_comparator_honours_both_delays() {
+        let w = WtaParams { width_a: 4e-12, delay_on_s: 1e-3, delay_off_s: 0.2e-3, ..WtaParams::ideal(30e-12) };
+        // A current that rises through the ramp and falls back: i(t) = 30 pA + 10 pA (1 - |t - 5 ms| / 2 ms) on
+        // [3, 7] ms, else 20 pA below it. Hand-computed: the output first reaches 0.5 when the on-view i(t - 1 ms)
+        // reaches 30 pA, at t = 3 + 1 = 4 ms; it last is 0.5 when the off-view i(t - 0.2 ms) = 30 pA, t = 7.2 ms.
+        let i = |t: f64| {
+            if (3e-3..=7e-3).contains(&t) {
+                30e-12 + 10e-12 * (1.0 - (t - 5e-3).abs() / 2e-3)
+            } else {
+                20e-12
+            }
+        };
+        let out = |t: f64| w.soft_output_delayed(i(t - w.delay_on_s), i(t - w.delay_off_s));
+        assert!((out(4e-3 + 1e-9) - 0.5).abs() < 1e-3, "{}", out(4e-3));
+        assert!((out(7.2e-3 - 1e-9) - 0.5).abs() < 1e-3, "{}", out(7.2e-3));
+        assert_eq!(out(3.9e-3), w.soft_output(i(2.9e-3)));
+        assert_eq!(out(7.5e-3), 0.0);
+        // Equal delays: the single-view ramp.
+        let eq = WtaParams { delay_off_s: 1e-3, ..w.clone() };
+        assert_eq!(eq.soft_output_delayed(31e-12, 29e-12), eq.soft_output(29e-12));
+        // Soft with hysteresis is rejected.
+        let mut c = Checker::new("pot_comparator");
+        WtaParams { hysteresis_a: 1e-12, ..w }.check(&mut c);
+        assert!(c.errors.iter().any(|e| e.key.contains("hysteresis_a")));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `stc fit` and `stc compare`: calibrate the circuit model against a waveform set, and draw overlays.
 
 use super::CliError;
-use crate::fit::problem::{FitProblem, Target};
+use crate::fit::problem::{FitProblem, RunSet, Target};
 use crate::fit::report::{fmt_nrmse, fmt_r2, markdown, SignalFit};
 use crate::fit::solve::solve_staged;
 use crate::fit::spec::{FitSpec, Role};
@@ -23,8 +23,9 @@ use std::time::{Duration, Instant};
 /// anywhere, with provenance) and, with --report, a Markdown report with overlays and residual plots.
 #[derive(clap::Args, Debug)]
 pub struct FitArgs {
-    /// Waveform-set descriptor (YAML).
-    pub descriptor: PathBuf,
+    /// Waveform-set descriptors (YAML): one cost over all of them (each set's `weight` scales its signals).
+    #[arg(required = true, num_args = 1..)]
+    pub descriptors: Vec<PathBuf>,
     /// Starting parameter set (preset or file); default: the spec's `start`, else the descriptor's `params`.
     #[arg(long)]
     pub params: Option<String>,
@@ -46,6 +47,10 @@ pub struct FitArgs {
     /// Overwrite existing outputs.
     #[arg(long)]
     pub force: bool,
+    /// With several sets: also fit on each set alone (free parameters without effect on that set held at their
+    /// start values) and report how each such fit predicts every set (a table in the report).
+    #[arg(long)]
+    pub cross_validate: bool,
 }
 
 /// Draw data-vs-model overlays and residuals for any parameter file.
@@ -64,21 +69,67 @@ pub struct CompareArgs {
     pub force: bool,
 }
 
-/// The measured signals of a set as fit targets.
-pub fn targets(ws: &WaveformSet) -> Vec<Target> {
+/// The measured signals of a set as fit targets (of run `set` of the problem).
+pub fn targets_of(ws: &WaveformSet, set: usize) -> Vec<Target> {
     ws.signals
         .iter()
-        .map(|s| Target { signal: s.signal.name().to_string(), t_s: s.t_s.clone(), y: s.values.clone() })
+        .map(|s| Target { signal: s.signal.name().to_string(), t_s: s.t_s.clone(), y: s.values.clone(), set })
         .collect()
 }
 
-/// The stimulus of a set as spike trains.
+/// The measured signals of a single set as fit targets.
+pub fn targets(ws: &WaveformSet) -> Vec<Target> {
+    targets_of(ws, 0)
+}
+
+/// The stimulus of a set as spike trains (from `stimulus:` or its protocol file).
 pub fn spikes(ws: &WaveformSet) -> Spikes {
-    let st = &ws.descriptor.stimulus;
-    let mut s = Spikes { pre: st.pre_spikes_s.clone(), post: st.post_spikes_s.clone() };
-    s.pre.sort_by(f64::total_cmp);
-    s.post.sort_by(f64::total_cmp);
-    s
+    ws.spikes.clone()
+}
+
+/// A set as a run of a fit problem: its stimulus and its parameter overrides (checked against the model's keys).
+pub fn run_set(ws: &WaveformSet, keys: &[String]) -> Result<RunSet, CliError> {
+    for k in ws.descriptor.overrides.keys() {
+        if !keys.contains(k) {
+            return Err(format!("{}: overrides: no such parameter `{k}`", ws.descriptor_path.display()).into());
+        }
+    }
+    Ok(RunSet {
+        name: ws.descriptor.name.clone(),
+        spikes: ws.spikes.clone(),
+        overrides: ws.descriptor.overrides.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+    })
+}
+
+/// The problem over several sets: targets of set k carry `spec weight x set weight`.
+fn problem_over(
+    sets: &[WaveformSet],
+    base: &CircuitParams,
+    free: Vec<crate::fit::spec::FreeParam>,
+    weights: &std::collections::BTreeMap<String, f64>,
+    endpoint: &std::collections::BTreeMap<String, f64>,
+) -> Result<FitProblem, CliError> {
+    let keys = base.keys();
+    let mut runs = Vec::new();
+    let (mut tg, mut w, mut ew) = (Vec::new(), Vec::new(), Vec::new());
+    for (k, ws) in sets.iter().enumerate() {
+        runs.push(run_set(ws, &keys)?);
+        for t in targets_of(ws, k) {
+            w.push(weights.get(&t.signal).unwrap_or(&1.0) * ws.descriptor.weight);
+            ew.push(endpoint.get(&t.signal).unwrap_or(&0.0) * ws.descriptor.weight);
+            tg.push(t);
+        }
+    }
+    Ok(FitProblem::new_sets(base.clone(), free, runs, tg, w, ew))
+}
+
+/// Label of a target in reports: the signal, prefixed by its set's name when there are several sets.
+fn label(problem: &FitProblem, t: &Target) -> String {
+    if problem.sets.len() > 1 {
+        format!("{}/{}", problem.sets[t.set].name, t.signal)
+    } else {
+        t.signal.clone()
+    }
 }
 
 /// Today's date (UTC) as YYYY-MM-DD, and the time as seconds since the epoch.
@@ -102,6 +153,7 @@ fn signal_label(name: &str) -> (&'static str, f64) {
     match name {
         "i_ca" | "i_hp" | "i_hd" => ("[pA]", 1e12),
         "v_h" => ("[mV]", 1e3),
+        "epw_pct" | "lpw_pct" | "total_pct" => ("[%]", 1.0),
         _ => ("", 1.0),
     }
 }
@@ -119,10 +171,11 @@ pub fn overlays(
     let mut files = Vec::new();
     for (k, t) in problem.targets.iter().enumerate() {
         let (unit, scale) = signal_label(&t.signal);
-        let stem = dir.join(format!("overlay_{}", t.signal));
+        let name = label(problem, t).replace('/', "_");
+        let stem = dir.join(format!("overlay_{name}"));
         plot::plot_overlay(
             &stem,
-            &format!("{title}: {}", t.signal),
+            &format!("{title}: {}", label(problem, t)),
             &format!("{} {unit}", t.signal),
             scale,
             &t.t_s,
@@ -130,7 +183,7 @@ pub fn overlays(
             pb.as_ref().map(|p| p[k].as_slice()),
             &pa[k],
         )?;
-        files.push(format!("overlay_{}.png", t.signal));
+        files.push(format!("overlay_{name}.png"));
     }
     Ok(files)
 }
@@ -139,9 +192,15 @@ pub fn overlays(
 pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
     let out_stage = atomic::Stage::file(&a.out, a.force)?;
     let report_stage = a.report.as_ref().map(|r| atomic::Stage::dir(r, a.force)).transpose()?;
-    let ws = WaveformSet::load(&a.descriptor)?;
-    let spec_path =
-        a.spec.clone().unwrap_or_else(|| a.descriptor.parent().unwrap_or(Path::new(".")).join("fit-spec.yaml"));
+    let mut sets: Vec<WaveformSet> = Vec::new();
+    for d in &a.descriptors {
+        sets.push(WaveformSet::load(d)?);
+    }
+    let ws = &sets[0];
+    let first = &a.descriptors[0];
+    let spec_path = a.spec.clone().unwrap_or_else(|| first.parent().unwrap_or(Path::new(".")).join("fit-spec.yaml"));
+    let set_names = sets.iter().map(|w| w.descriptor.name.as_str()).collect::<Vec<_>>().join(" + ");
+    let descriptor_list = a.descriptors.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(" ");
     let spec_name = spec_path.display().to_string();
     if !spec_path.is_file() {
         return Err(format!(
@@ -164,17 +223,29 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
         .or_else(|| spec.start.clone())
         .or_else(|| ws.params_path_or_name())
         .ok_or("no starting parameters: pass --params, or set `start` in the spec or `params` in the descriptor")?;
-    let base = params::load_circuit(&start_name)?;
+    let mut base = params::load_circuit(&start_name)?;
     spec.check_keys(&spec_name, &base.keys())?;
-    let tg = targets(&ws);
-    let w: Vec<f64> = tg.iter().map(|t| *spec.weights.get(&t.signal).unwrap_or(&1.0)).collect();
-    let ew: Vec<f64> = tg.iter().map(|t| *spec.endpoint_weights.get(&t.signal).unwrap_or(&0.0)).collect();
-    let problem = FitProblem::new(base.clone(), spec.parameters.clone(), spikes(&ws), tg, w, ew);
+    for (k, v) in &spec.fixed {
+        base.set(k, *v);
+    }
+    let problem = problem_over(&sets, &base, spec.parameters.clone(), &spec.weights, &spec.endpoint_weights)?;
     let start: Vec<f64> = spec
         .parameters
         .iter()
         .map(|f| f.start.unwrap_or_else(|| base.get(&f.key).unwrap_or(f.lower)).clamp(f.lower, f.upper))
         .collect();
+
+    let counter = problem.evaluations();
+    let inert = problem.inert_parameters(&start);
+    let n_check = counter.load(Ordering::Relaxed);
+    if !inert.is_empty() {
+        return Err(format!(
+            "{spec_name}: free parameter(s) {} have no effect on the cost at their start values (zero Jacobian \
+             column): the data cannot determine them; remove them from `parameters` or hold them in `fixed`",
+            inert.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+        )
+        .into());
+    }
 
     let bar = ProgressBar::new_spinner();
     bar.set_style(
@@ -182,7 +253,6 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
-    let counter = problem.evaluations();
     let t0 = Instant::now();
     let done = std::sync::atomic::AtomicBool::new(false);
     let result = std::thread::scope(|scope| {
@@ -212,46 +282,64 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
     let names: Vec<String> = spec.parameters.iter().map(|f| f.key.clone()).collect();
     let units: Vec<String> = names.iter().map(|k| unit_of(k).to_string()).collect();
     let stats = fit_statistics(&resid(&sol.values), &jac, &names, &units, &sol.values, &lower, &upper);
+    // Every model evaluation of this command went through the one counter: the start check, the solver stages
+    // (swarm included) and the statistics' Jacobian.
+    let n_total = counter.load(Ordering::Relaxed);
+    let n_stats = n_total - n_check - sol.evaluations;
+    let evaluation_line = format!(
+        "{n_total} model evaluations: {n_check} start check (zero Jacobian columns), {} solver ({}), {n_stats} \
+         statistics",
+        sol.evaluations,
+        result.stages.iter().map(|s| format!("{} {}", s.name, s.evaluations)).collect::<Vec<_>>().join(", ")
+    );
     let pb = problem.predict(&base);
     let pa = problem.predict(&fitted);
-    let sig: Vec<SignalFit> =
-        problem.targets.iter().enumerate().map(|(k, t)| SignalFit::new(&t.signal, &t.y, &pb[k], &pa[k])).collect();
+    let sig: Vec<SignalFit> = problem
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(k, t)| SignalFit::new(&label(&problem, t), &t.y, &pb[k], &pa[k]))
+        .collect();
 
     // Calibrated parameter file with provenance.
     let mut out_params = fitted.clone();
     out_params.name = a.out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "fit".into());
-    out_params.description = format!("{} calibrated against {} by `stc fit`", base.name, ws.descriptor.name);
+    out_params.description = format!("{} calibrated against {set_names} by `stc fit`", base.name);
     let prov = serde_yaml::to_value(Provenance {
         tool: format!("stc-synapse {}", env!("CARGO_PKG_VERSION")),
         date: today(),
-        descriptor: a.descriptor.display().to_string(),
+        descriptor: descriptor_list.clone(),
         spec: spec_name.clone(),
         start: start_name.clone(),
-        inputs_sha256: ws.file_sha256.clone(),
+        inputs_sha256: sets.iter().flat_map(|w| w.file_sha256.clone()).collect(),
         solver: format!(
             "argmin ParticleSwarm ({} particles, seed {}) then NelderMead on logit-transformed parameters; stages: {}",
             spec.solver.particles,
             spec.solver.seed,
-            result.stages.iter().map(|s| s.0.as_str()).collect::<Vec<_>>().join(" -> ")
+            result.stages.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(" -> ")
         ),
         iterations_global: sol.global_iterations,
         iterations_local: sol.local_iterations,
-        evaluations: sol.evaluations,
+        evaluations: n_total,
+        evaluations_by_stage: result.stages.iter().map(|s| (s.name.clone(), s.evaluations)).collect(),
         cost_start: sol.cost_start,
         cost: sol.cost,
         wall_s: wall,
         nrmse: sig.iter().map(|s| (s.signal.clone(), s.nrmse_after)).collect(),
-        fitted: spec
-            .parameters
-            .iter()
-            .zip(&sol.values)
-            .map(|(f, v)| FittedParam { key: f.key.clone(), value: *v, role: f.role })
+        fitted: inherited_fits(&base, &spec, &fitted, &start_name)
+            .into_iter()
+            .chain(spec.parameters.iter().zip(&sol.values).map(|(f, v)| FittedParam {
+                key: f.key.clone(),
+                value: *v,
+                role: f.role,
+                from: None,
+            }))
             .collect(),
     })?;
     out_params.provenance = Some(prov);
     let header = format!(
         "Calibrated by `stc fit {}` on {} ({:.1} s).\nNRMSE after the fit: {}",
-        a.descriptor.display(),
+        descriptor_list,
         today(),
         wall,
         sig.iter().map(|s| format!("{} {:.1} %", s.signal, 100.0 * s.nrmse_after)).collect::<Vec<_>>().join(", ")
@@ -262,7 +350,7 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
 
     if let Some(stage) = &report_stage {
         let dir = &stage.path();
-        let figs = overlays(dir, &problem, Some(&base), &fitted, &ws.descriptor.name)?;
+        let figs = overlays(dir, &problem, Some(&base), &fitted, &set_names)?;
         let corr: Vec<Vec<f64>> =
             stats.correlation.iter().map(|r| r.iter().map(|x| x.unwrap_or(f64::NAN)).collect()).collect();
         let cols: Vec<(&str, &[f64])> = names.iter().zip(&corr).map(|(n, c)| (n.as_str(), c.as_slice())).collect();
@@ -275,39 +363,34 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
         let lines = vec![
             format!(
                 "waveform set: `{}` ({})",
-                a.descriptor.display(),
-                ws.descriptor.description.clone().unwrap_or_default()
+                descriptor_list,
+                sets.iter()
+                    .map(|w| w.descriptor.description.clone().unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             ),
             format!("start: `{start_name}`; spec: `{}`; output: `{}`", spec_path.display(), a.out.display()),
             format!(
                 "solver: particle swarm ({} particles, seed {}) then Nelder-Mead on logit-transformed parameters",
                 spec.solver.particles, spec.solver.seed
             ),
-            format!(
-                "cost {:.4e} -> {:.4e} in {} evaluations, {:.1} s",
-                sol.cost_start, sol.cost, sol.evaluations, wall
-            ),
+            format!("cost {:.4e} -> {:.4e}, {:.1} s; {evaluation_line}", sol.cost_start, sol.cost, wall),
             format!(
                 "final v_h: data {} / model {}",
                 sig.iter()
-                    .find(|s| s.signal == "v_h")
+                    .find(|s| s.signal == "v_h" || s.signal.ends_with("/v_h"))
                     .map(|s| format!("{:.2} mV", s.last_data * 1e3))
                     .unwrap_or("-".into()),
                 sig.iter()
-                    .find(|s| s.signal == "v_h")
+                    .find(|s| s.signal == "v_h" || s.signal.ends_with("/v_h"))
                     .map(|s| format!("{:.2} mV", s.last_after * 1e3))
                     .unwrap_or("-".into())
             ),
         ];
-        let md = markdown(
-            &format!("Fit report: {}", ws.descriptor.name),
-            &lines,
-            &sig,
-            &stats,
-            &roles,
-            &result.stages,
-            &figs,
-        );
+        let mut md = markdown(&format!("Fit report: {set_names}"), &lines, &sig, &stats, &roles, &result.stages, &figs);
+        if a.cross_validate && sets.len() > 1 {
+            md += &cross_validation(&sets, &base, &spec, &start, &problem, &fitted, &bar)?;
+        }
         atomic::write_atomic(&dir.join("fit-report.md"), md.as_bytes())?;
     }
     atomic::write_atomic(&out_stage.path(), yaml.as_bytes())?;
@@ -325,18 +408,78 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
             fmt_r2(s.r2_after)
         );
     }
-    if let Some(v) = sig.iter().find(|s| s.signal == "v_h") {
+    if let Some(v) = sig.iter().find(|s| s.signal == "v_h" || s.signal.ends_with("/v_h")) {
         println!("final v_h: data {:.2} mV, model {:.2} mV", v.last_data * 1e3, v.last_after * 1e3);
     }
     println!(
-        "cost {:.4e} -> {:.4e}, {} evaluations, {:.1} s; wrote {}",
+        "cost {:.4e} -> {:.4e}, {:.1} s; {evaluation_line}; wrote {}",
         sol.cost_start,
         sol.cost,
-        sol.evaluations,
         wall,
         a.out.display()
     );
     Ok(())
+}
+
+/// Fit on each set alone and predict every set; the joint fit's row last. Markdown section.
+fn cross_validation(
+    sets: &[WaveformSet],
+    base: &CircuitParams,
+    spec: &FitSpec,
+    start: &[f64],
+    joint: &FitProblem,
+    joint_fit: &CircuitParams,
+    bar: &ProgressBar,
+) -> Result<String, CliError> {
+    use std::fmt::Write as _;
+    let labels: Vec<String> = joint.targets.iter().map(|t| label(joint, t)).collect();
+    let mut md = String::from(
+        "\n## Cross-validation (fit on one set alone, NRMSE on every set)\n\nEach row is a fit with the same \
+         spec on one set only (free parameters without effect on that set held at their start values); the \
+         columns are its NRMSE on every set's signals, shown as they are.\n\n| fitted on | ",
+    );
+    md += &labels.join(" | ");
+    md += " |\n|---|";
+    md += &"---|".repeat(labels.len());
+    md += "\n";
+    let row = |name: &str, p: &CircuitParams| -> String {
+        let pred = joint.predict(p);
+        let cells: Vec<String> = joint
+            .targets
+            .iter()
+            .zip(&pred)
+            .map(|(t, m)| format!("{:.1} %", 100.0 * crate::fit::stats::nrmse(&t.y, m)))
+            .collect();
+        format!("| {name} | {} |\n", cells.join(" | "))
+    };
+    for (k, ws) in sets.iter().enumerate() {
+        bar.println(format!("cross-validation: fit on {} alone", ws.descriptor.name));
+        let alone =
+            problem_over(&sets[k..k + 1], base, spec.parameters.clone(), &spec.weights, &spec.endpoint_weights)?;
+        let inert = alone.inert_parameters(start);
+        let keep: Vec<usize> =
+            (0..spec.parameters.len()).filter(|&j| !inert.contains(&spec.parameters[j].key)).collect();
+        let free: Vec<_> = keep.iter().map(|&j| spec.parameters[j].clone()).collect();
+        let sub_start: Vec<f64> = keep.iter().map(|&j| start[j]).collect();
+        let base_k = joint.params_with(start);
+        let alone = problem_over(&sets[k..k + 1], &base_k, free, &spec.weights, &spec.endpoint_weights)?;
+        let stages: Vec<_> = spec
+            .stages
+            .iter()
+            .map(|st| {
+                let mut st = st.clone();
+                st.keys.retain(|key| !inert.contains(key));
+                st
+            })
+            .collect();
+        let sol = solve_staged(&alone, &sub_start, &spec.solver, &stages, &|_| {})?;
+        let p = alone.params_with(&sol.solution.values);
+        let held = if inert.is_empty() { String::new() } else { format!(" (held: {})", inert.join(", ")) };
+        md += &row(&format!("{} alone{held}", ws.descriptor.name), &p);
+    }
+    md += &row("all sets (this fit)", joint_fit);
+    let _ = writeln!(md);
+    Ok(md)
 }
 
 /// Run `stc compare`.
@@ -345,22 +488,18 @@ pub fn run_compare(a: CompareArgs) -> Result<(), CliError> {
     let p = params::load_circuit(&a.params)?;
     let stage = atomic::Stage::dir(&a.out, a.force)?;
     let out = stage.path();
-    let problem = FitProblem::new(
-        p.clone(),
-        vec![],
-        spikes(&ws),
-        targets(&ws),
-        vec![1.0; ws.signals.len()],
-        vec![0.0; ws.signals.len()],
-    );
+    let none = std::collections::BTreeMap::new();
+    let problem = problem_over(std::slice::from_ref(&ws), &p, vec![], &none, &none)?;
     overlays(&out, &problem, None, &p, &format!("{} vs {}", a.params, ws.descriptor.name))?;
     let pred = problem.predict(&p);
     let mut md = format!(
         "# {} against {}\n\n| signal | NRMSE | R² | last data | last model |\n|---|---|---|---|---|\n",
         a.params, ws.descriptor.name
     );
+    let mut scores = std::collections::BTreeMap::new();
     for (t, m) in problem.targets.iter().zip(&pred) {
         let f = SignalFit::new(&t.signal, &t.y, m, m);
+        scores.insert(t.signal.clone(), Score { nrmse: f.nrmse_after, r2: f.r2_after });
         md += &format!(
             "| {} | {} | {} | {:.6e} | {:.6e} |\n",
             t.signal,
@@ -372,8 +511,25 @@ pub fn run_compare(a: CompareArgs) -> Result<(), CliError> {
         println!("{:5} NRMSE {}  R2 {}", t.signal, fmt_nrmse(f.nrmse_after), fmt_r2(f.r2_after));
     }
     atomic::write_atomic(&out.join("compare.md"), md.as_bytes())?;
+    // The same numbers for machines: per set, per signal (NRMSE as a fraction, R2).
+    let mut sets = std::collections::BTreeMap::new();
+    sets.insert(ws.descriptor.name.clone(), scores);
+    let yaml = serde_yaml::to_string(&CompareYaml { params: a.params.clone(), sets })?;
+    atomic::write_atomic(&out.join("compare.yaml"), yaml.as_bytes())?;
     stage.commit()?;
     Ok(())
+}
+
+#[derive(serde::Serialize)]
+struct Score {
+    nrmse: f64,
+    r2: f64,
+}
+
+#[derive(serde::Serialize)]
+struct CompareYaml {
+    params: String,
+    sets: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Score>>,
 }
 
 fn unit_of(key: &str) -> &'static str {
@@ -395,6 +551,32 @@ struct FittedParam {
     key: String,
     value: f64,
     role: Role,
+    /// Set when the value was fitted by an earlier calibration this fit started from (and kept here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<String>,
+}
+
+/// The fitted parameters of the starting set's own provenance that this fit did not move: a fit that starts from
+/// an earlier calibration (e.g. the joint fit from the Fig. 17 fit) keeps them in its `fitted` list, so what
+/// `--calibration` carries to other biases is the whole chain, not only the last fit's parameters.
+fn inherited_fits(base: &CircuitParams, spec: &FitSpec, fitted: &CircuitParams, start: &str) -> Vec<FittedParam> {
+    let list = base.provenance.as_ref().and_then(|v| v.get("fitted")).and_then(|f| f.as_sequence());
+    let mut out = Vec::new();
+    for item in list.into_iter().flatten() {
+        let (Some(key), Some(role)) = (item.get("key").and_then(|k| k.as_str()), item.get("role")) else {
+            continue;
+        };
+        let Ok(role) = serde_yaml::from_value::<Role>(role.clone()) else {
+            continue;
+        };
+        if spec.parameters.iter().any(|p| p.key == key) || spec.fixed.contains_key(key) {
+            continue;
+        }
+        if let Some(value) = fitted.get(key) {
+            out.push(FittedParam { key: key.to_string(), value, role, from: Some(start.to_string()) });
+        }
+    }
+    out
 }
 
 #[derive(serde::Serialize)]
@@ -409,6 +591,7 @@ struct Provenance {
     iterations_global: u64,
     iterations_local: u64,
     evaluations: u64,
+    evaluations_by_stage: Vec<(String, u64)>,
     cost_start: f64,
     cost: f64,
     wall_s: f64,

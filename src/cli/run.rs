@@ -30,7 +30,7 @@ pub struct RunArgs {
     /// Fig. 17 set, copied to OUT/inputs/cadence-fig17).
     #[arg(long)]
     pub descriptor: Option<PathBuf>,
-    /// Calibration file to load without --refit (default: the embedded fits/cadence-fig17.yaml). Never written.
+    /// Calibration file to load without --refit (default: the embedded fits/cadence.yaml). Never written.
     #[arg(long)]
     pub calibration: Option<PathBuf>,
     /// With --refit, also save the new calibration to this file (refused if it exists, unless --force).
@@ -114,7 +114,7 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     let cal_path: Option<PathBuf> = if a.refit {
         let path = out.join("calibration.yaml");
         super::fit::run_fit(FitArgs {
-            descriptor: descriptor.clone(),
+            descriptors: vec![descriptor.clone()],
             params: None,
             spec: None,
             free: vec![],
@@ -122,6 +122,7 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
             out: path.clone(),
             report: Some(out.join("fit")),
             force: false,
+            cross_validate: false,
         })?;
         Some(path)
     } else {
@@ -131,11 +132,11 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     let cal_name = match (&a.calibration, a.refit) {
         (_, true) => "calibration.yaml (refitted by this run)".to_string(),
         (Some(c), false) => c.display().to_string(),
-        (None, false) => "fits/cadence-fig17.yaml (embedded)".to_string(),
+        (None, false) => "fits/cadence.yaml (embedded)".to_string(),
     };
     let calibrated = match &cal_arg {
         Some(p) => params::load_circuit(p)?,
-        None => match params::parse(super::train::DEFAULT_CALIBRATION, "fits/cadence-fig17.yaml (embedded)")? {
+        None => match params::parse(super::train::DEFAULT_CALIBRATION, "fits/cadence.yaml (embedded)")? {
             params::AnyParams::Circuit(p) => *p,
             _ => return Err("the embedded calibration is not a circuit parameter set".into()),
         },

@@ -14,8 +14,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// The calibration checked in with the product (fits/cadence-fig17.yaml), used unless `--calibration` says otherwise.
-pub const DEFAULT_CALIBRATION: &str = include_str!("../../fits/cadence-fig17.yaml");
+/// The calibration checked in with the product (fits/cadence.yaml: the joint fit over Fig. 17 and Fig. 11(b)), used
+/// unless `--calibration` says otherwise.
+pub const DEFAULT_CALIBRATION: &str = include_str!("../../fits/cadence.yaml");
 
 /// Weight maps drawn per class (the first neurons of each class); more would make the figure unreadable.
 pub const MAPS_PER_CLASS: usize = 4;
@@ -136,7 +137,7 @@ pub fn synapse(
     let cal = match calibration {
         Some("none") => None,
         Some(path) => Some(params::load_circuit(path)?),
-        None => match params::parse(DEFAULT_CALIBRATION, "fits/cadence-fig17.yaml (embedded)")? {
+        None => match params::parse(DEFAULT_CALIBRATION, "fits/cadence.yaml (embedded)")? {
             params::AnyParams::Circuit(p) => Some(*p),
             _ => None,
         },

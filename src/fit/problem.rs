@@ -6,13 +6,14 @@
 //! (the particle swarm's search box) onto the parameter bounds, [`LogitView`] maps R^p through a logistic, so
 //! Nelder-Mead runs unconstrained while the parameters stay inside their bounds.
 
-use super::spec::{logistic, FreeParam};
+use super::spec::{logistic, FreeParam, Scale};
 use crate::synapse::{CircuitParams, CircuitTrace, Spikes};
 use argmin::core::{CostFunction, Error};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// One measured signal: a model signal name (`i_ca`, `i_hp`, `i_hd`, `v_h`, `z`, `w`) and its points (SI).
+/// One measured signal: a model signal name (`i_ca`, `i_hp`, `i_hd`, `v_h`, `z`, `w`, `epw_pct`, `lpw_pct`,
+/// `total_pct`) and its points (SI; per cent for the `_pct` signals), from the run `set` of the problem.
 #[derive(Clone, Debug)]
 pub struct Target {
     /// Model signal name.
@@ -21,6 +22,20 @@ pub struct Target {
     pub t_s: Vec<f64>,
     /// Values (SI).
     pub y: Vec<f64>,
+    /// Index of the run (waveform set) in [`FitProblem::sets`] it was measured in.
+    pub set: usize,
+}
+
+/// One run of the model in a fit: a waveform set's stimulus and the parameters its run had that differ from the
+/// shared parameter set (e.g. the acceleration factors of the Fig. 11(b) run).
+#[derive(Clone, Debug, Default)]
+pub struct RunSet {
+    /// Name for reports (the waveform set's name).
+    pub name: String,
+    /// Stimulus of the run.
+    pub spikes: Spikes,
+    /// `(dotted key, value)` set on the shared parameters for this run only.
+    pub overrides: Vec<(String, f64)>,
 }
 
 impl Target {
@@ -34,6 +49,20 @@ impl Target {
             hi.abs().max(1e-300)
         }
     }
+}
+
+/// A model signal of a trace by name, including the per-cent weights of thesis Fig. 11 (relative to the resting
+/// weight, as `stc simulate` writes them): EPW% = 100 v_h / V_H0, LPW% = 100 (1 + z), total% = EPW% + LPW% - 100.
+pub fn signal_values(p: &CircuitParams, tr: &CircuitTrace, name: &str) -> Option<Vec<f64>> {
+    let v0 = p.capacitor.v_h0_v;
+    let epw = || tr.v_h_v.iter().map(|v| 100.0 * v / v0);
+    let lpw = || tr.z.iter().map(|z| 100.0 * (1.0 + z));
+    Some(match name {
+        "epw_pct" => epw().collect(),
+        "lpw_pct" => lpw().collect(),
+        "total_pct" => epw().zip(lpw()).map(|(e, l)| e + l - 100.0).collect(),
+        _ => signal(tr, name)?.to_vec(),
+    })
 }
 
 /// Pick a model signal out of a trace by name.
@@ -56,24 +85,50 @@ pub struct FitProblem {
     pub base: CircuitParams,
     /// Free parameters.
     pub free: Vec<FreeParam>,
-    /// Stimulus of the run.
-    pub spikes: Spikes,
+    /// The runs (one per waveform set).
+    pub sets: Vec<RunSet>,
     /// Measured signals.
     pub targets: Vec<Target>,
     /// Weight per target (same order).
     pub weights: Vec<f64>,
     /// Endpoint weight per target.
     pub endpoint_weights: Vec<f64>,
-    times: Vec<f64>,
+    /// Gaussian prior per free parameter (same order): `(centre, sigma, log)`; see [`FitProblem::new`].
+    pub priors: Vec<Option<Prior>>,
+    times: Vec<Vec<f64>>,
     index: Vec<Vec<usize>>,
     evals: Arc<AtomicU64>,
+}
+
+/// A Gaussian prior on one free parameter (MAP fit): in `ln(value)` for log-scaled parameters, else in the value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Prior {
+    /// Centre (the nominal value: the parameter's value in the starting set).
+    pub centre: f64,
+    /// Width: relative (of ln value) for log-scaled parameters, absolute for linear ones.
+    pub sigma: f64,
+    /// Whether the prior is on ln(value).
+    pub log: bool,
+}
+
+/// Cost of a one-sigma prior deviation, in the cost's unit: the same as a 1 % NRMSE on one signal of weight 1.
+/// The cost is a sum of squared NRMSEs, not a chi-square of known noise, so the prior's strength relative to the
+/// data is a stated convention, not a derived one.
+pub const PRIOR_SCALE: f64 = 0.01;
+
+impl Prior {
+    /// The prior's residual (its square is added to the cost).
+    pub fn residual(&self, v: f64) -> f64 {
+        let d = if self.log { (v.max(1e-300) / self.centre).ln() } else { v - self.centre };
+        PRIOR_SCALE * d / self.sigma
+    }
 }
 
 /// Cost returned for parameter sets the model rejects (out of physical range).
 pub const INFEASIBLE: f64 = 1e6;
 
 impl FitProblem {
-    /// Build the problem; the union of all targets' time points is simulated once per evaluation.
+    /// Build a problem over one run; the union of all targets' time points is simulated once per evaluation.
     pub fn new(
         base: CircuitParams,
         free: Vec<FreeParam>,
@@ -82,26 +137,78 @@ impl FitProblem {
         weights: Vec<f64>,
         endpoint_weights: Vec<f64>,
     ) -> Self {
-        let mut times: Vec<f64> = targets.iter().flat_map(|t| t.t_s.iter().copied()).filter(|t| *t >= 0.0).collect();
-        times.sort_by(f64::total_cmp);
-        times.dedup();
+        let sets = vec![RunSet { name: String::new(), spikes, overrides: vec![] }];
+        Self::new_sets(base, free, sets, targets, weights, endpoint_weights)
+    }
+
+    /// Build a problem over several runs (one cost over all waveform sets); each target names its run. Each run
+    /// is simulated once per evaluation, on the union of its targets' time points.
+    pub fn new_sets(
+        base: CircuitParams,
+        free: Vec<FreeParam>,
+        sets: Vec<RunSet>,
+        targets: Vec<Target>,
+        weights: Vec<f64>,
+        endpoint_weights: Vec<f64>,
+    ) -> Self {
+        let times: Vec<Vec<f64>> = (0..sets.len())
+            .map(|k| {
+                let mut ts: Vec<f64> = targets
+                    .iter()
+                    .filter(|t| t.set == k)
+                    .flat_map(|t| t.t_s.iter().copied())
+                    .filter(|t| *t >= 0.0)
+                    .collect();
+                ts.sort_by(f64::total_cmp);
+                ts.dedup();
+                ts
+            })
+            .collect();
         let index = targets
             .iter()
             .map(|t| {
-                t.t_s.iter().map(|x| times.partition_point(|y| y < x).min(times.len().saturating_sub(1))).collect()
+                let ts = &times[t.set];
+                t.t_s.iter().map(|x| ts.partition_point(|y| y < x).min(ts.len().saturating_sub(1))).collect()
+            })
+            .collect();
+        // Priors centred on the starting (nominal) values: relative width for log-scaled parameters, width
+        // relative to the bound span for linear ones (delays and fractions may be nominally 0).
+        let priors = free
+            .iter()
+            .map(|f| {
+                let sr = f.prior_sigma_rel?;
+                let c = base.get(&f.key)?;
+                Some(match f.scale {
+                    Scale::Log => Prior { centre: c.max(f.lower), sigma: sr, log: true },
+                    Scale::Linear => Prior { centre: c, sigma: sr * (f.upper - f.lower), log: false },
+                })
             })
             .collect();
         FitProblem {
             base,
             free,
-            spikes,
+            sets,
             targets,
             weights,
             endpoint_weights,
+            priors,
             times,
             index,
             evals: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Share another problem's evaluation counter (a stage's sub-problem counts into the whole fit's counter, so
+    /// the progress display and the report show one true number).
+    pub fn with_counter(mut self, evals: Arc<AtomicU64>) -> Self {
+        self.evals = evals;
+        self
+    }
+
+    /// Replace the priors (a stage's sub-problem keeps the whole fit's centres, not its own starting values).
+    pub fn with_priors(mut self, priors: Vec<Option<Prior>>) -> Self {
+        self.priors = priors;
+        self
     }
 
     /// Parameter set for physical values of the free parameters.
@@ -119,20 +226,31 @@ impl FitProblem {
     }
 
     /// Model predictions on each target's time points.
+    ///
+    /// Every call is one model evaluation and is counted ([`FitProblem::evaluations`]), whoever makes it: swarm,
+    /// Nelder-Mead, Jacobian, profile.
     pub fn predict(&self, p: &CircuitParams) -> Vec<Vec<f64>> {
-        let tr = p.simulate_at(&self.spikes, &self.times);
-        self.targets
-            .iter()
-            .zip(&self.index)
-            .map(|(t, idx)| {
-                let s = signal(&tr, &t.signal).unwrap_or(&[]);
-                idx.iter().map(|&k| s.get(k).copied().unwrap_or(f64::NAN)).collect()
-            })
-            .collect()
+        self.evals.fetch_add(1, Ordering::Relaxed);
+        let mut out: Vec<Vec<f64>> = vec![Vec::new(); self.targets.len()];
+        for (k, set) in self.sets.iter().enumerate() {
+            if !self.targets.iter().any(|t| t.set == k) {
+                continue;
+            }
+            let mut q = p.clone();
+            for (key, v) in &set.overrides {
+                q.set(key, *v);
+            }
+            let tr = q.simulate_at(&set.spikes, &self.times[k]);
+            for (j, t) in self.targets.iter().enumerate().filter(|(_, t)| t.set == k) {
+                let s = signal_values(&q, &tr, &t.signal).unwrap_or_default();
+                out[j] = self.index[j].iter().map(|&i| s.get(i).copied().unwrap_or(f64::NAN)).collect();
+            }
+        }
+        out
     }
 
     /// Weighted, range-normalised residuals: `(model - data) / range * sqrt(weight / n)` per point, then the
-    /// endpoint terms; their sum of squares is the cost.
+    /// endpoint terms, then the prior terms; their sum of squares is the cost.
     pub fn residuals(&self, p: &CircuitParams) -> Vec<f64> {
         let pred = self.predict(p);
         let mut r = Vec::new();
@@ -146,17 +264,43 @@ impl FitProblem {
                 r.push((m - d) / t.range() * self.endpoint_weights[k].sqrt());
             }
         }
+        for (f, pr) in self.free.iter().zip(&self.priors) {
+            if let Some(pr) = pr {
+                r.push(pr.residual(p.get(&f.key).unwrap_or(f64::NAN)));
+            }
+        }
         r
     }
 
-    /// Shared counter of cost evaluations so far (for progress bars on another thread).
+    /// The free parameters that have no effect on the residuals at `values` (their Jacobian column is exactly
+    /// zero): a step of 5 % of the search interval (towards the interior) leaves every residual unchanged. The step
+    /// is not infinitesimal because the late phase is a counter: its output is piecewise constant in the
+    /// parameters, so only a finite move tells "no effect" from "below one count". Such a parameter cannot be
+    /// fitted from these data; [`crate::cli`] refuses the fit and names it.
+    pub fn inert_parameters(&self, values: &[f64]) -> Vec<String> {
+        let r0 = self.residuals(&self.params_with(values));
+        let mut out = Vec::new();
+        for (k, f) in self.free.iter().enumerate() {
+            let s = f.to_unit(values[k]);
+            let mut v = values.to_vec();
+            v[k] = f.from_unit(if s < 0.5 { s + 0.05 } else { s - 0.05 });
+            let r = self.residuals(&self.params_with(&v));
+            // Prior terms move with the parameter by construction: only the data residuals count.
+            let n_data = r.len() - self.priors.iter().filter(|p| p.is_some()).count();
+            if r[..n_data] == r0[..n_data] {
+                out.push(f.key.clone());
+            }
+        }
+        out
+    }
+
+    /// Shared counter of model evaluations so far (for progress bars on another thread).
     pub fn evaluations(&self) -> Arc<AtomicU64> {
         self.evals.clone()
     }
 
     /// Cost for physical values of the free parameters.
     pub fn cost_values(&self, values: &[f64]) -> f64 {
-        self.evals.fetch_add(1, Ordering::Relaxed);
         let p = self.params_with(values);
         if !p.check().is_empty() {
             return INFEASIBLE;

@@ -71,7 +71,7 @@ pub fn markdown(
     signals: &[SignalFit],
     stats: &FitStatistics,
     roles: &[String],
-    stages: &[(String, f64, f64)],
+    stages: &[super::solve::StageReport],
     figures: &[String],
 ) -> String {
     let mut s = String::new();
@@ -99,27 +99,34 @@ pub fn markdown(
     }
     let _ = writeln!(s, "\nNRMSE = RMS(data - model) / (max(data) - min(data)); R² = 1 - SS_res / SS_tot.\n");
     if !stages.is_empty() {
-        let _ = writeln!(s, "## Solver stages\n\n| stage | cost before | cost after |\n|---|---|---|");
-        for (n, a, b) in stages {
-            let _ = writeln!(s, "| {n} | {a:.4e} | {b:.4e} |");
+        let _ = writeln!(
+            s,
+            "## Solver stages\n\n| stage | cost before | cost after | model evaluations |\n|---|---|---|---|"
+        );
+        for st in stages {
+            let _ =
+                writeln!(s, "| {} | {:.4e} | {:.4e} | {} |", st.name, st.cost_before, st.cost_after, st.evaluations);
         }
+        let total: u64 = stages.iter().map(|st| st.evaluations).sum();
+        let _ = writeln!(s, "| total | | | {total} |");
         let _ = writeln!(s);
     }
     let _ = writeln!(s, "## Parameters\n");
     let _ = writeln!(
         s,
-        "| parameter | role | value | std. error | rel. error | bounds | note |\n|---|---|---|---|---|---|---|"
+        "| parameter | role | value | std. error | rel. error | 95 % CI (t) | bounds | note |\n|---|---|---|---|---|---|---|---|"
     );
     for (k, p) in stats.params.iter().enumerate() {
         let _ = writeln!(
             s,
-            "| `{}` | {} | {:.4e} {} | {} | {} | [{:.2e}, {:.2e}] | {} |",
+            "| `{}` | {} | {:.4e} {} | {} | {} | {} | [{:.2e}, {:.2e}] | {} |",
             p.name,
             roles.get(k).map(String::as_str).unwrap_or(""),
             p.value,
             p.unit,
             fmt_opt(p.stderr),
             p.rel_stderr.map(|r| format!("{:.1} %", 100.0 * r)).unwrap_or_else(|| "-".into()),
+            p.ci95.map(|c| format!("[{:.3e}, {:.3e}]", c[0], c[1])).unwrap_or_else(|| "-".into()),
             p.lower,
             p.upper,
             if p.note.is_empty() { "ok".to_string() } else { p.note.clone() }

@@ -23,7 +23,7 @@ pub struct Solution {
     pub global_iterations: u64,
     /// Nelder-Mead iterations run (all restarts).
     pub local_iterations: u64,
-    /// Cost evaluations in total.
+    /// Model evaluations of this solve, every one counted (start point, swarm, Nelder-Mead, re-evaluations).
     pub evaluations: u64,
 }
 
@@ -36,6 +36,8 @@ pub struct SolveError(String);
 /// Progress can be followed through [`FitProblem::evaluations`] from another thread.
 pub fn solve(problem: &FitProblem, start: &[f64], solver: &SolverSpec) -> Result<Solution, SolveError> {
     let p = problem.free.len();
+    let evals = problem.evaluations();
+    let before = evals.load(std::sync::atomic::Ordering::Relaxed);
     let cost_start = problem.cost_values(start);
     let err = |e: argmin::core::Error| SolveError(e.to_string());
 
@@ -47,8 +49,6 @@ pub fn solve(problem: &FitProblem, start: &[f64], solver: &SolverSpec) -> Result
     let view = UnitView(problem);
     let res = Executor::new(view, pso).configure(|s| s.max_iters(solver.global_iterations)).run().map_err(err)?;
     let global_iterations = res.state().get_iter();
-    let evals = problem.evaluations();
-    let before = evals.load(std::sync::atomic::Ordering::Relaxed);
     let swarm_best: Vec<f64> =
         res.state().get_best_param().map(|pt| pt.position.clone()).unwrap_or_else(|| vec![0.5; p]);
     let mut best_values = problem.values_from_unit(&swarm_best);
@@ -105,13 +105,26 @@ pub fn solve(problem: &FitProblem, start: &[f64], solver: &SolverSpec) -> Result
     })
 }
 
+/// One stage of a staged fit, for the report.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct StageReport {
+    /// Stage name.
+    pub name: String,
+    /// Cost of the stage's own problem before and after.
+    pub cost_before: f64,
+    /// Cost after.
+    pub cost_after: f64,
+    /// Model evaluations of the stage (swarm included).
+    pub evaluations: u64,
+}
+
 /// Result of a staged fit: the final solution and a line per stage for the report.
 #[derive(Clone, Debug)]
 pub struct StagedSolution {
-    /// Final solution over all free parameters.
+    /// Final solution over all free parameters; its `evaluations` is the total over all stages.
     pub solution: Solution,
-    /// (stage name, cost before, cost after) for each block-wise stage, then the joint one.
-    pub stages: Vec<(String, f64, f64)>,
+    /// Each block-wise stage, then the joint one.
+    pub stages: Vec<StageReport>,
 }
 
 /// Fit block by block (each stage on its own signals with the other parameters held), then all jointly.
@@ -124,7 +137,14 @@ pub fn solve_staged(
     on_stage: &dyn Fn(&str),
 ) -> Result<StagedSolution, SolveError> {
     let mut values = start.to_vec();
-    let mut report = Vec::new();
+    // The whole problem's cost at the start (one evaluation, reported as its own row so the rows add up).
+    let cost_start = problem.cost_values(start);
+    let mut report = vec![StageReport {
+        name: "start point".into(),
+        cost_before: cost_start,
+        cost_after: cost_start,
+        evaluations: 1,
+    }];
     let mut evaluations = 0;
     let (mut git, mut lit) = (0, 0);
     for st in stages {
@@ -136,14 +156,16 @@ pub fn solve_staged(
         if idx.is_empty() || keep.is_empty() {
             continue;
         }
-        let sub = FitProblem::new(
+        let sub = FitProblem::new_sets(
             base,
             idx.iter().map(|&k| problem.free[k].clone()).collect(),
-            problem.spikes.clone(),
+            problem.sets.clone(),
             keep.iter().map(|&k| problem.targets[k].clone()).collect(),
             keep.iter().map(|&k| problem.weights[k]).collect(),
             keep.iter().map(|&k| problem.endpoint_weights[k]).collect(),
-        );
+        )
+        .with_counter(problem.evaluations())
+        .with_priors(idx.iter().map(|&k| problem.priors[k]).collect());
         let sub_start: Vec<f64> = idx.iter().map(|&k| values[k]).collect();
         let s = solve(&sub, &sub_start, solver)?;
         for (j, &k) in idx.iter().enumerate() {
@@ -152,13 +174,23 @@ pub fn solve_staged(
         evaluations += s.evaluations;
         git += s.global_iterations;
         lit += s.local_iterations;
-        report.push((st.name.clone(), s.cost_start, s.cost));
+        report.push(StageReport {
+            name: st.name.clone(),
+            cost_before: s.cost_start,
+            cost_after: s.cost,
+            evaluations: s.evaluations,
+        });
     }
     on_stage("joint");
     let mut s = solve(problem, &values, solver)?;
-    report.push(("joint".to_string(), s.cost_start, s.cost));
-    s.cost_start = problem.cost_values(start);
-    s.evaluations += evaluations;
+    report.push(StageReport {
+        name: "joint".to_string(),
+        cost_before: s.cost_start,
+        cost_after: s.cost,
+        evaluations: s.evaluations,
+    });
+    s.cost_start = cost_start;
+    s.evaluations += evaluations + 1;
     s.global_iterations += git;
     s.local_iterations += lit;
     Ok(StagedSolution { solution: s, stages: report })

@@ -19,7 +19,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::linalg::{sym_eigen, Matrix};
+use super::linalg::Matrix;
 
 /// Finite-difference stencil for [`jacobian_with`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,6 +193,9 @@ pub struct ParamStat {
     pub stderr: Option<f64>,
     /// `stderr / |value|` (`None` when `stderr` is `None` or `value` is zero).
     pub rel_stderr: Option<f64>,
+    /// 95 % confidence interval `value -/+ t(0.975, dof) stderr` (Student's t quantile, statrs), clipped to the
+    /// bounds; `None` without a standard error. Linearised: trust it only where the profile (if computed) agrees.
+    pub ci95: Option<[f64; 2]>,
     /// Lower bound (`-inf` when unbounded).
     pub lower: f64,
     /// Upper bound (`+inf` when unbounded).
@@ -296,7 +299,7 @@ enum Status {
 ///    excluded from the covariance (their note says whether chi2 would decrease beyond the bound, from the sign
 ///    of the gradient `J^T r`). Parameters whose Jacobian column is zero or not finite are not identifiable.
 /// 3. The remaining columns are scaled to unit length (`J_s = J D^-1`), so that the rank decision does not depend
-///    on units (pA next to ms next to pF), and `A = J_s^T J_s` is eigen-decomposed ([`sym_eigen`]). Eigenvalues
+///    on units (pA next to ms next to pF), and `A = J_s^T J_s` is decomposed by an SVD of `J_s` (nalgebra). Eigenvalues
 ///    `<= rcond * lambda_max` span the null space; a parameter with a significant component in it (see
 ///    [`StatsOptions::null_share`]) is not identifiable: its note names the parameters it moves together with.
 /// 4. `C = s^2 D^-1 A^+ D^-1` with `s^2 = chi2 / dof` (lmfit's `scale_covar=True`); for a full-rank problem this
@@ -369,25 +372,32 @@ pub fn fit_statistics_with(
     let free: Vec<usize> = (0..p).filter(|&k| status[k] == Status::Free).collect();
     let m = free.len();
 
-    // 3. Scaled normal matrix of the free parameters and its eigen-decomposition.
-    let js = Matrix::from_fn(n, m, |i, a| columns[free[a]][i] / norms[free[a]]);
-    let a_mat = js.gram();
-    let (lambda, vecs) = sym_eigen(&a_mat);
+    // 3. SVD of the column-scaled Jacobian of the free parameters, J_s = U S V^T (nalgebra): the eigenvalues of
+    //    J_s^T J_s are S^2 with eigenvectors V, without forming J_s^T J_s (whose condition number is squared).
+    let js = nalgebra::DMatrix::from_fn(n, m, |i, a| columns[free[a]][i] / norms[free[a]]);
+    let (lambda, vecs): (Vec<f64>, nalgebra::DMatrix<f64>) = if m == 0 || n == 0 {
+        (vec![0.0; m], nalgebra::DMatrix::identity(m, m))
+    } else {
+        let svd = js.svd(false, true);
+        let v_t = svd.v_t.expect("SVD computed with V");
+        (svd.singular_values.iter().map(|s| s * s).collect(), v_t.transpose())
+    };
     let lmax = lambda.iter().fold(0.0_f64, |acc, l| acc.max(l.abs()));
     let cutoff = opts.rcond.max(0.0) * lmax;
     let is_null: Vec<bool> = lambda.iter().map(|l| l.abs() <= cutoff || !l.is_finite()).collect();
-    // Projector onto the null space and pseudo-inverse, from the same decomposition.
-    let mut proj = Matrix::zeros(m, m);
+    // Projector onto the null space (I minus the kept directions: a thin SVD with n < m has fewer than m vectors)
+    // and pseudo-inverse, from the same decomposition.
+    let mut proj = Matrix::identity(m);
     let mut pinv = Matrix::zeros(m, m);
     for (e, &l) in lambda.iter().enumerate() {
+        if is_null[e] {
+            continue;
+        }
         for a in 0..m {
             for b in 0..m {
-                let vv = vecs.get(a, e) * vecs.get(b, e);
-                if is_null[e] {
-                    proj.set(a, b, proj.get(a, b) + vv);
-                } else {
-                    pinv.set(a, b, pinv.get(a, b) + vv / l);
-                }
+                let vv = vecs[(a, e)] * vecs[(b, e)];
+                proj.set(a, b, proj.get(a, b) - vv);
+                pinv.set(a, b, pinv.get(a, b) + vv / l);
             }
         }
     }
@@ -400,7 +410,7 @@ pub fn fit_statistics_with(
     } else if m == 0 {
         1.0
     } else {
-        let lmin = lambda[0];
+        let lmin = if lambda.len() < m { 0.0 } else { lambda.iter().fold(f64::INFINITY, |a, &l| a.min(l)) };
         if lmin > 0.0 && (lmax / lmin).is_finite() {
             lmax / lmin
         } else {
@@ -535,12 +545,17 @@ pub fn fit_statistics_with(
                 note = format!("strongly correlated with {} (r = {c:+.3})", names[j]);
             }
         }
+        let ci95 = stderr.and_then(|se| {
+            let t = t_quantile_975(dof)?;
+            Some([(values[k] - t * se).max(lower[k]), (values[k] + t * se).min(upper[k])])
+        });
         params.push(ParamStat {
             name: names[k].clone(),
             value: values[k],
             unit: unit.clone(),
             stderr,
             rel_stderr,
+            ci95,
             lower: lower[k],
             upper: upper[k],
             at_bound: match status[k] {
@@ -553,6 +568,13 @@ pub fn fit_statistics_with(
     }
 
     FitStatistics { n_points: n, n_params: p, dof, chi2, reduced_chi2, aic, bic, params, correlation, condition_number }
+}
+
+/// The 0.975 quantile of Student's t with `dof` degrees of freedom (`None` for dof = 0).
+pub fn t_quantile_975(dof: usize) -> Option<f64> {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    let d = StudentsT::new(0.0, 1.0, dof as f64).ok()?;
+    Some(d.inverse_cdf(0.975)).filter(|t| t.is_finite())
 }
 
 /// Which bound `value` is at: at or beyond a bound, or within `tol * (upper - lower)` of it (within

@@ -62,12 +62,30 @@ pub enum ModelSignal {
     /// Total synaptic weight, dimensionless.
     #[serde(rename = "w")]
     W,
+    /// Early-phase weight in per cent of the resting weight, 100 v_h / V_H0 (thesis Fig. 11).
+    #[serde(rename = "epw_pct")]
+    EpwPct,
+    /// Late-phase weight in per cent of the resting weight, 100 (1 + z).
+    #[serde(rename = "lpw_pct")]
+    LpwPct,
+    /// Total weight in per cent of the resting weight, EPW% + LPW% - 100 = 100 w / w_rest.
+    #[serde(rename = "total_pct")]
+    TotalPct,
 }
 
 impl ModelSignal {
     /// Every model signal.
-    pub const ALL: [ModelSignal; 6] =
-        [ModelSignal::ICa, ModelSignal::IHp, ModelSignal::IHd, ModelSignal::VH, ModelSignal::Z, ModelSignal::W];
+    pub const ALL: [ModelSignal; 9] = [
+        ModelSignal::ICa,
+        ModelSignal::IHp,
+        ModelSignal::IHd,
+        ModelSignal::VH,
+        ModelSignal::Z,
+        ModelSignal::W,
+        ModelSignal::EpwPct,
+        ModelSignal::LpwPct,
+        ModelSignal::TotalPct,
+    ];
 
     /// The descriptor name: `i_ca`, `i_hp`, `i_hd`, `v_h`, `z`, `w`.
     pub fn name(&self) -> &'static str {
@@ -78,6 +96,9 @@ impl ModelSignal {
             ModelSignal::VH => "v_h",
             ModelSignal::Z => "z",
             ModelSignal::W => "w",
+            ModelSignal::EpwPct => "epw_pct",
+            ModelSignal::LpwPct => "lpw_pct",
+            ModelSignal::TotalPct => "total_pct",
         }
     }
 
@@ -86,7 +107,8 @@ impl ModelSignal {
         match self {
             ModelSignal::ICa | ModelSignal::IHp | ModelSignal::IHd => "A",
             ModelSignal::VH => "V",
-            ModelSignal::Z | ModelSignal::W => "1",
+            // Per-cent signals are plain numbers (per cent of the resting weight).
+            ModelSignal::Z | ModelSignal::W | ModelSignal::EpwPct | ModelSignal::LpwPct | ModelSignal::TotalPct => "1",
         }
     }
 
@@ -99,6 +121,9 @@ impl ModelSignal {
             ModelSignal::VH => "v_h_V",
             ModelSignal::Z => "z",
             ModelSignal::W => "w",
+            ModelSignal::EpwPct => "epw_pct",
+            ModelSignal::LpwPct => "lpw_pct",
+            ModelSignal::TotalPct => "total_pct",
         }
     }
 
@@ -151,8 +176,20 @@ pub struct Descriptor {
     pub description: Option<String>,
     /// The data file and how to read it.
     pub source: Source,
-    /// The stimulus that produced the waveforms (what the model must be driven with to compare).
-    pub stimulus: Stimulus,
+    /// The stimulus that produced the waveforms (what the model must be driven with to compare); or `protocol`.
+    #[serde(default)]
+    pub stimulus: Option<Stimulus>,
+    /// A protocol file ([`crate::protocol`], path relative to the descriptor) instead of `stimulus`, for long
+    /// protocols (e.g. protocols/fig11-strong-potentiation.yaml).
+    #[serde(default)]
+    pub protocol: Option<PathBuf>,
+    /// Weight of this set in a fit over several sets (multiplies each of its signals' weights); default 1.
+    #[serde(default = "one")]
+    pub weight: f64,
+    /// Parameters of the run that differ from the shared parameter set (dotted key -> SI value), applied on top of
+    /// it for this set only: e.g. `capacitor.accel: 32` and `late.accel: 32` for the accelerated Fig. 11(b) run.
+    #[serde(default)]
+    pub overrides: BTreeMap<String, f64>,
     /// The bias preset name, or a parameter file path relative to the descriptor, of the simulated / measured
     /// circuit (see [`WaveformSet::params_path_or_name`]).
     #[serde(default)]
@@ -261,6 +298,10 @@ pub struct WaveformSet {
     pub file_sha256: BTreeMap<String, String>,
     /// The data file's metadata, overlaid with the descriptor's `metadata` (descriptor wins on equal keys).
     pub metadata: BTreeMap<String, String>,
+    /// The stimulus as spike trains (from `stimulus:` or the protocol file), sorted.
+    pub spikes: crate::synapse::Spikes,
+    /// Length of the run [s].
+    pub duration_s: f64,
 }
 
 /// Why a waveform set could not be loaded. Every variant names the file, and where it applies the 1-based line and
@@ -287,6 +328,9 @@ pub enum DescriptorError {
     /// The data file could not be imported (the error names the data file, line and column).
     #[error(transparent)]
     Import(#[from] ImportError),
+    /// The protocol file named by `protocol:` is not usable (its message names the protocol file and position).
+    #[error("{0}")]
+    Protocol(String),
     /// A `signals` item names a trace the file does not have.
     #[error(
         "{}: signal {signal}: expected a trace {trace:?} in {}, but the file has only: {}",
@@ -480,7 +524,26 @@ impl Descriptor {
                 format!("format {}", self.source.format),
             ));
         }
-        let d = self.stimulus.duration_s;
+        if self.stimulus.is_some() == self.protocol.is_some() {
+            return Err(invalid(
+                path,
+                yaml.locate("stimulus", None, "stimulus"),
+                "exactly one of `stimulus:` and `protocol:`",
+                if self.stimulus.is_some() { "both" } else { "neither" },
+            ));
+        }
+        if !(self.weight.is_finite() && self.weight >= 0.0) {
+            return Err(invalid(
+                path,
+                yaml.locate("weight", None, "weight"),
+                "a finite weight >= 0",
+                format!("{}", self.weight),
+            ));
+        }
+        let Some(stimulus) = &self.stimulus else {
+            return Ok(());
+        };
+        let d = stimulus.duration_s;
         if !(d.is_finite() && d > 0.0) {
             return Err(invalid(
                 path,
@@ -489,9 +552,7 @@ impl Descriptor {
                 format!("{d}"),
             ));
         }
-        for (key, spikes) in
-            [("pre_spikes_s", &self.stimulus.pre_spikes_s), ("post_spikes_s", &self.stimulus.post_spikes_s)]
-        {
+        for (key, spikes) in [("pre_spikes_s", &stimulus.pre_spikes_s), ("post_spikes_s", &stimulus.post_spikes_s)] {
             if let Some(t) = spikes.iter().find(|t| !(t.is_finite() && **t >= 0.0 && **t <= d)) {
                 return Err(invalid(
                     path,
@@ -621,6 +682,20 @@ impl WaveformSet {
         let data_bytes = std::fs::read(&data_path).map_err(io(&data_path))?;
         let file = waveform::read_file(&data_path, &d.source.format, d.source.generic.as_ref())?;
 
+        let (spikes, duration_s) = match (&d.stimulus, &d.protocol) {
+            (Some(st), _) => {
+                let mut s = crate::synapse::Spikes { pre: st.pre_spikes_s.clone(), post: st.post_spikes_s.clone() };
+                s.pre.sort_by(f64::total_cmp);
+                s.post.sort_by(f64::total_cmp);
+                (s, st.duration_s)
+            }
+            (None, Some(p)) => {
+                let proto = crate::protocol::Protocol::load(&dir.join(p))
+                    .map_err(|e| DescriptorError::Protocol(format!("{e} (named by {})", descriptor.display())))?;
+                (proto.spikes(), proto.duration_s)
+            }
+            (None, None) => unreachable!("checked by from_yaml_str"),
+        };
         let mut signals = Vec::new();
         for (i, s) in d.signals.iter().enumerate() {
             let Some(trace) = file.trace(&s.trace) else {
@@ -648,12 +723,16 @@ impl WaveformSet {
             // Points outside the stimulus would be compared with an extrapolated model (and a point at 1e5 s
             // would make the simulation run for minutes): an error. Digitised curves overshoot the ends a little,
             // so 1 % of the duration is tolerated.
-            let d_s = d.stimulus.duration_s;
+            let d_s = duration_s;
             let tol = 0.01 * d_s;
             if let Some(&t) = trace.t_s.iter().find(|&&t| t < -tol || t > d_s + tol) {
                 return Err(invalid(
                     descriptor,
-                    yaml.locate("stimulus", None, "duration_s"),
+                    if d.stimulus.is_some() {
+                        yaml.locate("stimulus", None, "duration_s")
+                    } else {
+                        yaml.locate("protocol", None, "protocol")
+                    },
                     format!(
                         "the points of trace {:?} in {} inside the stimulus [0, {d_s}] s (1 % tolerance)",
                         s.trace,
@@ -667,6 +746,11 @@ impl WaveformSet {
 
         let mut file_sha256 = BTreeMap::new();
         file_sha256.insert(descriptor.display().to_string(), sha256_hex(&descriptor_bytes));
+        if let Some(p) = &d.protocol {
+            if let Ok(bytes) = std::fs::read(dir.join(p)) {
+                file_sha256.insert(dir.join(p).display().to_string(), sha256_hex(&bytes));
+            }
+        }
         file_sha256.insert(data_path.display().to_string(), sha256_hex(&data_bytes));
         let mut metadata = file.metadata.clone();
         metadata.extend(d.metadata.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -677,6 +761,8 @@ impl WaveformSet {
             signals,
             file_sha256,
             metadata,
+            spikes,
+            duration_s,
         })
     }
 
@@ -727,9 +813,11 @@ mod tests {
         let set = WaveformSet::load(&real_descriptor()).unwrap();
         assert_eq!(set.descriptor.name, "cadence-fig17");
         assert_eq!(set.descriptor.source.format, Format::VivaCsv);
-        assert_eq!(set.descriptor.stimulus.duration_s, 0.030);
-        assert_eq!(set.descriptor.stimulus.pre_spikes_s, vec![0.004]);
-        assert_eq!(set.descriptor.stimulus.post_spikes_s, vec![0.002]);
+        let st = set.descriptor.stimulus.as_ref().unwrap();
+        assert_eq!(st.duration_s, 0.030);
+        assert_eq!(st.pre_spikes_s, vec![0.004]);
+        assert_eq!(st.post_spikes_s, vec![0.002]);
+        assert_eq!(set.spikes.pre, vec![0.004]);
         let order: Vec<ModelSignal> = set.signals.iter().map(|s| s.signal).collect();
         assert_eq!(order, vec![ModelSignal::ICa, ModelSignal::IHd, ModelSignal::IHp, ModelSignal::VH]);
 

@@ -220,6 +220,12 @@ struct Channel<'a> {
     edges: Vec<f64>,
     next: usize,
     state: UllState,
+    /// Edge index the cached ramp status belongs to (between two edges it cannot change).
+    cache_next: usize,
+    /// Soft comparator: whether a delayed view of the current is inside the ramp on the current edge interval.
+    ramp: bool,
+    /// Soft comparator outside its ramp: the constant output (0 or 1) on the current edge interval.
+    flat: f64,
 }
 
 impl<'a> Channel<'a> {
@@ -232,7 +238,9 @@ impl<'a> Channel<'a> {
             let mut e: Vec<f64> = track.level_crossings(dpi, lo, t_end);
             e.extend(track.level_crossings(dpi, hi, t_end));
             e.extend(track.start_s.iter().skip(1).copied());
-            let mut e: Vec<f64> = e.into_iter().map(|t| t + wta.delay_on_s).filter(|&t| t < t_end).collect();
+            // Both delayed views of the current (onset and release) have their breakpoints.
+            let mut e: Vec<f64> =
+                e.into_iter().flat_map(|t| [t + wta.delay_on_s, t + wta.delay_off_s]).filter(|&t| t < t_end).collect();
             e.sort_by(f64::total_cmp);
             e.dedup();
             e
@@ -240,17 +248,30 @@ impl<'a> Channel<'a> {
             wta.delay_edges(&raw, initially_on)
         };
         let x = if initially_on { 1.0 } else { 0.0 };
-        Channel { wta, ull, initially_on, edges, next: 0, state: UllState { fast: x, tail: x } }
+        Channel {
+            wta,
+            ull,
+            initially_on,
+            edges,
+            next: 0,
+            state: UllState { fast: x, tail: x },
+            cache_next: usize::MAX,
+            ramp: false,
+            flat: 0.0,
+        }
     }
     fn next_edge(&self) -> f64 {
         self.edges.get(self.next).copied().unwrap_or(f64::INFINITY)
     }
-    /// Comparator output on [t0, t1] (hard: constant between edges; soft: ramp at the delayed midpoint).
+    /// Comparator output on [t0, t1] (hard: constant between edges; soft: the ramp of the onset- and
+    /// release-delayed views of the current at the midpoint, see [`WtaParams::soft_output_delayed`]).
     fn output(&self, track: &DpiTrack, dpi: &DpiParams, t0: f64, t1: f64) -> f64 {
-        if self.wta.width_a > 0.0 {
-            let tm = 0.5 * (t0 + t1) - self.wta.delay_on_s;
-            let i = if tm < 0.0 { dpi.i_init_a } else { track.value_at(dpi, tm) };
-            self.wta.soft_output(i)
+        if self.wta.width_a > 0.0 && !self.ramp && self.cache_next == self.next {
+            self.flat
+        } else if self.wta.width_a > 0.0 {
+            let tm = 0.5 * (t0 + t1);
+            let view = |d: f64| if tm - d < 0.0 { dpi.i_init_a } else { track.value_at(dpi, tm - d) };
+            self.wta.soft_output_delayed(view(self.wta.delay_on_s), view(self.wta.delay_off_s))
         } else {
             let on = self.initially_on ^ (self.next % 2 == 1);
             if on {
@@ -260,14 +281,36 @@ impl<'a> Channel<'a> {
             }
         }
     }
-    /// Whether a soft comparator's delayed input is inside its ramp at time t (the output then varies).
-    fn in_ramp(&self, track: &DpiTrack, dpi: &DpiParams, t: f64) -> bool {
+    /// Update the cached ramp status for the edge interval containing `t` (the soft edges include every entry
+    /// into and exit from the ramp of both delayed views, so the status is constant between edges: evaluating
+    /// it once per interval instead of once per step saves the non-linear DPI solutions on quiet stretches).
+    fn refresh(&mut self, track: &DpiTrack, dpi: &DpiParams, t: f64) {
+        if self.wta.width_a <= 0.0 || self.cache_next == self.next {
+            return;
+        }
+        let tm = 0.5 * (t + self.next_edge().min(t + 1.0));
+        self.ramp = self.in_ramp_at(track, dpi, tm);
+        self.cache_next = self.next;
+        if !self.ramp {
+            let view = |d: f64| if tm - d < 0.0 { dpi.i_init_a } else { track.value_at(dpi, tm - d) };
+            self.flat = self.wta.soft_output_delayed(view(self.wta.delay_on_s), view(self.wta.delay_off_s));
+        }
+    }
+    /// Whether the cached status says the soft comparator is inside its ramp (refreshed for `t`).
+    fn in_ramp(&mut self, track: &DpiTrack, dpi: &DpiParams, t: f64) -> bool {
+        self.refresh(track, dpi, t);
+        self.ramp
+    }
+    /// Whether a soft comparator's delayed inputs are inside its ramp at time t (the output then varies).
+    fn in_ramp_at(&self, track: &DpiTrack, dpi: &DpiParams, t: f64) -> bool {
         if self.wta.width_a <= 0.0 {
             return false;
         }
-        let td = t - self.wta.delay_on_s;
-        let i = if td < 0.0 { dpi.i_init_a } else { track.value_at(dpi, td) };
-        (i - self.wta.threshold_a).abs() < 0.5 * self.wta.width_a
+        let inside = |d: f64| {
+            let i = if t - d < 0.0 { dpi.i_init_a } else { track.value_at(dpi, t - d) };
+            (i - self.wta.threshold_a).abs() < 0.5 * self.wta.width_a
+        };
+        inside(self.wta.delay_on_s) || inside(self.wta.delay_off_s)
     }
     fn advance(&mut self, out: f64, dt: f64, t1: f64) -> f64 {
         let (s, q) = self.ull.advance(&self.state, out, dt);
@@ -360,10 +403,25 @@ impl CircuitParams {
     }
 
     /// Simulate and sample at the given times (sorted ascending, >= 0), e.g. a measurement's own time points.
+    ///
+    /// Once the stimulus is over (the last DPI piece has started, both comparators have made their last switch
+    /// and the switches' transients have died out), the rest is event-driven: the switched currents are
+    /// constant, v_h moves linearly (recovery, with the stop at V_H0 and the rails), the tag and protein change
+    /// only where v_h crosses their thresholds, and the counter advances in closed form between those events. A
+    /// 100 s protocol with 0.2 s of stimulus then costs the stimulus, not 10^6 steps of `max_step_s`.
     pub fn simulate_at(&self, spikes: &Spikes, times: &[f64]) -> CircuitTrace {
         let mut tr = CircuitTrace::default();
         let t_end = times.last().copied().unwrap_or(0.0);
-        self.run(spikes, t_end, times, Some(&mut tr), self.max_step_s);
+        self.run(spikes, t_end, times, Some(&mut tr), self.max_step_s, true);
+        tr
+    }
+
+    /// As [`CircuitParams::simulate_at`] but stepping the quiet tail with `max_step_s` too (no event jumps): the
+    /// reference the event-driven tail is tested and benchmarked against.
+    pub fn simulate_at_stepped(&self, spikes: &Spikes, times: &[f64]) -> CircuitTrace {
+        let mut tr = CircuitTrace::default();
+        let t_end = times.last().copied().unwrap_or(0.0);
+        self.run(spikes, t_end, times, Some(&mut tr), self.max_step_s, false);
         tr
     }
 
@@ -371,7 +429,7 @@ impl CircuitParams {
     /// the part of a synapse's early-phase change that depends only on its spike trains (used by the network to
     /// share one exact trajectory among all synapses with the same trains).
     pub fn early_charge(&self, spikes: &Spikes, t_end: f64) -> ChargeSummary {
-        self.run(spikes, t_end, &[], None, f64::INFINITY)
+        self.run(spikes, t_end, &[], None, f64::INFINITY, false)
     }
 
     /// Apply a shared charge trajectory to a synapse at voltage `v` [V]: exact (no clamp needed) when the
@@ -392,6 +450,7 @@ impl CircuitParams {
         times: &[f64],
         mut out: Option<&mut CircuitTrace>,
         max_step: f64,
+        event_tail: bool,
     ) -> ChargeSummary {
         let d = &self.dpi;
         let track = DpiTrack::new(d, spikes);
@@ -408,6 +467,17 @@ impl CircuitParams {
         let mut summary = ChargeSummary::default();
         let mut t = 0.0;
         let mut next_sample = 0usize;
+        // Start of the quiet tail: after the last input change and the last comparator switch, plus 40 of the
+        // switches' slowest time constants (their transients are then below 1e-17 of their swing).
+        let slowest = [&self.pot_switch, &self.dep_switch]
+            .iter()
+            .flat_map(|u| [u.tau_rise_s, u.tau_fall_s, u.tau_tail_s])
+            .fold(0.0, f64::max);
+        let last_change = [track.start_s.last(), pot.edges.last(), dep.edges.last()]
+            .into_iter()
+            .flatten()
+            .fold(0.0, |a: f64, &b| a.max(b));
+        let t_quiet = last_change + 40.0 * slowest;
         let record = |tr: &mut CircuitTrace, t: f64, v: f64, late: &LateState, pot: &Channel, dep: &Channel| {
             tr.t_s.push(t);
             tr.i_ca_a.push(track.value_at(d, t));
@@ -427,8 +497,34 @@ impl CircuitParams {
             if t >= t_end {
                 break;
             }
+            if event_tail
+                && slow
+                && t >= t_quiet
+                && pot.next_edge().is_infinite()
+                && dep.next_edge().is_infinite()
+                && !pot.in_ramp(&track, d, t)
+                && !dep.in_ramp(&track, d, t)
+            {
+                let t_next = times.get(next_sample).copied().unwrap_or(t_end).min(t_end);
+                let (op, od) = (pot.output(&track, d, t, t), dep.output(&track, d, t, t));
+                let i_net = pot.ull.current(&pot.state) - dep.ull.current(&dep.state);
+                let (t1, v1) = self.quiet_step(v, i_net, protein > 0.0, t, t_next);
+                let dt = t1 - t;
+                // No threshold is crossed inside the interval, so the midpoint decides the tag and protein (an
+                // end point may sit on a threshold up to rounding).
+                let vm = 0.5 * (v + v1);
+                if protein == 0.0 && (vm - cap.v_h0_v).abs() > self.tag.theta_pro_v {
+                    protein = self.tag.alpha;
+                }
+                late = self.late.advance(&late, self.tag.tag(vm - cap.v_h0_v), protein, dt);
+                q += pot.advance(op, dt, t1) - dep.advance(od, dt, t1);
+                v = v1;
+                t = t1;
+                continue;
+            }
             let mut t1 = t_end.min(t + max_step).min(pot.next_edge()).min(dep.next_edge());
-            if pot.in_ramp(&track, d, t) || dep.in_ramp(&track, d, t) {
+            let (ramp_p, ramp_d) = (pot.in_ramp(&track, d, t), dep.in_ramp(&track, d, t));
+            if ramp_p || ramp_d {
                 t1 = t1.min(t + soft_step);
             }
             if let Some(&ts) = times.get(next_sample) {
@@ -461,6 +557,48 @@ impl CircuitParams {
         }
         summary.q_total_c = q;
         summary
+    }
+
+    /// One event-driven step of the quiet tail from `(t, v)` with a constant net switched current `i_net`: v_h
+    /// moves linearly (switched current plus recovery; at V_H0 it stays unless the switched current beats the
+    /// recovery current) until the first of `t_next`, its arrival at V_H0, a tag or protein threshold, or a rail.
+    /// Returns the time and voltage at that event.
+    fn quiet_step(&self, v: f64, i_net: f64, has_protein: bool, t: f64, t_next: f64) -> (f64, f64) {
+        let cap = &self.capacitor;
+        let v0 = cap.v_h0_v;
+        let (up, down) = (cap.accel * cap.i_hrn_a, cap.accel * cap.i_hrp_a);
+        let slope = if v == v0 {
+            if i_net > up {
+                (i_net - up) / cap.c_f
+            } else if i_net < -down {
+                (i_net + down) / cap.c_f
+            } else {
+                0.0
+            }
+        } else {
+            (i_net + cap.recovery_current(v)) / cap.c_f
+        };
+        let mut t1 = t_next;
+        let mut v1 = None;
+        if slope != 0.0 {
+            let (tt, tp) = (self.tag.theta_tag_v, self.tag.theta_pro_v);
+            let mut levels = vec![v0 + tt, v0 - tt, 0.0, cap.v_dd_v];
+            if v != v0 {
+                levels.push(v0);
+            }
+            if !has_protein {
+                levels.extend([v0 + tp, v0 - tp]);
+            }
+            for l in levels {
+                let dt = (l - v) / slope;
+                if dt > 0.0 && t + dt < t1 {
+                    t1 = t + dt;
+                    v1 = Some(l);
+                }
+            }
+        }
+        let v1 = v1.unwrap_or(v + slope * (t1 - t));
+        (t1, v1.clamp(0.0, cap.v_dd_v))
     }
 
     /// The tag a synapse carries at voltage `v_h`.
@@ -574,5 +712,88 @@ mod tests {
         let dv = tr.v_h_v.iter().map(|v| (v - p.capacitor.v_h0_v).abs()).fold(0.0, f64::max);
         assert!(dv > 1e-3 && dv < p.tag.theta_tag_v, "a single pre spike depresses a little: {dv}");
         assert_eq!(*tr.z.last().unwrap(), tr.z[0]);
+    }
+
+    /// The Fig. 11(b) protocol: 0.2 s of regular 100 Hz pre and post (post 1 ms after pre), then silence.
+    fn fig11_spikes() -> Spikes {
+        let pre: Vec<f64> = (0..20).map(|k| k as f64 * 0.01).collect();
+        let post = pre.iter().map(|t| t + 0.001).collect();
+        Spikes { pre, post }
+    }
+
+    #[test]
+    fn event_driven_tail_matches_an_independent_forward_euler() {
+        // No spikes: v_h starts 100 mV above V_H0 and recovers linearly; the tag is up until v_h - V_H0 falls to
+        // theta_tag; protein is on from the start (theta_pro 50 mV); the 8-bit soft-bound counter climbs meanwhile.
+        let mut p = network();
+        p.capacitor.v_init_v = p.capacitor.v_h0_v + 0.1;
+        p.capacitor.c_f = 12.2e-12;
+        p.capacitor.i_hrn_a = 2.5e-15;
+        p.capacitor.accel = 32.0;
+        p.late.accel = 32.0;
+        p.late.bits = 8;
+        p.tag.theta_pro_v = 0.05;
+        let times: Vec<f64> = (0..=50).map(|k| k as f64 * 2.0).collect();
+        let fast = p.simulate_at(&Spikes::default(), &times);
+        // Independent reference: forward Euler of C dv/dt = -accel i_hrn (v > V_H0), the tag rule, and the
+        // counter's oscillator f = p (z_max - z) / (tau_z/accel dz) as a phase accumulator, on 10 us steps.
+        let (c, v0, tt) = (p.capacitor.c_f, p.capacitor.v_h0_v, p.tag.theta_tag_v);
+        let (bits, tau) = (8u32, p.late.tau_z_s / p.late.accel);
+        let n_max = (1u32 << bits) - 1;
+        let dz = (p.late.z_max - p.late.z_min) / n_max as f64;
+        let mut count = ((p.late.z_init - p.late.z_min) / dz).round() as u32;
+        let (mut v, mut phase, h) = (p.capacitor.v_init_v, 0.0, 1e-5);
+        let mut k = 0;
+        let mut ref_v = Vec::new();
+        let mut ref_z = Vec::new();
+        for step in 0..=10_000_000u64 {
+            let t = step as f64 * h;
+            if k < times.len() && t >= times[k] - 1e-12 {
+                ref_v.push(v);
+                ref_z.push(p.late.z_min + dz * count as f64);
+                k += 1;
+            }
+            if v - v0 > tt {
+                let z = p.late.z_min + dz * count as f64;
+                phase += (p.late.z_max - z) / (tau * dz) * h;
+                if phase >= 1.0 {
+                    phase -= 1.0;
+                    count = (count + 1).min(n_max);
+                }
+            }
+            if v > v0 {
+                v = (v - p.capacitor.accel * p.capacitor.i_hrn_a / c * h).max(v0);
+            }
+        }
+        for j in 0..times.len() {
+            assert!((fast.v_h_v[j] - ref_v[j]).abs() < 1e-6, "t = {}: v_h {} vs {}", times[j], fast.v_h_v[j], ref_v[j]);
+            assert!((fast.z[j] - ref_z[j]).abs() <= dz * 1.01, "t = {}: z {} vs {}", times[j], fast.z[j], ref_z[j]);
+        }
+        // The late phase did something: several counts up, then frozen once the tag is gone.
+        assert!(fast.z.last().unwrap() - fast.z[0] > 10.0 * dz);
+        // Closed form of the linear recovery at t = 4 s.
+        let slope = p.capacitor.accel * p.capacitor.i_hrn_a / c;
+        assert!((fast.v_h_v[2] - (v0 + 0.1 - slope * 4.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn event_driven_tail_matches_the_stepped_simulation_on_the_fig11_protocol() {
+        let mut p = params::load_circuit("fits/cadence-fig17.yaml").unwrap();
+        p.capacitor.accel = 32.0;
+        p.late.accel = 32.0;
+        p.tag.theta_pro_v = 0.005;
+        let times: Vec<f64> = (0..=200).map(|k| k as f64 * 0.5).collect();
+        let s = fig11_spikes();
+        let fast = p.simulate_at(&s, &times);
+        let stepped = p.simulate_at_stepped(&s, &times);
+        let dz = p.late.step();
+        let vmax = fast.v_h_v.iter().cloned().fold(0.0, f64::max);
+        assert!(vmax - p.capacitor.v_h0_v > p.tag.theta_tag_v, "the protocol tags the synapse");
+        assert!(fast.z.last().unwrap() - fast.z[0] > 10.0 * dz, "and consolidates");
+        for (j, t) in times.iter().enumerate() {
+            // The stepped path decides the tag on 0.1 ms steps: v_h agrees to round-off, z to one count.
+            assert!((fast.v_h_v[j] - stepped.v_h_v[j]).abs() < 1e-9, "t = {t}");
+            assert!((fast.z[j] - stepped.z[j]).abs() <= dz * 1.01, "t = {t}: {} vs {}", fast.z[j], stepped.z[j]);
+        }
     }
 }
