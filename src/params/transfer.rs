@@ -15,9 +15,11 @@
 //! | `*_switch.tail_fraction` | copied | a ratio of two currents of the same switch: bias-independent to first order |
 //! | `capacitor.c_f` | `C_target * C_fit / C_nominal` | the fit measures an effective-to-nominal capacitance ratio (parasitics, Miller), not an absolute C |
 //! | `dpi.tau_s` | `tau_target * tau_fit / tau_nominal` | tau = C U_T / (kappa I_tau): the target's I_tau is in its own tau, the fit contributes the DPI's C_eff / C_nominal |
+//! | `late.tau_z_s` | `tau_z,target * tau_z,fit / tau_z,nominal` | the counter-oscillator's time constant is set by its bias current; the fit (Fig. 11(b)) measures how far the circuit's effective constant sits from its design value, and that ratio is what carries |
 //! | `dpi.pulse_pre_s`, `pulse_post_s`, `dpi.delay_pre_s` | copied | set by the spike pulse extenders, whose biases no preset changes |
 //!
-//! "Nominal" is the preset the fit started from (`provenance.start` of the calibration file): the same bias point,
+//! "Nominal" is the preset the fit (or the chain of fits) started from (`provenance.start`, followed through earlier
+//! calibration files to a bias preset): the same bias point,
 //! with ideal blocks and the nominal capacitances. Fitted **biases** (role `bias`: thresholds, jumps, tail currents)
 //! are never carried over: the target's biases are the point of applying a calibration elsewhere. A fitted property
 //! without a rule here is an error naming it, so a new fitted parameter cannot be copied silently in absolute units.
@@ -71,7 +73,7 @@ fn rule_of(key: &str) -> Option<Rule> {
         ("pot_switch", "tau_rise_s" | "tau_fall_s" | "tau_tail_s") => Rule::Inverse("pot_switch.i_on_a"),
         ("dep_switch", "tau_rise_s" | "tau_fall_s" | "tau_tail_s") => Rule::Inverse("dep_switch.i_on_a"),
         ("pot_switch" | "dep_switch", "tail_fraction") => Rule::Copy,
-        ("capacitor", "c_f") | ("dpi", "tau_s") => Rule::NominalRatio,
+        ("capacitor", "c_f") | ("dpi", "tau_s") | ("late", "tau_z_s") => Rule::NominalRatio,
         ("dpi", "pulse_pre_s" | "pulse_post_s" | "delay_pre_s") => Rule::Copy,
         _ => return None,
     })
@@ -173,8 +175,24 @@ mod tests {
         let (cal, nominal, _) = cal();
         let mut target = params::load_circuit("thesis-network").unwrap();
         let before = target.clone();
-        let e = transfer(&mut target, &cal, &nominal, &["late.tau_z_s".into(), "capacitor.c_f".into()]).unwrap_err();
-        assert!(e.to_string().contains("late.tau_z_s"), "{e}");
+        let e = transfer(&mut target, &cal, &nominal, &["tag.theta_tag_v".into(), "capacitor.c_f".into()]).unwrap_err();
+        assert!(e.to_string().contains("tag.theta_tag_v"), "{e}");
         assert_eq!(target, before, "nothing applied on error");
+    }
+
+    #[test]
+    fn a_chained_fit_takes_its_ratios_to_the_bias_preset_not_to_the_earlier_fit() {
+        // fits/cadence.yaml started from fits/cadence-fig17.yaml, which started from the cadence-fig17 preset: the
+        // effective capacitance ratio must be C_fit / 12.215 pF, not C_fit / (the earlier fit's C).
+        let cal = params::load_circuit("fits/cadence.yaml").unwrap();
+        let mut target = params::load_circuit("thesis-network").unwrap();
+        let c0 = target.capacitor.c_f;
+        let tau_z0 = target.late.tau_z_s;
+        params::apply_calibration(&mut target, &cal).unwrap();
+        let nominal = params::load_circuit("cadence-fig17").unwrap();
+        let want = c0 * cal.capacitor.c_f / nominal.capacitor.c_f;
+        assert!((target.capacitor.c_f - want).abs() < 1e-6 * want, "{} vs {want}", target.capacitor.c_f);
+        let want = tau_z0 * cal.late.tau_z_s / nominal.late.tau_z_s;
+        assert!((target.late.tau_z_s - want).abs() < 1e-9 * want);
     }
 }
