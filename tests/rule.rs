@@ -1,21 +1,105 @@
 //! Thesis Fig. 14 at the network's rates: the learning rule of the synapse the network uses, for the network
-//! presets, with and without the checked-in calibration carried to their biases by the transfer rule.
+//! presets, with and without a calibration carried to their biases by the transfer rule.
+//!
+//! What holds and what does not (README "Calibrations carried to other bias points"):
+//! - `mnist-network`, the biases the network runs at, keeps the Fig. 14 signs with ideal blocks, with the default
+//!   calibration (fits/cadence.yaml, embedded) and with the Fig. 17-only calibration, and keeps them in a
+//!   neighbourhood of its biases (not a knife edge);
+//! - `thesis-network` (Appendix D) keeps them with ideal blocks only: with the calibration its pre-only and
+//!   post-only samples do not move v_h at all (and pairing depresses), because the fitted comparator delays (carried to these thresholds)
+//!   are longer than Appendix D's sub-millisecond threshold excursions. That is a property of the calibrated circuit
+//!   at those biases, tested here as a finding, with the control that removes it (delays set to zero).
 
-use stc_synapse::network::rule::fig14;
+use stc_synapse::cli::train::synapse;
+use stc_synapse::network::rule::{fig14, Fig14};
 use stc_synapse::network::NetConfig;
+use stc_synapse::synapse::CircuitParams;
+
+/// 10 uV: "none ~ 0" against round-off (recovery at V_H0 is zero).
+const TOL_V: f64 = 1e-5;
+
+fn table(preset: &str, cal: Option<&str>) -> (CircuitParams, Fig14) {
+    let (syn, applied) = synapse(preset, cal).unwrap();
+    assert_eq!(applied.is_empty(), cal == Some("none"), "{preset} {cal:?}: applied {applied:?}");
+    let t = fig14(&syn, &NetConfig::default());
+    eprintln!("{preset} {cal:?}: {t:?}");
+    assert!(t.pre_spikes == 6 && t.post_spikes > 6, "network rates: {t:?}");
+    (syn, t)
+}
 
 #[test]
-fn fig14_signs_hold_for_the_network_presets_with_and_without_calibration() {
+fn fig14_signs_hold_for_the_network_biases_with_and_without_calibration() {
+    for cal in [Some("none"), None, Some("fits/cadence.yaml"), Some("fits/cadence-fig17.yaml")] {
+        let (_, t) = table("mnist-network", cal);
+        assert!(t.signs_hold(TOL_V), "mnist-network with calibration {cal:?}:\n{}", t.markdown());
+    }
+    let (_, t) = table("thesis-network", Some("none"));
+    assert!(t.signs_hold(TOL_V), "thesis-network, ideal blocks:\n{}", t.markdown());
+}
+
+#[test]
+fn calibrated_appendix_d_biases_lose_depression_to_the_comparator_delays() {
+    for cal in [None, Some("fits/cadence-fig17.yaml")] {
+        let (mut syn, t) = table("thesis-network", cal);
+        // The finding: single-sided samples leave v_h where it was (and pairing depresses): not the thesis' rule.
+        assert!(t.pre_only_v.abs() <= TOL_V && t.post_only_v.abs() <= TOL_V, "{cal:?}:\n{}", t.markdown());
+        assert!(!t.signs_hold(TOL_V), "{cal:?}:\n{}", t.markdown());
+        // The control: the same calibrated synapse with instantaneous comparators has the thesis' signs again, so
+        // it is the delays (and nothing else the calibration carries) that swallow the excursions.
+        for c in [&mut syn.pot_comparator, &mut syn.dep_comparator] {
+            c.delay_on_s = 0.0;
+            c.delay_off_s = 0.0;
+        }
+        let t = fig14(&syn, &NetConfig::default());
+        assert!(t.signs_hold(TOL_V), "{cal:?}, delays 0:\n{}", t.markdown());
+    }
+}
+
+/// Fig. 14 tables of the 3^4 = 81 neighbours of the network biases: every combination of -step, 0, +step (relative)
+/// on the four biases that decide the signs (both thresholds, both tail currents), with ideal blocks or with the
+/// default calibration. Returns how many keep the signs and the ones that do not.
+fn neighbours(step: f64, calibrated: bool) -> (usize, usize, Vec<String>) {
     let cfg = NetConfig::default();
-    for preset in ["thesis-network", "mnist-network"] {
-        for cal in ["none", "fits/cadence-fig17.yaml"] {
-            let (syn, applied) = stc_synapse::cli::train::synapse(preset, Some(cal)).unwrap();
-            assert_eq!(applied.is_empty(), cal == "none");
-            let t = fig14(&syn, &cfg);
-            eprintln!("{preset} {cal}: {t:?}");
-            assert!(t.pre_spikes == 6 && t.post_spikes > 6, "network rates: {t:?}");
-            // "none ~ 0": recovery at V_H0 is zero; 10 uV tolerance against round-off.
-            assert!(t.signs_hold(1e-5), "{preset} with calibration {cal}:\n{}", t.markdown());
+    let cal =
+        match stc_synapse::params::parse(stc_synapse::cli::train::DEFAULT_CALIBRATION, "fits/cadence.yaml").unwrap() {
+            stc_synapse::params::AnyParams::Circuit(c) => *c,
+            _ => panic!("the default calibration is not a circuit calibration"),
+        };
+    let (mut total, mut good, mut failed) = (0usize, 0usize, Vec::new());
+    for k in 0..81usize {
+        let f = |d: u32| 1.0 + step * (((k / 3usize.pow(d)) % 3) as f64 - 1.0);
+        let mut p = stc_synapse::params::load_circuit("mnist-network").unwrap();
+        p.pot_comparator.threshold_a *= f(0);
+        p.dep_comparator.threshold_a *= f(1);
+        p.pot_switch.i_on_a *= f(2);
+        p.dep_switch.i_on_a *= f(3);
+        if calibrated {
+            stc_synapse::params::apply_calibration(&mut p, &cal).unwrap();
+        }
+        let t = fig14(&p, &cfg);
+        total += 1;
+        if t.signs_hold(TOL_V) {
+            good += 1;
+        } else {
+            failed.push(format!("x({:.2},{:.2},{:.2},{:.2})", f(0), f(1), f(2), f(3)));
+        }
+    }
+    (good, total, failed)
+}
+
+#[test]
+fn network_biases_are_not_a_knife_edge() {
+    // The synapse the network runs (calibrated): at least 90 % of the 81 neighbours at +-5 % keep the Fig. 14 signs.
+    // The other counts are printed for the README, not asserted.
+    for (step, calibrated) in [(0.05, true), (0.05, false), (0.10, true), (0.10, false)] {
+        let (good, total, failed) = neighbours(step, calibrated);
+        eprintln!(
+            "+-{:.0} %, calibrated {calibrated}: {good} of {total} keep the signs; failing: {failed:?}",
+            100.0 * step
+        );
+        assert_eq!(total, 81);
+        if step == 0.05 && calibrated {
+            assert!(good * 10 >= total * 9, "{good} of {total}; failing: {failed:?}");
         }
     }
 }

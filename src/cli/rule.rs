@@ -43,7 +43,7 @@ pub fn run(a: RuleArgs) -> Result<(), CliError> {
         match a.calibration.as_deref() {
             Some("none") => "ideal blocks".to_string(),
             Some(c) => format!("calibration {c}"),
-            None => "calibration fits/cadence-fig17.yaml".to_string(),
+            None => "calibration fits/cadence.yaml (embedded default)".to_string(),
         },
         t.pre_spikes,
         t.post_spikes,
@@ -54,10 +54,7 @@ pub fn run(a: RuleArgs) -> Result<(), CliError> {
     if let Some(out) = &a.out {
         let mut m = serde_yaml::Mapping::new();
         m.insert("params".into(), a.params.clone().into());
-        m.insert(
-            "calibration".into(),
-            a.calibration.clone().unwrap_or_else(|| "fits/cadence-fig17.yaml".into()).into(),
-        );
+        m.insert("calibration".into(), a.calibration.clone().unwrap_or_else(|| "fits/cadence.yaml".into()).into());
         m.insert("fig14".into(), serde_yaml::to_value(&t)?);
         m.insert("signs_hold".into(), t.signs_hold(1e-5).into());
         m.insert("calibration_applied".into(), serde_yaml::to_value(&applied)?);
