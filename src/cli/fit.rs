@@ -2,6 +2,7 @@
 
 use super::CliError;
 use crate::fit::problem::{FitProblem, RunSet, Target};
+use crate::fit::profile;
 use crate::fit::report::{fmt_nrmse, fmt_r2, markdown, SignalFit};
 use crate::fit::solve::solve_staged;
 use crate::fit::spec::{FitSpec, Role};
@@ -282,15 +283,37 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
     let names: Vec<String> = spec.parameters.iter().map(|f| f.key.clone()).collect();
     let units: Vec<String> = names.iter().map(|k| unit_of(k).to_string()).collect();
     let stats = fit_statistics(&resid(&sol.values), &jac, &names, &units, &sol.values, &lower, &upper);
+    let n_stats = counter.load(Ordering::Relaxed) - n_check - sol.evaluations;
+    // Profile-likelihood intervals of the delays and tail currents, whose effect goes through thresholds and rails
+    // (far from the Jacobian's linear picture; src/fit/profile.rs).
+    let profiled: Vec<usize> = (0..names.len()).filter(|&k| is_delay_or_tail(&names[k])).collect();
+    let profile_bar = ProgressBar::new(profiled.len() as u64);
+    profile_bar.set_style(
+        ProgressStyle::with_template("{bar:30} profile likelihood {pos}/{len} [{elapsed}] {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let cost = |v: &[f64]| problem.cost_values(v);
+    let profiles: Vec<profile::Profile> = profiled
+        .iter()
+        .filter_map(|&k| {
+            profile_bar.set_message(names[k].clone());
+            let opts = profile::ProfileOptions::default();
+            let p = profile::profile(&cost, &names[k], &sol.values, k, &lower, &upper, stats.n_points, &opts);
+            profile_bar.inc(1);
+            p
+        })
+        .collect();
+    profile_bar.finish_and_clear();
     // Every model evaluation of this command went through the one counter: the start check, the solver stages
-    // (swarm included) and the statistics' Jacobian.
+    // (swarm included), the statistics' Jacobian and the profiles.
     let n_total = counter.load(Ordering::Relaxed);
-    let n_stats = n_total - n_check - sol.evaluations;
+    let n_profile = n_total - n_check - sol.evaluations - n_stats;
     let evaluation_line = format!(
         "{n_total} model evaluations: {n_check} start check (zero Jacobian columns), {} solver ({}), {n_stats} \
-         statistics",
+         statistics, {n_profile} profile likelihood ({} parameters)",
         sol.evaluations,
-        result.stages.iter().map(|s| format!("{} {}", s.name, s.evaluations)).collect::<Vec<_>>().join(", ")
+        result.stages.iter().map(|s| format!("{} {}", s.name, s.evaluations)).collect::<Vec<_>>().join(", "),
+        profiles.len()
     );
     let pb = problem.predict(&base);
     let pa = problem.predict(&fitted);
@@ -388,6 +411,7 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
             ),
         ];
         let mut md = markdown(&format!("Fit report: {set_names}"), &lines, &sig, &stats, &roles, &result.stages, &figs);
+        md += &crate::fit::report::profiles_markdown(&profiles, &stats);
         if a.cross_validate && sets.len() > 1 {
             md += &cross_validation(&sets, &base, &spec, &start, &problem, &fitted, &bar)?;
         }
@@ -530,6 +554,15 @@ struct Score {
 struct CompareYaml {
     params: String,
     sets: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Score>>,
+}
+
+/// Whether a fitted key is a delay or a tail current (profiled: their effect goes through thresholds and rails).
+fn is_delay_or_tail(key: &str) -> bool {
+    key.contains("delay")
+        || key.ends_with("_switch.i_on_a")
+        || key.ends_with("_switch.i_off_a")
+        || key.ends_with("tail_fraction")
+        || key.ends_with("tau_tail_s")
 }
 
 fn unit_of(key: &str) -> &'static str {

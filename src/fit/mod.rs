@@ -2,6 +2,7 @@
 
 pub mod linalg;
 pub mod problem;
+pub mod profile;
 pub mod report;
 pub mod solve;
 pub mod spec;

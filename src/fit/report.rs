@@ -158,3 +158,45 @@ pub fn markdown(
     }
     s
 }
+
+/// The profile-likelihood section: each profiled parameter's 95 % interval beside the linearised t-interval.
+pub fn profiles_markdown(profiles: &[super::profile::Profile], stats: &FitStatistics) -> String {
+    use super::profile::Side;
+    let mut s = String::from("\n## Profile-likelihood intervals (delays and tails)\n\n");
+    if profiles.is_empty() {
+        s.push_str("No delay or tail current is free in this fit.\n");
+        return s;
+    }
+    s.push_str(
+        "Each parameter held at values stepped away from the fit while every other free parameter is re-optimised; \
+         the 95 % interval ends where the cost crosses chi2_min (1 + F(0.95; 1, n - p) / (n - p)). \"open\": the \
+         bound was reached without crossing, the data do not limit the parameter on that side.\n\n\
+         | parameter | value | 95 % profile interval | 95 % CI (t, linearised) | profile points | evaluations |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    let side = |x: &Side| match x {
+        Side::Limit(v) => format!("{v:.3e}"),
+        Side::OpenAtBound(b) => format!("open (bound {b:.2e})"),
+    };
+    for p in profiles {
+        let lin = stats
+            .params
+            .iter()
+            .find(|q| q.name == p.name)
+            .and_then(|q| q.ci95)
+            .map(|c| format!("[{:.3e}, {:.3e}]", c[0], c[1]))
+            .unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            s,
+            "| `{}` | {:.4e} | [{}, {}] | {} | {} | {} |",
+            p.name,
+            p.value,
+            side(&p.lower),
+            side(&p.upper),
+            lin,
+            p.points.len(),
+            p.evaluations
+        );
+    }
+    s
+}
