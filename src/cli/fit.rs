@@ -298,7 +298,7 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
         .filter_map(|&k| {
             profile_bar.set_message(names[k].clone());
             let opts = profile::ProfileOptions::default();
-            let p = profile::profile(&cost, &names[k], &sol.values, k, &lower, &upper, stats.n_points, &opts);
+            let p = profile::profile(&cost, &names[k], &sol.values, k, (&lower, &upper), stats.n_points, &opts);
             profile_bar.inc(1);
             p
         })

@@ -112,15 +112,14 @@ impl CostFunction for Conditional<'_> {
 }
 
 /// Profile parameter `k` of a least-squares cost (`cost` = sum of squared residuals) around its minimum `best`,
-/// with `n_data` residuals. `lower` / `upper` are the parameters' bounds (finite). Every cost evaluation goes
+/// with `n_data` residuals. `(lower, upper)` are the parameters' bounds (finite). Every cost evaluation goes
 /// through `cost`, so a counting closure counts them.
 pub fn profile(
     cost: &(dyn Fn(&[f64]) -> f64 + Sync),
     name: &str,
     best: &[f64],
     k: usize,
-    lower: &[f64],
-    upper: &[f64],
+    (lower, upper): (&[f64], &[f64]),
     n_data: usize,
     opts: &ProfileOptions,
 ) -> Option<Profile> {
@@ -261,7 +260,7 @@ mod tests {
         for k in 0..2 {
             let best = [a, b];
             let opts = ProfileOptions { first_step_rel: 1e-3, ..Default::default() };
-            let pr = profile(&cost, "p", &best, k, &lower, &upper, xs.len(), &opts).unwrap();
+            let pr = profile(&cost, "p", &best, k, (&lower, &upper), xs.len(), &opts).unwrap();
             let (Side::Limit(lo), Side::Limit(hi)) = (pr.lower, pr.upper) else { panic!("open: {pr:?}") };
             let (want_lo, want_hi) = (best[k] - t * se[k], best[k] + t * se[k]);
             // Bisection then interpolation on a parabola: within 0.5 % of the half-width.
@@ -282,7 +281,7 @@ mod tests {
         let cost = |p: &[f64]| ys.iter().map(|y| (y - p[0].min(1.0) - 0.0 * p[1]).powi(2)).sum::<f64>();
         let best = [1.2, 0.0];
         let pr =
-            profile(&cost, "p0", &best, 0, &[0.0, -1.0], &[2.0, 1.0], ys.len(), &ProfileOptions::default()).unwrap();
+            profile(&cost, "p0", &best, 0, (&[0.0, -1.0], &[2.0, 1.0]), ys.len(), &ProfileOptions::default()).unwrap();
         assert_eq!(pr.upper, Side::OpenAtBound(2.0), "{pr:?}");
         assert!(matches!(pr.lower, Side::Limit(v) if v < 1.0 && v > 0.9), "{pr:?}");
     }
