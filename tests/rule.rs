@@ -44,6 +44,27 @@ fn calibrated_appendix_d_biases_lose_depression_to_the_comparator_delays() {
         // The finding: single-sided samples leave v_h where it was (and pairing depresses): not the thesis' rule.
         assert!(t.pre_only_v.abs() <= TOL_V && t.post_only_v.abs() <= TOL_V, "{cal:?}:\n{}", t.markdown());
         assert!(!t.signs_hold(TOL_V), "{cal:?}:\n{}", t.markdown());
+        // Not an artefact of the transfer rule's delay scaling (x I_th,fit / I_th,target, about x2 here): with the
+        // delays halved, about the fitted values copied unscaled, the signs are still lost. Printed: the scan.
+        for f in [0.5, 0.25, 0.1] {
+            let mut q = syn.clone();
+            for c in [&mut q.pot_comparator, &mut q.dep_comparator] {
+                c.delay_on_s *= f;
+                c.delay_off_s *= f;
+            }
+            let tq = fig14(&q, &NetConfig::default());
+            eprintln!(
+                "{cal:?}, delays x{f} (onset {:.2} / {:.2} ms): paired {:+.1} mV, pre-only {:+.1} mV, post-only {:+.1} mV",
+                1e3 * q.pot_comparator.delay_on_s,
+                1e3 * q.dep_comparator.delay_on_s,
+                1e3 * tq.paired_v,
+                1e3 * tq.pre_only_v,
+                1e3 * tq.post_only_v
+            );
+            if f == 0.5 {
+                assert!(!tq.signs_hold(TOL_V), "{cal:?}, delays x0.5:\n{}", tq.markdown());
+            }
+        }
         // The control: the same calibrated synapse with instantaneous comparators has the thesis' signs again, so
         // it is the delays (and nothing else the calibration carries) that swallow the excursions.
         for c in [&mut syn.pot_comparator, &mut syn.dep_comparator] {
