@@ -437,6 +437,37 @@ fn item05_large_files_keep_located_errors() {
     assert!(e.starts_with("big.csv:200002:1:") && e.contains("increase strictly"), "{e}");
 }
 
+// 5. The block-parallel import of a big file (several blocks, CRLF, gzip) keeps the exact line and column of a
+// malformed row deep inside it, and reads every row of a good one.
+#[test]
+fn item05_fast_import_keeps_line_and_column() {
+    use stc_synapse::io::waveform::{read_file, Format};
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = 600_000;
+    let row = |k: usize| format!(" {:.6e}  {:.6e}\r\n", k as f64 * 1e-9, -0.5 + (k % 7) as f64 * 1e-3);
+    let good: String = (0..rows).map(row).collect();
+    let p = dir.path().join("big.txt");
+    fs::write(&p, &good).unwrap();
+    let f = read_file(&p, &Format::Ngspice, None).unwrap();
+    assert_eq!(f.traces[0].t_s.len(), rows);
+    assert_eq!(f.traces[0].values[rows - 1], -0.5 + ((rows - 1) % 7) as f64 * 1e-3);
+    let bad = good.replacen(&row(451_234), " 4.512340e-4  -4.99e-1.2\r\n", 1);
+    for (name, gzip) in [("bad.txt", false), ("bad.txt.gz", true)] {
+        let p = dir.path().join(name);
+        if gzip {
+            let mut enc = flate2::write::GzEncoder::new(fs::File::create(&p).unwrap(), flate2::Compression::fast());
+            enc.write_all(bad.as_bytes()).unwrap();
+            enc.finish().unwrap();
+        } else {
+            fs::write(&p, &bad).unwrap();
+        }
+        let e = read_file(&p, &Format::Ngspice, None).unwrap_err().to_string();
+        let want = format!("{}:451235:15: expected a number for v1 with a known suffix", p.display());
+        assert!(e.starts_with(&want), "{e}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 16, failure_persistence: None, ..ProptestConfig::default() })]
 

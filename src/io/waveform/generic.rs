@@ -21,9 +21,11 @@
 
 use std::collections::BTreeMap;
 
+use super::fast::{self, RowSpec, Sep};
 use super::text::{self, Line};
 use super::{
-    check_unique, convert_unit, si_unit, Ctx, GenericOptions, ImportError, ImportErrorKind, Trace, TraceBuilder,
+    check_point, check_unique, convert_unit, si_unit, Ctx, GenericOptions, ImportError, ImportErrorKind, Trace,
+    TraceBuilder,
 };
 
 /// The delimiter that occurs most often (outside quotes) in `line`.
@@ -207,31 +209,20 @@ pub(crate) fn parse(
         traces.push((TraceBuilder::new(name.clone(), unit, (header.number, cells[*i].column)), *i, factor));
     }
 
-    let mut fast: Vec<&str> = Vec::with_capacity(width + 1);
-    for line in text::lines(text).skip(header_index + 1) {
+    // Data rows: plain rows in parallel blocks (`fast`), every other row line by line here, with its location.
+    let spec = RowSpec {
+        sep: Sep::Byte(delimiter as u8),
+        width,
+        time: time_index,
+        time_factor,
+        values: traces.iter().map(|(_, i, factor)| (*i, *factor)).collect(),
+        equal_to_time: Vec::new(),
+        comments: false,
+    };
+    let names: Vec<String> = traces.iter().map(|(b, _, _)| b.name.clone()).collect();
+    let mut slow = |line: Line, previous: Option<f64>| -> Result<Option<(f64, Vec<f64>)>, ImportError> {
         if line.text.trim().is_empty() {
-            continue;
-        }
-        // Fast path: no quotes, the right cells, plain finite numbers where they are read; parsed in place.
-        // Anything else goes through the located slow path below.
-        if !line.text.contains('"') {
-            fast.clear();
-            fast.extend(line.text.split(delimiter));
-            let number = |k: usize| fast[k].trim().parse::<f64>().ok().filter(|v| v.is_finite());
-            if fast.len() >= width && fast[width..].iter().all(|c| c.trim().is_empty()) {
-                if let Some(t_raw) = number(time_index) {
-                    let values: Option<Vec<f64>> = traces.iter().map(|(_, i, _)| number(*i)).collect();
-                    let t = t_raw * time_factor;
-                    // Time must increase; if not, the slow path reports it with the exact column.
-                    let increasing = traces.first().is_none_or(|(b, _, _)| b.t_s.last().is_none_or(|&p| t > p));
-                    if let (Some(values), true) = (values, increasing) {
-                        for ((trace, _, factor), v) in traces.iter_mut().zip(values) {
-                            trace.push(ctx, t, v * *factor, (line.number, 1))?;
-                        }
-                        continue;
-                    }
-                }
-            }
+            return Ok(None);
         }
         let row = text::split_delimited(line.text, delimiter)
             .map_err(|(c, m)| ctx.invalid(line.number, c, m, "a malformed cell"))?;
@@ -250,12 +241,18 @@ pub(crate) fn parse(
             ));
         }
         let t = ctx.number(line.number, &row[time_index], &time_what)? * time_factor;
-        for (trace, i, factor) in traces.iter_mut() {
-            let v = ctx.number(line.number, &row[*i], &cells[*i].text)? * *factor;
-            trace.push(ctx, t, v, (line.number, row[time_index].column))?;
+        let mut values = Vec::with_capacity(spec.values.len());
+        for (name, &(i, factor)) in names.iter().zip(&spec.values) {
+            let v = ctx.number(line.number, &row[i], &cells[i].text)? * factor;
+            check_point(ctx, name, previous, t, v, (line.number, row[time_index].column))?;
+            values.push(v);
         }
-    }
-    traces.into_iter().map(|(t, _, _)| t.finish(ctx)).collect()
+        Ok(Some((t, values)))
+    };
+    let columns = fast::read_rows(text, header.number + 1, &spec, fast::threads(), &mut slow)?;
+    let mut traces: Vec<TraceBuilder> = traces.into_iter().map(|(b, _, _)| b).collect();
+    fast::fill(&mut traces, columns);
+    traces.into_iter().map(|t| t.finish(ctx)).collect()
 }
 
 #[cfg(test)]
