@@ -7,6 +7,7 @@ pub mod bench;
 pub mod characterise;
 pub mod check;
 pub mod fit;
+pub mod progress;
 pub mod rule;
 pub mod run;
 pub mod simulate;
