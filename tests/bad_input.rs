@@ -422,6 +422,32 @@ fn item21_viva_ocean_expression_names_the_net() {
     assert_eq!(f.trace_names(), vec!["/vh"]);
 }
 
+// 21. A Tektronix TDS2000-style CSV has no header row: settings in the first columns, time and value in columns 4
+// and 5 from the first row on. Its first row is data, not a header.
+#[test]
+fn item21_tds2000_first_row_is_data() {
+    use stc_synapse::io::waveform::{parse_str, Format, GenericOptions};
+    let text = "Record Length,2.500000e+03,,-0.000125000000,0.04000,\n\
+                Sample Interval,1.000000e-07,,-0.000124900000,0.04400,\n\
+                Trigger Point,1.250000000000e+03,,-0.000124800000,0.03600,\n\
+                ,,,-0.000124700000,0.04800,\n";
+    let options =
+        GenericOptions { time_column: "4".into(), columns: vec![("ch1".into(), "5".into())], ..Default::default() };
+    let f = parse_str(text, Path::new("F0000CH1.CSV"), &Format::Generic, Some(&options)).unwrap();
+    let ch1 = f.trace("ch1").unwrap();
+    assert_eq!(ch1.t_s, vec![-0.000125, -0.0001249, -0.0001248, -0.0001247]);
+    assert_eq!(ch1.values, vec![0.04, 0.044, 0.036, 0.048]);
+    // Without a column map the traces are named by column.
+    let text: String =
+        text.lines().map(|l| l.split(',').skip(3).take(2).collect::<Vec<_>>().join(",") + "\n").collect();
+    let f = parse_str(&text, Path::new("two.csv"), &Format::Generic, None).unwrap();
+    assert_eq!(f.trace_names(), vec!["column2"]);
+    assert_eq!(f.traces[0].t_s.len(), 4);
+    // A real header is still a header.
+    let f = parse_str("Time (ms),CH1\n0,1\n1,2\n", Path::new("h.csv"), &Format::Generic, None).unwrap();
+    assert_eq!((f.trace_names(), f.traces[0].t_s.clone()), (vec!["CH1".to_string()], vec![0.0, 1e-3]));
+}
+
 // 5 (memory). Big files stream: a malformed row deep in a large ngspice file is still located exactly.
 #[test]
 fn item05_large_files_keep_located_errors() {

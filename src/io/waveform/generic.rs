@@ -9,7 +9,10 @@
 //! ```
 //! * The first `header_lines` lines are metadata: `key,value...` (split at the delimiter) or `key: value` lines
 //!   become entries, any other non-blank line is kept as `line.N`.
-//! * The next non-blank line is the header row. The delimiter (`,`, `;` or tab) is the option's, or the one that
+//! * The next non-blank line is the header row, unless its time cell and the cells of the traces are all numbers:
+//!   then the file has no header row (Tektronix TDS2000: `Record Length,2.5e+03,,-1.25e-4,0.04,`) and that line is
+//!   the first data row; traces without a `columns` map are then named `column5` etc.
+//! * The delimiter (`,`, `;` or tab) is the option's, or the one that
 //!   occurs most in the header row (on a tie: tab, then `;`, then `,`).
 //! * `time_column` and the `columns` map select columns by header text (with or without its unit: `Time (ms)` or
 //!   `Time`), case-insensitively if nothing matches exactly, or by 1-based index. Without a `columns` map every
@@ -24,8 +27,8 @@ use std::collections::BTreeMap;
 use super::fast::{self, RowSpec, Sep};
 use super::text::{self, Line};
 use super::{
-    check_point, check_unique, convert_unit, si_unit, Ctx, GenericOptions, ImportError, ImportErrorKind, Trace,
-    TraceBuilder,
+    check_point, check_unique, convert_unit, parse_engineering, si_unit, Ctx, GenericOptions, ImportError,
+    ImportErrorKind, Trace, TraceBuilder,
 };
 
 /// The delimiter that occurs most often (outside quotes) in `line`.
@@ -181,6 +184,21 @@ pub(crate) fn parse(
             format!("{width} column(s)"),
         ));
     }
+    // A file without a header row (a Tektronix TDS2000 CSV: settings in the first columns, time and value in
+    // columns 4 and 5 from the first row on): a "header" whose used cells are all numbers is the first data row.
+    let header_is_data = std::iter::once(time_index)
+        .chain(selected.iter().map(|(_, i)| *i))
+        .all(|i| parse_engineering(&cells[i].text).is_some());
+    let selected: Vec<(String, usize)> = if header_is_data && options.columns.is_empty() {
+        selected.into_iter().map(|(_, i)| (format!("column{}", i + 1), i)).collect()
+    } else {
+        selected
+    };
+    let split: Vec<(String, Option<String>)> =
+        if header_is_data { cells.iter().map(|c| (c.text.clone(), None)).collect() } else { split };
+    if header_is_data {
+        metadata.insert("generic.header".into(), format!("none (line {} is data)", header.number));
+    }
     let located: Vec<_> = selected.iter().map(|(n, i)| (n.clone(), header.number, cells[*i].column)).collect();
     check_unique(ctx, &located)?;
 
@@ -249,7 +267,8 @@ pub(crate) fn parse(
         }
         Ok(Some((t, values)))
     };
-    let columns = fast::read_rows(text, header.number + 1, &spec, fast::threads(), &mut slow)?;
+    let first_data_line = if header_is_data { header.number } else { header.number + 1 };
+    let columns = fast::read_rows(text, first_data_line, &spec, fast::threads(), &mut slow)?;
     let mut traces: Vec<TraceBuilder> = traces.into_iter().map(|(b, _, _)| b).collect();
     fast::fill(&mut traces, columns);
     traces.into_iter().map(|t| t.finish(ctx)).collect()
