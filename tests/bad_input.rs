@@ -315,6 +315,20 @@ fn item12_negative_numbers_get_a_range_message() {
     fails_with(&o, &["--dt must be a finite number > 0, got -0.0001"]);
     let o = run_in(dir.path(), &["simulate", "--duration", "0.01", "--pre-rate", "-5", "--out", "s"]);
     fails_with(&o, &["--pre-rate must be a finite number >= 0 Hz, got -5"]);
+    // Lists and the other subcommands' numbers: a message about the value, never "unexpected argument".
+    let o = run_in(dir.path(), &["simulate", "--duration", "0.01", "--pre-spikes", "-0.1,0.002", "--out", "s"]);
+    fails_with(&o, &["--pre-spikes", "`-0.1` must be a finite time >= 0 s"]);
+    let o = run_in(dir.path(), &["train", "--classes", "-1,2", "--out", "T"]);
+    fails_with(&o, &["--classes", "-1"]);
+    for args in [
+        &["train", "--i-bg", "-1e-12", "--n-train", "-5", "--out", "T"][..],
+        &["characterise", "sky130", "--protocol", "missing.yaml", "--temp", "-40", "--out", "C"],
+        &["bench", "--per-synapse-samples", "-3"],
+    ] {
+        let o = run_in(dir.path(), args);
+        assert!(!o.status.success() && !stderr(&o).contains("unexpected argument"), "{args:?}: {}", stderr(&o));
+    }
+    assert_eq!(names(dir.path()), Vec::<String>::new());
 }
 
 // 13. Spike times, stimulation window and dt are checked against the duration.

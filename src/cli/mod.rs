@@ -75,6 +75,13 @@ const NUMERIC: &[&str] = &[
     "n_train",
     "n_test",
     "validation",
+    "classes",
+    "per_synapse_samples",
+    "temp",
+    "mc",
+    "max_step",
+    "v_per_weight",
+    "i_bg",
 ];
 
 /// Parse the command line, run the subcommand, and return the exit status.
