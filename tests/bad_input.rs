@@ -131,6 +131,38 @@ fn item02_failed_force_run_leaves_old_result_untouched() {
 }
 
 // 2b. The staging mechanism itself: a stage dropped without commit leaves the old folder; commit swaps in the new.
+// 2 (Ctrl-C). SIGINT during a --force run: exit 130, the old result byte-identical, no staging folder left.
+#[test]
+fn item02_ctrl_c_keeps_old_result_and_leaves_no_staging_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_in(dir.path(), &["simulate", "--params", "reference", "--duration", "0.05", "--out", "S"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = snapshot(dir.path());
+    let long = ["simulate", "--params", "reference", "--duration", "2000", "--pre-rate", "20", "--post-rate", "20"];
+    let mut child = stc()
+        .current_dir(dir.path())
+        .args(long)
+        .args(["--dt", "1e-3", "--out", "S", "--force"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once the run has staged its output (it is then doing the long work).
+    let started = std::time::Instant::now();
+    while !names(dir.path()).iter().any(|n| n.contains("stc-staging")) {
+        assert!(started.elapsed().as_secs() < 60, "no staging folder appeared");
+        assert!(child.try_wait().unwrap().is_none(), "the long run ended before it was interrupted");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+    assert_eq!(names(dir.path()), vec!["S"]);
+    assert!(snapshot(dir.path()) == before, "the old result changed");
+}
+
 #[test]
 fn item02_stage_commit_swaps_whole_folders() {
     use stc_synapse::io::atomic::Stage;

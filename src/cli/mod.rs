@@ -88,6 +88,7 @@ const NUMERIC: &[&str] = &[
 pub fn main() -> i32 {
     // Negative numbers reach the checks (which say what is expected) instead of clap's "unexpected argument '-1'".
     use clap::{CommandFactory, FromArgMatches};
+    crate::io::atomic::install_interrupt_handler();
     let mut cmd = Cli::command();
     let names: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_string()).collect();
     for n in names {
