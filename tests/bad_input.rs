@@ -556,6 +556,7 @@ proptest! {
         let e = stderr(&o);
         prop_assert!(!e.contains("panicked"), "{}", e);
         prop_assert!(matches!(o.status.code(), Some(0..=2)), "{:?} {}", o.status, e);
+        prop_assert!(o.status.success() || e.contains("error:"), "failed without an error line: {}", e);
     }
 
     /// A failing --force run leaves any old result byte-identical.
@@ -614,5 +615,75 @@ proptest! {
     fn mnist_loaders_never_panic(a in proptest::collection::vec(any::<u8>(), 0..64), b in proptest::collection::vec(any::<u8>(), 0..64)) {
         let _ = stc_synapse::io::mnist::parse_idx(&a, &b, "p");
         let _ = stc_synapse::io::mnist::parse_csv(&String::from_utf8_lossy(&a), "p");
+    }
+}
+
+/// `text` starts with `path:LINE:COLUMN: `; returns the line.
+fn located_line(text: &str, path: &str) -> Option<usize> {
+    let rest = text.strip_prefix(path)?.strip_prefix(':')?;
+    let mut parts = rest.splitn(3, ':');
+    let line = parts.next()?.parse().ok()?;
+    parts.next()?.parse::<usize>().ok()?;
+    parts.next()?.starts_with(' ').then_some(line)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// An arbitrary numeric table (generic CSV or ngspice) imports every row; one corrupted value cell gives an
+    /// error at exactly that line with a column, or (a valid engineering value) the same row count. Never a panic.
+    #[test]
+    fn waveform_tables_import_or_locate(
+        steps in proptest::collection::vec((1e-12f64..1e3, -1e6f64..1e6), 1..400),
+        ngspice in any::<bool>(),
+        corrupt in proptest::option::of((any::<prop::sample::Index>(), 0usize..9)),
+        crlf in any::<bool>(),
+    ) {
+        use stc_synapse::io::waveform::{parse_str, Format};
+        let tokens = ["x", "", "nan", "1e999", "1.2.3", "--1", "5u", "1,5", "0x10"];
+        let mut t = 0.0;
+        let mut cells: Vec<(String, String)> = steps.iter().map(|&(dt, v)| { t += dt; (format!("{t:e}"), format!("{v}")) }).collect();
+        let bad = corrupt.map(|(i, k)| (i.index(cells.len()), tokens[k]));
+        if let Some((row, token)) = bad {
+            cells[row].1 = token.to_string();
+        }
+        let end = if crlf { "\r\n" } else { "\n" };
+        let (text, header, format) = if ngspice {
+            (cells.iter().map(|(t, v)| format!(" {t}  {v}{end}")).collect::<String>(), 0, Format::Ngspice)
+        } else {
+            (format!("t,v{end}") + &cells.iter().map(|(t, v)| format!("{t},{v}{end}")).collect::<String>(), 1, Format::Generic)
+        };
+        match (parse_str(&text, Path::new("f.txt"), &format, None), bad) {
+            (Ok(f), None) | (Ok(f), Some((_, "5u"))) => prop_assert_eq!(f.traces[0].t_s.len(), steps.len()),
+            (Ok(_), Some((row, token))) => prop_assert!(false, "row {} with {:?} was accepted", row, token),
+            (Err(e), bad) => {
+                let e = e.to_string();
+                let want = bad.filter(|b| b.1 != "5u").map(|(row, _)| row + 1 + header);
+                prop_assert_eq!(located_line(&e, "f.txt"), want, "{}", e);
+            }
+        }
+    }
+
+    /// A descriptor with arbitrary numbers and names either loads or is refused with `d.yaml:` and a position or
+    /// the field; never a panic.
+    #[test]
+    fn descriptor_fields_are_checked(
+        duration in prop::sample::select(vec!["0.03", "-1", "0", "1e400", ".nan", "x", "[]"]),
+        spike in prop::sample::select(vec!["0.004", "-0.1", "1e9", "x", ".inf"]),
+        scale in prop::sample::select(vec!["1.0", "0", "-2", "1e-300", ".nan", "abc"]),
+        format in prop::sample::select(vec!["viva-csv", "generic", "spectre", "7"]),
+        model in prop::sample::select(vec!["i_ca", "v_h", "nope", ""]),
+    ) {
+        let text = format!(
+            "name: n\ndescription: d\nsource:\n  file: w.csv\n  format: {format}\nstimulus:\n  duration_s: {duration}\n  pre_spikes_s: [{spike}]\n  post_spikes_s: [0.002]\nparams: cadence-fig17\nsignals:\n  - {{model: {model}, trace: /ica, unit: A, scale: {scale}}}\n"
+        );
+        match stc_synapse::io::descriptor::Descriptor::from_yaml_str(&text, Path::new("d.yaml")) {
+            Ok(_) => {}
+            Err(e) => {
+                let e = e.to_string();
+                prop_assert!(e.starts_with("d.yaml"), "{}", e);
+                prop_assert!(e.len() < 600 && !e.contains("panicked"), "{}", e);
+            }
+        }
     }
 }

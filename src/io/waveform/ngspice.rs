@@ -7,7 +7,8 @@
 //! ```
 //! White-space separated columns. By default `wrdata` repeats the scale (time) before every vector:
 //! `t v1 t v2 ...`; the repeated time columns must equal the first one. With `set wr_singlescale` the time is
-//! written once: `t v1 v2 ...`. With `set wr_vecnames` the first line holds the vector names.
+//! written once: `t v1 v2 ...`. With `set wr_vecnames` the first line holds the vector names (a first line with a
+//! number in it is data).
 //!
 //! Which layout a file has: with `k` vector names from the options ([`GenericOptions::columns`], e.g. a
 //! descriptor's `columns: [v(vh), i(vica)]` or `columns: 2`) a row of `2k` columns is the repeated-scale layout
@@ -67,7 +68,9 @@ pub(crate) fn parse(
             ImportErrorKind::Invalid { expected: "wrdata rows `t v1 ...`".into(), found: "no data".into() },
         ));
     }
-    let header = if rows[0].1.iter().any(|c| parse_number(&c.text).is_err()) { Some(rows.remove(0)) } else { None };
+    // A `wr_vecnames` header holds names only; a first row with a number in it is data (a malformed value there is
+    // reported, not taken as a vector name).
+    let header = if rows[0].1.iter().all(|c| parse_number(&c.text).is_err()) { Some(rows.remove(0)) } else { None };
     let width = match (&header, rows.first()) {
         (_, Some(first)) => first.1.len(),
         (Some(h), None) => h.1.len(),
