@@ -131,6 +131,38 @@ fn item02_failed_force_run_leaves_old_result_untouched() {
 }
 
 // 2b. The staging mechanism itself: a stage dropped without commit leaves the old folder; commit swaps in the new.
+// 2 (Ctrl-C). SIGINT during a --force run: exit 130, the old result byte-identical, no staging folder left.
+#[test]
+fn item02_ctrl_c_keeps_old_result_and_leaves_no_staging_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run_in(dir.path(), &["simulate", "--params", "reference", "--duration", "0.05", "--out", "S"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = snapshot(dir.path());
+    let long = ["simulate", "--params", "reference", "--duration", "2000", "--pre-rate", "20", "--post-rate", "20"];
+    let mut child = stc()
+        .current_dir(dir.path())
+        .args(long)
+        .args(["--dt", "1e-3", "--out", "S", "--force"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once the run has staged its output (it is then doing the long work).
+    let started = std::time::Instant::now();
+    while !names(dir.path()).iter().any(|n| n.contains("stc-staging")) {
+        assert!(started.elapsed().as_secs() < 60, "no staging folder appeared");
+        assert!(child.try_wait().unwrap().is_none(), "the long run ended before it was interrupted");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+    assert_eq!(names(dir.path()), vec!["S"]);
+    assert!(snapshot(dir.path()) == before, "the old result changed");
+}
+
 #[test]
 fn item02_stage_commit_swaps_whole_folders() {
     use stc_synapse::io::atomic::Stage;
@@ -315,6 +347,20 @@ fn item12_negative_numbers_get_a_range_message() {
     fails_with(&o, &["--dt must be a finite number > 0, got -0.0001"]);
     let o = run_in(dir.path(), &["simulate", "--duration", "0.01", "--pre-rate", "-5", "--out", "s"]);
     fails_with(&o, &["--pre-rate must be a finite number >= 0 Hz, got -5"]);
+    // Lists and the other subcommands' numbers: a message about the value, never "unexpected argument".
+    let o = run_in(dir.path(), &["simulate", "--duration", "0.01", "--pre-spikes", "-0.1,0.002", "--out", "s"]);
+    fails_with(&o, &["--pre-spikes", "`-0.1` must be a finite time >= 0 s"]);
+    let o = run_in(dir.path(), &["train", "--classes", "-1,2", "--out", "T"]);
+    fails_with(&o, &["--classes", "-1"]);
+    for args in [
+        &["train", "--i-bg", "-1e-12", "--n-train", "-5", "--out", "T"][..],
+        &["characterise", "sky130", "--protocol", "missing.yaml", "--temp", "-40", "--out", "C"],
+        &["bench", "--per-synapse-samples", "-3"],
+    ] {
+        let o = run_in(dir.path(), args);
+        assert!(!o.status.success() && !stderr(&o).contains("unexpected argument"), "{args:?}: {}", stderr(&o));
+    }
+    assert_eq!(names(dir.path()), Vec::<String>::new());
 }
 
 // 13. Spike times, stimulation window and dt are checked against the duration.
@@ -422,6 +468,32 @@ fn item21_viva_ocean_expression_names_the_net() {
     assert_eq!(f.trace_names(), vec!["/vh"]);
 }
 
+// 21. A Tektronix TDS2000-style CSV has no header row: settings in the first columns, time and value in columns 4
+// and 5 from the first row on. Its first row is data, not a header.
+#[test]
+fn item21_tds2000_first_row_is_data() {
+    use stc_synapse::io::waveform::{parse_str, Format, GenericOptions};
+    let text = "Record Length,2.500000e+03,,-0.000125000000,0.04000,\n\
+                Sample Interval,1.000000e-07,,-0.000124900000,0.04400,\n\
+                Trigger Point,1.250000000000e+03,,-0.000124800000,0.03600,\n\
+                ,,,-0.000124700000,0.04800,\n";
+    let options =
+        GenericOptions { time_column: "4".into(), columns: vec![("ch1".into(), "5".into())], ..Default::default() };
+    let f = parse_str(text, Path::new("F0000CH1.CSV"), &Format::Generic, Some(&options)).unwrap();
+    let ch1 = f.trace("ch1").unwrap();
+    assert_eq!(ch1.t_s, vec![-0.000125, -0.0001249, -0.0001248, -0.0001247]);
+    assert_eq!(ch1.values, vec![0.04, 0.044, 0.036, 0.048]);
+    // Without a column map the traces are named by column.
+    let text: String =
+        text.lines().map(|l| l.split(',').skip(3).take(2).collect::<Vec<_>>().join(",") + "\n").collect();
+    let f = parse_str(&text, Path::new("two.csv"), &Format::Generic, None).unwrap();
+    assert_eq!(f.trace_names(), vec!["column2"]);
+    assert_eq!(f.traces[0].t_s.len(), 4);
+    // A real header is still a header.
+    let f = parse_str("Time (ms),CH1\n0,1\n1,2\n", Path::new("h.csv"), &Format::Generic, None).unwrap();
+    assert_eq!((f.trace_names(), f.traces[0].t_s.clone()), (vec!["CH1".to_string()], vec![0.0, 1e-3]));
+}
+
 // 5 (memory). Big files stream: a malformed row deep in a large ngspice file is still located exactly.
 #[test]
 fn item05_large_files_keep_located_errors() {
@@ -435,6 +507,37 @@ fn item05_large_files_keep_located_errors() {
     csv.push_str("0.1,0.9\n");
     let e = parse_str(&csv, Path::new("big.csv"), &Format::Generic, None).unwrap_err().to_string();
     assert!(e.starts_with("big.csv:200002:1:") && e.contains("increase strictly"), "{e}");
+}
+
+// 5. The block-parallel import of a big file (several blocks, CRLF, gzip) keeps the exact line and column of a
+// malformed row deep inside it, and reads every row of a good one.
+#[test]
+fn item05_fast_import_keeps_line_and_column() {
+    use stc_synapse::io::waveform::{read_file, Format};
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let rows = 600_000;
+    let row = |k: usize| format!(" {:.6e}  {:.6e}\r\n", k as f64 * 1e-9, -0.5 + (k % 7) as f64 * 1e-3);
+    let good: String = (0..rows).map(row).collect();
+    let p = dir.path().join("big.txt");
+    fs::write(&p, &good).unwrap();
+    let f = read_file(&p, &Format::Ngspice, None).unwrap();
+    assert_eq!(f.traces[0].t_s.len(), rows);
+    assert_eq!(f.traces[0].values[rows - 1], -0.5 + ((rows - 1) % 7) as f64 * 1e-3);
+    let bad = good.replacen(&row(451_234), " 4.512340e-4  -4.99e-1.2\r\n", 1);
+    for (name, gzip) in [("bad.txt", false), ("bad.txt.gz", true)] {
+        let p = dir.path().join(name);
+        if gzip {
+            let mut enc = flate2::write::GzEncoder::new(fs::File::create(&p).unwrap(), flate2::Compression::fast());
+            enc.write_all(bad.as_bytes()).unwrap();
+            enc.finish().unwrap();
+        } else {
+            fs::write(&p, &bad).unwrap();
+        }
+        let e = read_file(&p, &Format::Ngspice, None).unwrap_err().to_string();
+        let want = format!("{}:451235:15: expected a number for v1 with a known suffix", p.display());
+        assert!(e.starts_with(&want), "{e}");
+    }
 }
 
 proptest! {
@@ -453,6 +556,7 @@ proptest! {
         let e = stderr(&o);
         prop_assert!(!e.contains("panicked"), "{}", e);
         prop_assert!(matches!(o.status.code(), Some(0..=2)), "{:?} {}", o.status, e);
+        prop_assert!(o.status.success() || e.contains("error:"), "failed without an error line: {}", e);
     }
 
     /// A failing --force run leaves any old result byte-identical.
@@ -511,5 +615,75 @@ proptest! {
     fn mnist_loaders_never_panic(a in proptest::collection::vec(any::<u8>(), 0..64), b in proptest::collection::vec(any::<u8>(), 0..64)) {
         let _ = stc_synapse::io::mnist::parse_idx(&a, &b, "p");
         let _ = stc_synapse::io::mnist::parse_csv(&String::from_utf8_lossy(&a), "p");
+    }
+}
+
+/// `text` starts with `path:LINE:COLUMN: `; returns the line.
+fn located_line(text: &str, path: &str) -> Option<usize> {
+    let rest = text.strip_prefix(path)?.strip_prefix(':')?;
+    let mut parts = rest.splitn(3, ':');
+    let line = parts.next()?.parse().ok()?;
+    parts.next()?.parse::<usize>().ok()?;
+    parts.next()?.starts_with(' ').then_some(line)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// An arbitrary numeric table (generic CSV or ngspice) imports every row; one corrupted value cell gives an
+    /// error at exactly that line with a column, or (a valid engineering value) the same row count. Never a panic.
+    #[test]
+    fn waveform_tables_import_or_locate(
+        steps in proptest::collection::vec((1e-12f64..1e3, -1e6f64..1e6), 1..400),
+        ngspice in any::<bool>(),
+        corrupt in proptest::option::of((any::<prop::sample::Index>(), 0usize..9)),
+        crlf in any::<bool>(),
+    ) {
+        use stc_synapse::io::waveform::{parse_str, Format};
+        let tokens = ["x", "", "nan", "1e999", "1.2.3", "--1", "5u", "1,5", "0x10"];
+        let mut t = 0.0;
+        let mut cells: Vec<(String, String)> = steps.iter().map(|&(dt, v)| { t += dt; (format!("{t:e}"), format!("{v}")) }).collect();
+        let bad = corrupt.map(|(i, k)| (i.index(cells.len()), tokens[k]));
+        if let Some((row, token)) = bad {
+            cells[row].1 = token.to_string();
+        }
+        let end = if crlf { "\r\n" } else { "\n" };
+        let (text, header, format) = if ngspice {
+            (cells.iter().map(|(t, v)| format!(" {t}  {v}{end}")).collect::<String>(), 0, Format::Ngspice)
+        } else {
+            (format!("t,v{end}") + &cells.iter().map(|(t, v)| format!("{t},{v}{end}")).collect::<String>(), 1, Format::Generic)
+        };
+        match (parse_str(&text, Path::new("f.txt"), &format, None), bad) {
+            (Ok(f), None) | (Ok(f), Some((_, "5u"))) => prop_assert_eq!(f.traces[0].t_s.len(), steps.len()),
+            (Ok(_), Some((row, token))) => prop_assert!(false, "row {} with {:?} was accepted", row, token),
+            (Err(e), bad) => {
+                let e = e.to_string();
+                let want = bad.filter(|b| b.1 != "5u").map(|(row, _)| row + 1 + header);
+                prop_assert_eq!(located_line(&e, "f.txt"), want, "{}", e);
+            }
+        }
+    }
+
+    /// A descriptor with arbitrary numbers and names either loads or is refused with `d.yaml:` and a position or
+    /// the field; never a panic.
+    #[test]
+    fn descriptor_fields_are_checked(
+        duration in prop::sample::select(vec!["0.03", "-1", "0", "1e400", ".nan", "x", "[]"]),
+        spike in prop::sample::select(vec!["0.004", "-0.1", "1e9", "x", ".inf"]),
+        scale in prop::sample::select(vec!["1.0", "0", "-2", "1e-300", ".nan", "abc"]),
+        format in prop::sample::select(vec!["viva-csv", "generic", "spectre", "7"]),
+        model in prop::sample::select(vec!["i_ca", "v_h", "nope", ""]),
+    ) {
+        let text = format!(
+            "name: n\ndescription: d\nsource:\n  file: w.csv\n  format: {format}\nstimulus:\n  duration_s: {duration}\n  pre_spikes_s: [{spike}]\n  post_spikes_s: [0.002]\nparams: cadence-fig17\nsignals:\n  - {{model: {model}, trace: /ica, unit: A, scale: {scale}}}\n"
+        );
+        match stc_synapse::io::descriptor::Descriptor::from_yaml_str(&text, Path::new("d.yaml")) {
+            Ok(_) => {}
+            Err(e) => {
+                let e = e.to_string();
+                prop_assert!(e.starts_with("d.yaml"), "{}", e);
+                prop_assert!(e.len() < 600 && !e.contains("panicked"), "{}", e);
+            }
+        }
     }
 }

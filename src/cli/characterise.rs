@@ -174,10 +174,10 @@ pub fn run(a: Args) -> Result<(), CliError> {
         }
     }
     let bar = ProgressBar::new(jobs.len() as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} ngspice runs {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    bar.set_style(super::progress::style(
+        "{elapsed_precise} [{bar:30}] {count} ngspice runs {msg}",
+        ProgressStyle::default_bar(),
+    ));
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().map_err(|e| e.to_string())?;
     let cache = spice::run::cache_dir();

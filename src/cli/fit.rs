@@ -259,7 +259,10 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
     let result = std::thread::scope(|scope| {
         let watcher = scope.spawn(|| {
             while !done.load(Ordering::Relaxed) {
-                bar.set_message(format!("{} model evaluations", counter.load(Ordering::Relaxed)));
+                bar.set_message(format!(
+                    "{} model evaluations",
+                    super::progress::count(counter.load(Ordering::Relaxed))
+                ));
                 std::thread::sleep(Duration::from_millis(200));
             }
         });

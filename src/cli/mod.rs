@@ -7,6 +7,7 @@ pub mod bench;
 pub mod characterise;
 pub mod check;
 pub mod fit;
+pub mod progress;
 pub mod rule;
 pub mod run;
 pub mod simulate;
@@ -74,12 +75,20 @@ const NUMERIC: &[&str] = &[
     "n_train",
     "n_test",
     "validation",
+    "classes",
+    "per_synapse_samples",
+    "temp",
+    "mc",
+    "max_step",
+    "v_per_weight",
+    "i_bg",
 ];
 
 /// Parse the command line, run the subcommand, and return the exit status.
 pub fn main() -> i32 {
     // Negative numbers reach the checks (which say what is expected) instead of clap's "unexpected argument '-1'".
     use clap::{CommandFactory, FromArgMatches};
+    crate::io::atomic::install_interrupt_handler();
     let mut cmd = Cli::command();
     let names: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_string()).collect();
     for n in names {

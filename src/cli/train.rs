@@ -178,9 +178,11 @@ impl Bars {
         let bar = b.entry(stage.to_string()).or_insert_with(|| {
             let pb = self.multi.add(ProgressBar::new(total as u64));
             pb.set_style(
-                ProgressStyle::with_template("{prefix:>12} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
+                super::progress::style(
+                    "{prefix:>12} [{bar:40}] {count} {rate} eta {eta}",
+                    ProgressStyle::default_bar(),
+                )
+                .progress_chars("=> "),
             );
             pb.set_prefix(stage.to_string());
             pb

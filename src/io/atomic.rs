@@ -128,6 +128,27 @@ fn clean_stale(target: &Path) {
     }
 }
 
+/// Staging folders of this process that are not committed yet; the Ctrl-C handler removes them. A commit holds
+/// the lock while it renames, so an interruption waits for a commit in progress instead of cutting it in half.
+static LIVE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn live() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// On Ctrl-C (SIGINT): remove the live staging folders, so that the old results stay as they were
+/// and nothing half-written is left, print a line and exit with status 130. Installed once by the command line.
+pub fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        let staged = live();
+        for path in staged.iter() {
+            remove_any(path);
+        }
+        eprintln!("interrupted: nothing was written; existing results are unchanged");
+        std::process::exit(130);
+    });
+}
+
 /// An output being written: everything goes into a fresh staging folder next to the target
 /// (`.NAME.stc-staging-PID`), and [`Stage::commit`] swaps it in only when the whole run succeeded.
 ///
@@ -183,7 +204,10 @@ impl Stage {
         clean_stale(target);
         let staging = sibling(target, STAGING, std::process::id());
         remove_any(&staging);
+        let mut staged = live();
         fs::create_dir(&staging).map_err(|e| target_error(parent, format!("cannot write into this folder: {e}")))?;
+        staged.push(staging.clone());
+        drop(staged);
         Ok(Stage { target: target.to_path_buf(), staging, folder, committed: false })
     }
 
@@ -204,6 +228,13 @@ impl Stage {
     /// Swap the staged result in: the old result is moved aside, the new one renamed into place, the old one
     /// removed. If the second rename fails the old result is put back.
     pub fn commit(mut self) -> Result<(), OutputError> {
+        let mut staged = live();
+        let result = self.swap_in();
+        staged.retain(|p| *p != self.staging);
+        result
+    }
+
+    fn swap_in(&mut self) -> Result<(), OutputError> {
         let target = self.target.clone();
         if self.folder {
             let old = sibling(&target, OLD, std::process::id());
@@ -237,7 +268,9 @@ impl Stage {
 impl Drop for Stage {
     fn drop(&mut self) {
         if !self.committed {
+            let mut staged = live();
             remove_any(&self.staging);
+            staged.retain(|p| *p != self.staging);
         }
     }
 }

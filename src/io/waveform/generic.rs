@@ -9,7 +9,10 @@
 //! ```
 //! * The first `header_lines` lines are metadata: `key,value...` (split at the delimiter) or `key: value` lines
 //!   become entries, any other non-blank line is kept as `line.N`.
-//! * The next non-blank line is the header row. The delimiter (`,`, `;` or tab) is the option's, or the one that
+//! * The next non-blank line is the header row, unless its time cell and the cells of the traces are all numbers:
+//!   then the file has no header row (Tektronix TDS2000: `Record Length,2.5e+03,,-1.25e-4,0.04,`) and that line is
+//!   the first data row; traces without a `columns` map are then named `column5` etc.
+//! * The delimiter (`,`, `;` or tab) is the option's, or the one that
 //!   occurs most in the header row (on a tie: tab, then `;`, then `,`).
 //! * `time_column` and the `columns` map select columns by header text (with or without its unit: `Time (ms)` or
 //!   `Time`), case-insensitively if nothing matches exactly, or by 1-based index. Without a `columns` map every
@@ -21,9 +24,11 @@
 
 use std::collections::BTreeMap;
 
+use super::fast::{self, RowSpec, Sep};
 use super::text::{self, Line};
 use super::{
-    check_unique, convert_unit, si_unit, Ctx, GenericOptions, ImportError, ImportErrorKind, Trace, TraceBuilder,
+    check_point, check_unique, convert_unit, parse_engineering, si_unit, Ctx, GenericOptions, ImportError,
+    ImportErrorKind, Trace, TraceBuilder,
 };
 
 /// The delimiter that occurs most often (outside quotes) in `line`.
@@ -179,6 +184,21 @@ pub(crate) fn parse(
             format!("{width} column(s)"),
         ));
     }
+    // A file without a header row (a Tektronix TDS2000 CSV: settings in the first columns, time and value in
+    // columns 4 and 5 from the first row on): a "header" whose used cells are all numbers is the first data row.
+    let header_is_data = std::iter::once(time_index)
+        .chain(selected.iter().map(|(_, i)| *i))
+        .all(|i| parse_engineering(&cells[i].text).is_some());
+    let selected: Vec<(String, usize)> = if header_is_data && options.columns.is_empty() {
+        selected.into_iter().map(|(_, i)| (format!("column{}", i + 1), i)).collect()
+    } else {
+        selected
+    };
+    let split: Vec<(String, Option<String>)> =
+        if header_is_data { cells.iter().map(|c| (c.text.clone(), None)).collect() } else { split };
+    if header_is_data {
+        metadata.insert("generic.header".into(), format!("none (line {} is data)", header.number));
+    }
     let located: Vec<_> = selected.iter().map(|(n, i)| (n.clone(), header.number, cells[*i].column)).collect();
     check_unique(ctx, &located)?;
 
@@ -207,31 +227,20 @@ pub(crate) fn parse(
         traces.push((TraceBuilder::new(name.clone(), unit, (header.number, cells[*i].column)), *i, factor));
     }
 
-    let mut fast: Vec<&str> = Vec::with_capacity(width + 1);
-    for line in text::lines(text).skip(header_index + 1) {
+    // Data rows: plain rows in parallel blocks (`fast`), every other row line by line here, with its location.
+    let spec = RowSpec {
+        sep: Sep::Byte(delimiter as u8),
+        width,
+        time: time_index,
+        time_factor,
+        values: traces.iter().map(|(_, i, factor)| (*i, *factor)).collect(),
+        equal_to_time: Vec::new(),
+        comments: false,
+    };
+    let names: Vec<String> = traces.iter().map(|(b, _, _)| b.name.clone()).collect();
+    let mut slow = |line: Line, previous: Option<f64>| -> Result<Option<(f64, Vec<f64>)>, ImportError> {
         if line.text.trim().is_empty() {
-            continue;
-        }
-        // Fast path: no quotes, the right cells, plain finite numbers where they are read; parsed in place.
-        // Anything else goes through the located slow path below.
-        if !line.text.contains('"') {
-            fast.clear();
-            fast.extend(line.text.split(delimiter));
-            let number = |k: usize| fast[k].trim().parse::<f64>().ok().filter(|v| v.is_finite());
-            if fast.len() >= width && fast[width..].iter().all(|c| c.trim().is_empty()) {
-                if let Some(t_raw) = number(time_index) {
-                    let values: Option<Vec<f64>> = traces.iter().map(|(_, i, _)| number(*i)).collect();
-                    let t = t_raw * time_factor;
-                    // Time must increase; if not, the slow path reports it with the exact column.
-                    let increasing = traces.first().is_none_or(|(b, _, _)| b.t_s.last().is_none_or(|&p| t > p));
-                    if let (Some(values), true) = (values, increasing) {
-                        for ((trace, _, factor), v) in traces.iter_mut().zip(values) {
-                            trace.push(ctx, t, v * *factor, (line.number, 1))?;
-                        }
-                        continue;
-                    }
-                }
-            }
+            return Ok(None);
         }
         let row = text::split_delimited(line.text, delimiter)
             .map_err(|(c, m)| ctx.invalid(line.number, c, m, "a malformed cell"))?;
@@ -250,12 +259,19 @@ pub(crate) fn parse(
             ));
         }
         let t = ctx.number(line.number, &row[time_index], &time_what)? * time_factor;
-        for (trace, i, factor) in traces.iter_mut() {
-            let v = ctx.number(line.number, &row[*i], &cells[*i].text)? * *factor;
-            trace.push(ctx, t, v, (line.number, row[time_index].column))?;
+        let mut values = Vec::with_capacity(spec.values.len());
+        for (name, &(i, factor)) in names.iter().zip(&spec.values) {
+            let v = ctx.number(line.number, &row[i], &cells[i].text)? * factor;
+            check_point(ctx, name, previous, t, v, (line.number, row[time_index].column))?;
+            values.push(v);
         }
-    }
-    traces.into_iter().map(|(t, _, _)| t.finish(ctx)).collect()
+        Ok(Some((t, values)))
+    };
+    let first_data_line = if header_is_data { header.number } else { header.number + 1 };
+    let columns = fast::read_rows(text, first_data_line, &spec, fast::threads(), &mut slow)?;
+    let mut traces: Vec<TraceBuilder> = traces.into_iter().map(|(b, _, _)| b).collect();
+    fast::fill(&mut traces, columns);
+    traces.into_iter().map(|t| t.finish(ctx)).collect()
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 pub mod engineering;
+pub(crate) mod fast;
 pub mod generic;
 pub mod ngspice;
 pub mod ocean;
@@ -352,18 +353,7 @@ impl TraceBuilder {
 
     /// Append a point; `time_at` is the position of the time cell (for the error if time does not increase).
     pub fn push(&mut self, ctx: &Ctx, t_s: f64, value: f64, time_at: (usize, usize)) -> Result<(), ImportError> {
-        if !t_s.is_finite() || !value.is_finite() {
-            return Err(ctx.invalid(time_at.0, time_at.1, "finite values after unit conversion", "an overflow"));
-        }
-        if let Some(&previous_s) = self.t_s.last() {
-            if t_s <= previous_s {
-                return Err(ctx.at(
-                    time_at.0,
-                    time_at.1,
-                    ImportErrorKind::TimeNotIncreasing { trace: self.name.clone(), previous_s, found_s: t_s },
-                ));
-            }
-        }
+        check_point(ctx, &self.name, self.t_s.last().copied(), t_s, value, time_at)?;
         self.t_s.push(t_s);
         self.values.push(value);
         Ok(())
@@ -379,6 +369,29 @@ impl TraceBuilder {
             ));
         }
         Ok(Trace { name: self.name, unit: self.unit, t_s: self.t_s, values: self.values })
+    }
+}
+
+/// The checks of [`TraceBuilder::push`] for a point of trace `name` after `previous_s`: finite values, strictly
+/// increasing time.
+pub(crate) fn check_point(
+    ctx: &Ctx,
+    name: &str,
+    previous_s: Option<f64>,
+    t_s: f64,
+    value: f64,
+    time_at: (usize, usize),
+) -> Result<(), ImportError> {
+    if !t_s.is_finite() || !value.is_finite() {
+        return Err(ctx.invalid(time_at.0, time_at.1, "finite values after unit conversion", "an overflow"));
+    }
+    match previous_s {
+        Some(previous_s) if t_s <= previous_s => Err(ctx.at(
+            time_at.0,
+            time_at.1,
+            ImportErrorKind::TimeNotIncreasing { trace: name.to_string(), previous_s, found_s: t_s },
+        )),
+        _ => Ok(()),
     }
 }
 

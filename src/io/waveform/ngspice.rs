@@ -7,7 +7,8 @@
 //! ```
 //! White-space separated columns. By default `wrdata` repeats the scale (time) before every vector:
 //! `t v1 t v2 ...`; the repeated time columns must equal the first one. With `set wr_singlescale` the time is
-//! written once: `t v1 v2 ...`. With `set wr_vecnames` the first line holds the vector names.
+//! written once: `t v1 v2 ...`. With `set wr_vecnames` the first line holds the vector names (a first line with a
+//! number in it is data).
 //!
 //! Which layout a file has: with `k` vector names from the options ([`GenericOptions::columns`], e.g. a
 //! descriptor's `columns: [v(vh), i(vica)]` or `columns: 2`) a row of `2k` columns is the repeated-scale layout
@@ -21,8 +22,9 @@
 use std::collections::BTreeMap;
 
 use super::engineering::parse_number;
+use super::fast::{self, RowSpec, Sep};
 use super::text::{self, Cell, Line};
-use super::{check_unique, Ctx, GenericOptions, ImportError, ImportErrorKind, Trace, TraceBuilder};
+use super::{check_point, check_unique, Ctx, GenericOptions, ImportError, ImportErrorKind, Trace, TraceBuilder};
 
 fn implied_unit(name: &str) -> Option<String> {
     let lower = name.to_ascii_lowercase();
@@ -66,7 +68,9 @@ pub(crate) fn parse(
             ImportErrorKind::Invalid { expected: "wrdata rows `t v1 ...`".into(), found: "no data".into() },
         ));
     }
-    let header = if rows[0].1.iter().any(|c| parse_number(&c.text).is_err()) { Some(rows.remove(0)) } else { None };
+    // A `wr_vecnames` header holds names only; a first row with a number in it is data (a malformed value there is
+    // reported, not taken as a vector name).
+    let header = if rows[0].1.iter().all(|c| parse_number(&c.text).is_err()) { Some(rows.remove(0)) } else { None };
     let width = match (&header, rows.first()) {
         (_, Some(first)) => first.1.len(),
         (Some(h), None) => h.1.len(),
@@ -141,33 +145,24 @@ pub(crate) fn parse(
 
     let mut traces: Vec<TraceBuilder> =
         names.iter().enumerate().map(|(j, n)| TraceBuilder::new(n.clone(), implied_unit(n), declared_at(j))).collect();
-    let head = rows.into_iter().map(|(l, c)| (l, Some(c)));
-    let mut fast: Vec<f64> = Vec::with_capacity(width);
-    for (line, cells) in head.chain(all_lines.map(|l| (l, None))) {
-        // Fast path: a row of plain finite numbers, parsed in place (no cell strings); anything else (engineering
-        // suffixes, errors) goes through the located slow path below.
-        if cells.is_none() {
-            fast.clear();
-            let ok = line.text.split_ascii_whitespace().all(|tok| match tok.parse::<f64>() {
-                Ok(v) if v.is_finite() && fast.len() < width => {
-                    fast.push(v);
-                    true
-                }
-                _ => false,
-            });
-            let t = fast.first().map_or(0.0, |t| t * time_scale);
-            // Time must increase; if not, the slow path reports it with the exact column.
-            let increasing = traces.first().is_none_or(|b| b.t_s.last().is_none_or(|&p| t > p));
-            if ok && increasing && fast.len() == width && (!paired || (1..vectors).all(|j| fast[2 * j] == fast[0])) {
-                let column = line.text.chars().take_while(|c| c.is_whitespace()).count() + 1;
-                for (j, trace) in traces.iter_mut().enumerate() {
-                    trace.push(ctx, t, fast[value_column(j)], (line.number, column))?;
-                }
-                continue;
-            }
+    // Data rows: plain rows in parallel blocks (`fast`), every other row line by line here, with its location.
+    let first_data_line = header.as_ref().map_or(1, |h| h.0.number + 1);
+    drop(rows);
+    let spec = RowSpec {
+        sep: Sep::Whitespace,
+        width,
+        time: 0,
+        time_factor: time_scale,
+        values: (0..vectors).map(|j| (value_column(j), 1.0)).collect(),
+        equal_to_time: if paired { (1..vectors).map(|j| 2 * j).collect() } else { Vec::new() },
+        comments: true,
+    };
+    let mut slow = |line: Line, previous: Option<f64>| -> Result<Option<(f64, Vec<f64>)>, ImportError> {
+        let start = line.text.trim_start();
+        if start.is_empty() || start.starts_with('*') || start.starts_with('#') {
+            return Ok(None);
         }
-        let cells = cells.unwrap_or_else(|| text::split_whitespace(line.text));
-        let (line, cells) = (&line, &cells);
+        let cells = text::split_whitespace(line.text);
         if cells.len() != width {
             let column = cells.get(width).map_or_else(|| text::end_column(line.text), |c| c.column);
             return Err(ctx.at(
@@ -178,26 +173,31 @@ pub(crate) fn parse(
         }
         let t_raw = ctx.number(line.number, &cells[0], "the time")?;
         let t = t_raw * time_scale;
-        for (j, trace) in traces.iter_mut().enumerate() {
+        let mut values = Vec::with_capacity(vectors);
+        for (j, name) in names.iter().enumerate() {
             if paired && j > 0 {
                 let scale_cell = &cells[2 * j];
-                let tj = ctx.number(line.number, scale_cell, &format!("the time before {}", trace.name))?;
+                let tj = ctx.number(line.number, scale_cell, &format!("the time before {name}"))?;
                 if tj != t_raw {
                     return Err(ctx.at(
                         line.number,
                         scale_cell.column,
                         ImportErrorKind::ScaleMismatch {
-                            vector: trace.name.clone(),
+                            vector: name.clone(),
                             expected: cells[0].text.clone(),
                             found: scale_cell.text.clone(),
                         },
                     ));
                 }
             }
-            let v = ctx.number(line.number, &cells[value_column(j)], &trace.name)?;
-            trace.push(ctx, t, v, (line.number, cells[0].column))?;
+            let v = ctx.number(line.number, &cells[value_column(j)], name)?;
+            check_point(ctx, name, previous, t, v, (line.number, cells[0].column))?;
+            values.push(v);
         }
-    }
+        Ok(Some((t, values)))
+    };
+    let columns = fast::read_rows(text, first_data_line, &spec, fast::threads(), &mut slow)?;
+    fast::fill(&mut traces, columns);
     traces.into_iter().map(|t| t.finish(ctx)).collect()
 }
 
