@@ -5,7 +5,7 @@ use crate::io::mnist::{self, Dataset};
 use crate::io::{atomic, table};
 use crate::network::encode::Encoding;
 use crate::network::protocol::{self, Outcome};
-use crate::network::NetConfig;
+use crate::network::{NetConfig, SynapseModel};
 use crate::params;
 use crate::plot::{self, Series, Style};
 use crate::synapse::CircuitParams;
@@ -268,12 +268,12 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     let reference = a.model == super::simulate::Model::Reference;
     let params_name =
         a.params.clone().unwrap_or_else(|| if reference { "reference".into() } else { "mnist-network".into() });
-    let (syn, applied, ref_params) = if reference {
-        (params::load_circuit("thesis-network")?, vec![], Some(params::load_reference(&params_name)?))
+    let (model, applied) = if reference {
+        (SynapseModel::Reference(Box::new(params::load_reference(&params_name)?)), vec![])
     } else {
         let cal = if a.ablate == Some(Ablation::Calibration) { Some("none") } else { a.calibration.as_deref() };
         let (s, ap) = synapse(&params_name, cal)?;
-        (s, ap, None)
+        (SynapseModel::Circuit(Box::new(s)), ap)
     };
     let train_all = load(&a.train_images, &a.train_labels, &a.train_csv)?.unwrap_or_else(mnist::embedded_train10k);
     let test_given = load(&a.test_images, &a.test_labels, &a.test_csv)?;
@@ -342,9 +342,9 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
         [100, 300, 1000, 3000, 10_000, 30_000].into_iter().filter(|&c| c < train.len()).collect();
     let bars = Bars::new();
     let t0 = std::time::Instant::now();
-    let net = match ref_params {
-        Some(r) => crate::network::Network::new_reference(cfg.clone(), r, train.pixels()),
-        None => crate::network::Network::new(cfg.clone(), syn, train.pixels()),
+    let net = match model {
+        SynapseModel::Reference(r) => crate::network::Network::new_reference(cfg.clone(), *r, train.pixels()),
+        SynapseModel::Circuit(s) => crate::network::Network::new(cfg.clone(), *s, train.pixels()),
     };
     let o = protocol::run_network(net, &train, &test, a.seed, &checkpoints, &|s, d, t| bars.update(s, d, t));
     let wall = t0.elapsed().as_secs_f64();

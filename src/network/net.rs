@@ -39,7 +39,7 @@ use super::lif::LifParams;
 use crate::blocks::bump::Tag;
 use crate::blocks::late_phase::{LateParams, LateState};
 use crate::synapse::circuit::ChargeSummary;
-use crate::synapse::{CircuitParams, Spikes};
+use crate::synapse::{CircuitParams, ReferenceParams, Spikes};
 use rand::Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -153,19 +153,49 @@ pub struct MemoryStats {
     pub z_changed: u64,
 }
 
+/// The synapse model of a network: every synapse of a network follows exactly one of them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SynapseModel {
+    /// The circuit synapse: biases plus calibration ([`CircuitParams`]); early phase in v_h [V].
+    Circuit(Box<CircuitParams>),
+    /// The Luboeinski-Tetzlaff reference equations (thesis Eqs. 2-5), the control; early phase in h [V] and the
+    /// late phase as Eq. 4 solved exactly.
+    Reference(Box<ReferenceParams>),
+}
+
+/// V_H0 of the circuit presets [V]: [`NetConfig::init_spread_v`] is a spread of v_h around it, and a reference
+/// network spreads h by the same fraction of h0.
+const SPREAD_V_H0_V: f64 = 0.9;
+
+/// The reference model's late phase: Eq. 4 solved exactly, z in [-0.5, 1].
+fn reference_late(r: &ReferenceParams) -> LateParams {
+    LateParams {
+        kind: crate::blocks::late_phase::LateKind::Ode,
+        bits: 16,
+        oscillator: crate::blocks::late_phase::Oscillator::SoftBound,
+        tau_z_s: r.tau_z_s,
+        z_init: r.z_init,
+        z_min: -0.5,
+        z_max: 1.0,
+        accel: r.accel,
+    }
+}
+
+/// The circuit synapse as each sample's trajectory starts: calcium at its resting value, switches off.
+fn window_params(syn: &CircuitParams) -> CircuitParams {
+    let mut w = syn.clone();
+    w.dpi.i_init_a = syn.dpi.i_rest();
+    w
+}
+
 /// The network state.
 pub struct Network {
     /// Configuration.
     pub cfg: NetConfig,
-    /// Synapse parameters (biases plus calibration) of the circuit model; for the reference model, the circuit
-    /// preset is unused and [`Network::reference`] holds the equations' parameters.
-    pub syn: CircuitParams,
-    /// Same, but each sample's trajectory starts at rest (calcium at its resting value, switches off).
-    window_syn: CircuitParams,
-    /// Synapses follow the Luboeinski-Tetzlaff reference equations instead of the circuit (the control).
-    pub reference: Option<crate::synapse::ReferenceParams>,
-    /// Late phase of the reference synapses (Eq. 4, exact).
-    ref_late: LateParams,
+    /// The synapse model (one for every synapse).
+    pub model: SynapseModel,
+    /// Late-phase parameters of the model (the circuit's, or Eq. 4 for the reference).
+    late_p: LateParams,
     /// Number of output neurons.
     pub n_out: usize,
     /// Number of inputs.
@@ -218,20 +248,35 @@ impl Network {
     /// A fresh network: every synapse at V_H0 and z_init.
     pub fn new(cfg: NetConfig, syn: CircuitParams, n_in: usize) -> Self {
         let n_out = cfg.classes.len() * cfg.per_class;
-        let mut window_syn = syn.clone();
-        window_syn.dpi.i_init_a = syn.dpi.i_rest();
         let mut rng = crate::stimulus::rng(cfg.seed);
         let v = (0..n_in * n_out)
             .map(|_| (syn.capacitor.v_init_v + cfg.init_spread_v * normal(&mut rng)).clamp(0.0, syn.capacitor.v_dd_v))
             .collect();
-        let late = vec![syn.late.init(); n_in * n_out];
-        let ref_late = syn.late.clone();
+        Network::with_model(cfg, SynapseModel::Circuit(Box::new(syn)), n_in, v).with_surrogate()
+    }
+
+    /// A fresh network of reference-model synapses (thesis Eqs. 2-5): every h at h_init (spread by the same
+    /// fraction of h0 as the circuit's v_h is of V_H0), z at z_init.
+    pub fn new_reference(cfg: NetConfig, r: ReferenceParams, n_in: usize) -> Self {
+        let n_out = cfg.classes.len() * cfg.per_class;
+        let mut rng = crate::stimulus::rng(cfg.seed);
+        let spread = cfg.init_spread_v * r.h0_v / SPREAD_V_H0_V;
+        let v = (0..n_in * n_out).map(|_| (r.h_init_v + spread * normal(&mut rng)).clamp(0.0, r.h_max_v)).collect();
+        Network::with_model(cfg, SynapseModel::Reference(Box::new(r)), n_in, v)
+    }
+
+    /// A network of `model` synapses with early-phase values `v` and the late phase at its initial state.
+    fn with_model(cfg: NetConfig, model: SynapseModel, n_in: usize, v: Vec<f64>) -> Self {
+        let n_out = cfg.classes.len() * cfg.per_class;
+        let late_p = match &model {
+            SynapseModel::Circuit(syn) => syn.late.clone(),
+            SynapseModel::Reference(r) => reference_late(r),
+        };
+        let late = vec![late_p.init(); n_in * n_out];
         Network {
             cfg,
-            window_syn,
-            syn,
-            reference: None,
-            ref_late,
+            model,
+            late_p,
             n_out,
             n_in,
             v,
@@ -245,13 +290,29 @@ impl Network {
             synapse_samples: 0,
             share_trajectories: true,
         }
-        .with_surrogate()
+    }
+
+    /// The circuit synapse's parameters (None for the reference model).
+    pub fn circuit(&self) -> Option<&CircuitParams> {
+        match &self.model {
+            SynapseModel::Circuit(s) => Some(s),
+            SynapseModel::Reference(_) => None,
+        }
+    }
+
+    /// The reference model's parameters (None for the circuit).
+    pub fn reference(&self) -> Option<&ReferenceParams> {
+        match &self.model {
+            SynapseModel::Reference(r) => Some(r),
+            SynapseModel::Circuit(_) => None,
+        }
     }
 
     fn with_surrogate(mut self) -> Self {
-        if !self.cfg.surrogate {
+        let Some(syn) = self.circuit().filter(|_| self.cfg.surrogate) else {
             return self;
-        }
+        };
+        let window_syn = window_params(syn);
         let c = &self.cfg;
         let window = c.presentation_s + c.gap_s;
         let post = super::rule::teacher_train(c);
@@ -260,8 +321,8 @@ impl Network {
             .map(|n| {
                 let pre = encode::regular_train(n, c.presentation_s);
                 [
-                    self.window_syn.early_charge(&Spikes { pre: pre.clone(), post: vec![] }, window),
-                    self.window_syn.early_charge(&Spikes { pre, post: post.clone() }, window),
+                    window_syn.early_charge(&Spikes { pre: pre.clone(), post: vec![] }, window),
+                    window_syn.early_charge(&Spikes { pre, post: post.clone() }, window),
                 ]
             })
             .collect();
@@ -274,13 +335,9 @@ impl Network {
         let n = self.n_out;
         let v0 = self.rest();
         let (theta_tag, _, _) = self.tag_params();
-        let zs = match &self.reference {
-            Some(r) => r.h0_v,
-            None => self.syn.weight.beta_per_v * self.syn.capacitor.v_h0_v,
-        };
-        let b = match &self.reference {
-            Some(_) => 1.0,
-            None => self.syn.weight.beta_per_v,
+        let (b, zs) = match &self.model {
+            SynapseModel::Reference(r) => (1.0, r.h0_v),
+            SynapseModel::Circuit(s) => (s.weight.beta_per_v, s.weight.beta_per_v * s.capacitor.v_h0_v),
         };
         let (mut ev, mut ez, mut tagged, mut tp) = (0.0, 0.0, 0u64, 0u64);
         for (k, (v, l)) in self.v.iter().zip(&self.late).enumerate() {
@@ -293,10 +350,7 @@ impl Network {
                 }
             }
         }
-        let z0 = match &self.reference {
-            Some(_) => self.ref_late.init().z,
-            None => self.syn.late.init().z,
-        };
+        let z0 = self.late_p.init().z;
         let moved = self.late.iter().filter(|l| l.z != z0).count() as u64;
         let tot = (ev + ez).max(1e-300);
         MemoryStats {
@@ -310,41 +364,19 @@ impl Network {
         }
     }
 
-    /// A fresh network of reference-model synapses (thesis Eqs. 2-5): every h at h_init, z at z_init.
-    pub fn new_reference(cfg: NetConfig, r: crate::synapse::ReferenceParams, n_in: usize) -> Self {
-        // The circuit preset only fills the unused circuit fields.
-        let placeholder = crate::params::load_circuit("thesis-network").expect("embedded preset");
-        let mut net = Network::new(NetConfig { init_spread_v: 0.0, ..cfg.clone() }, placeholder, n_in);
-        let mut rng = crate::stimulus::rng(cfg.seed);
-        let spread = cfg.init_spread_v * r.h0_v / net.syn.capacitor.v_h0_v;
-        for h in net.v.iter_mut() {
-            *h = (r.h_init_v + spread * normal(&mut rng)).clamp(0.0, r.h_max_v);
-        }
-        net.ref_late = LateParams {
-            kind: crate::blocks::late_phase::LateKind::Ode,
-            bits: 16,
-            oscillator: crate::blocks::late_phase::Oscillator::SoftBound,
-            tau_z_s: r.tau_z_s,
-            z_init: r.z_init,
-            z_min: -0.5,
-            z_max: 1.0,
-            accel: r.accel,
-        };
-        net.late = vec![net.ref_late.init(); net.v.len()];
-        net.reference = Some(r);
-        net
-    }
-
     /// Resting early-phase value (V_H0, or h0 for the reference model) [V].
     fn rest(&self) -> f64 {
-        self.reference.as_ref().map(|r| r.h0_v).unwrap_or(self.syn.capacitor.v_h0_v)
+        match &self.model {
+            SynapseModel::Circuit(s) => s.capacitor.v_h0_v,
+            SynapseModel::Reference(r) => r.h0_v,
+        }
     }
 
     /// (tag threshold [V], protein threshold [V], alpha) of the synapse model.
     fn tag_params(&self) -> (f64, f64, f64) {
-        match &self.reference {
-            Some(r) => (r.theta_tag_v, r.theta_pro_v, r.alpha),
-            None => (self.syn.tag.theta_tag_v, self.syn.tag.theta_pro_v, self.syn.tag.alpha),
+        match &self.model {
+            SynapseModel::Reference(r) => (r.theta_tag_v, r.theta_pro_v, r.alpha),
+            SynapseModel::Circuit(s) => (s.tag.theta_tag_v, s.tag.theta_pro_v, s.tag.alpha),
         }
     }
 
@@ -356,12 +388,14 @@ impl Network {
     /// Effective (signed) weight of synapse index k: beta (v_h - V_H0) + beta V_H0 z.
     #[inline]
     fn w_eff(&self, k: usize) -> f64 {
-        if let Some(r) = &self.reference {
+        match &self.model {
             // Reference total weight h + h0 z, relative to its resting value h0.
-            return (self.v[k] - r.h0_v) + r.h0_v * self.late[k].z;
+            SynapseModel::Reference(r) => (self.v[k] - r.h0_v) + r.h0_v * self.late[k].z,
+            SynapseModel::Circuit(s) => {
+                let b = s.weight.beta_per_v;
+                b * (self.v[k] - s.capacitor.v_h0_v) + b * s.capacitor.v_h0_v * self.late[k].z
+            }
         }
-        let b = self.syn.weight.beta_per_v;
-        b * (self.v[k] - self.syn.capacitor.v_h0_v) + b * self.syn.capacitor.v_h0_v * self.late[k].z
     }
 
     /// Per-pixel trains for an image: (pattern id per pixel, trains by pattern id). Pattern 0 is the empty train.
@@ -557,11 +591,16 @@ impl Network {
             }
             u
         };
-        if let Some(r) = self.reference.clone() {
-            self.apply_reference(&r, &ids, &trains, &groups, &group_of, &used_ids, window);
-            return;
-        }
-        let syn = &self.window_syn;
+        let full = match &self.model {
+            SynapseModel::Reference(r) => {
+                let r = r.clone();
+                self.apply_reference(&r, &ids, &trains, &groups, &group_of, &used_ids, window);
+                return;
+            }
+            SynapseModel::Circuit(s) => s.clone(),
+        };
+        let window_syn = window_params(&full);
+        let syn = &window_syn;
         let share = self.share_trajectories;
         let pairs: Vec<(usize, usize)> = if share {
             (0..groups.len())
@@ -601,12 +640,12 @@ impl Network {
         }
         // Apply to every synapse.
         let n = self.n_out;
-        let cap = &self.syn.capacitor;
+        let cap = &full.capacitor;
         let (v0, up, down) = (cap.v_h0_v, cap.accel * cap.i_hrp_a / cap.c_f, cap.accel * cap.i_hrn_a / cap.c_f);
-        let tag = &self.syn.tag;
-        let late_p: &LateParams = &self.syn.late;
+        let tag = &full.tag;
+        let late_p: &LateParams = &self.late_p;
         let protein = &self.protein;
-        let full = &self.syn;
+        let full = &*full;
         let late_on = self.cfg.late_phase;
         self.v.par_chunks_mut(n).zip(self.late.par_chunks_mut(n)).zip(ids.par_iter()).for_each(|((vs, ls), &h)| {
             for i in 0..n {
@@ -654,7 +693,7 @@ impl Network {
     #[allow(clippy::too_many_arguments)]
     fn apply_reference(
         &mut self,
-        r: &crate::synapse::ReferenceParams,
+        r: &ReferenceParams,
         ids: &[usize],
         trains: &[Vec<f64>],
         groups: &[Vec<f64>],
@@ -673,7 +712,7 @@ impl Network {
             table[g][h] = m;
         }
         let n = self.n_out;
-        let (h0, late_p, protein) = (r.h0_v, &self.ref_late, &self.protein);
+        let (h0, late_p, protein) = (r.h0_v, &self.late_p, &self.protein);
         let theta_tag = r.theta_tag_v;
         let late_on = self.cfg.late_phase;
         self.v.par_chunks_mut(n).zip(self.late.par_chunks_mut(n)).zip(ids.par_iter()).for_each(|((hs, ls), &h)| {
@@ -719,12 +758,12 @@ impl Network {
         let n = self.n_out;
         // The neurons' adaptive thresholds (theta, drive_mean) are left as they are: they adapt per training
         // sample, driven by the neuron's activity, and hold their state without input.
-        if let Some(r) = &self.reference {
+        if let SynapseModel::Reference(r) = &self.model {
             // Eq. 3 without calcium: h relaxes exponentially to h0 with tau_h / (0.1 accel); the tag holds while
             // |h - h0| > theta_tag, Eq. 4 runs meanwhile.
             let tau = r.tau_h_s / (0.1 * accel);
             let (h0, theta) = (r.h0_v, r.theta_tag_v);
-            let mut late_p = self.ref_late.clone();
+            let mut late_p = self.late_p.clone();
             late_p.accel = accel;
             let protein = &self.protein;
             let late_on = self.cfg.late_phase;
@@ -745,11 +784,12 @@ impl Network {
             });
             return;
         }
-        let cap = &self.syn.capacitor;
+        let SynapseModel::Circuit(syn) = &self.model else { return };
+        let cap = &syn.capacitor;
         let (v0, up, down) = (cap.v_h0_v, accel * cap.i_hrp_a / cap.c_f, accel * cap.i_hrn_a / cap.c_f);
-        let mut late_p = self.syn.late.clone();
+        let mut late_p = self.late_p.clone();
         late_p.accel = accel;
-        let tag = &self.syn.tag;
+        let tag = &syn.tag;
         let protein = &self.protein;
         let late_on = self.cfg.late_phase;
         self.v.par_chunks_mut(n).zip(self.late.par_chunks_mut(n)).for_each(|(vs, ls)| {
