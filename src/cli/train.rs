@@ -94,6 +94,11 @@ pub struct TrainArgs {
     /// Seed (Poisson trains, initial mismatch, test trains).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Exact synapse updates: every synapse replays each sample step by step on the single-synapse simulation's
+    /// grid (recovery, rails, tag and late phase inside the sample, as `stc simulate` would run it). Circuit model
+    /// without `--ablate surrogate`; slower than the default shared path.
+    #[arg(long)]
+    pub exact: bool,
     /// Output directory.
     #[arg(long)]
     pub out: PathBuf,
@@ -319,6 +324,7 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
         encoding: a.encoding,
         seed: a.seed,
         late_phase: a.ablate != Some(Ablation::LatePhase),
+        exact: a.exact,
         surrogate: a.ablate == Some(Ablation::Surrogate),
         ..NetConfig::default()
     };
@@ -334,6 +340,9 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
             return Err(format!("--i-bg must be a finite current, found {i}").into());
         }
         cfg.lif.i_bg_a = i;
+    }
+    if cfg.exact && (reference || cfg.surrogate) {
+        return Err("--exact needs the circuit model without --ablate surrogate".into());
     }
     if cfg.surrogate && (reference || cfg.encoding != Encoding::Regular) {
         return Err("--ablate surrogate needs the circuit model and regular encoding".into());

@@ -32,7 +32,15 @@
 //! over the sample, its tag and its late phase. With Poisson trains every active pixel has its own trajectory.
 //! Recovery is applied after the sample's switched charge (the ordering matters only if v_h crosses V_H0 within a
 //! sample, and then by at most one sample's recovery, i_hr T / C), and the tag and late phase are advanced once per
-//! sample (350 ms against tau_z = 360 s).
+//! sample (350 ms against tau_z = 360 s). Near a rail this ordering matters more (the clamp acts on the charge
+//! alone, recovery then lifts v_h off the rail).
+//!
+//! **Exact mode** ([`NetConfig::exact`], `stc train --exact`): the shared trajectory is the switched charge of every
+//! step of the single-synapse simulation's own grid ([`CircuitParams::charge_steps`], on the training clock: sample
+//! k starts at k (presentation + gap)), and every synapse replays it step by step ([`CircuitParams::replay`]): tag
+//! and late phase read at each step's start, recovery and the rail clamp per step, as
+//! [`CircuitParams::simulate`] runs one synapse over the whole training; consolidation reads the tag on the same
+//! grid. `tests/network_exact.rs` checks it against `simulate` of the concatenated trains to 1e-9.
 
 use super::encode::{self, Encoding};
 use super::lif::LifParams;
@@ -78,6 +86,14 @@ pub struct NetConfig {
     /// consolidation (v_h back at V_H0) nothing is left of the training.
     #[serde(default = "yes")]
     pub late_phase: bool,
+    /// Exact synapse updates (circuit model): every synapse's sample is replayed step by step on the grid of the
+    /// single-synapse simulation ([`CircuitParams::simulate`]): recovery, rails, tag and late phase inside the
+    /// sample as one synapse simulated alone, and consolidation with the tag read on that grid. The default fast
+    /// path applies each sample's switched charge first, then the sample's recovery, and advances the tag and
+    /// the late phase once per sample (`tests/network_exact.rs` measures how far apart the two are). Slower:
+    /// one replay of ~3,500 steps per synapse and sample.
+    #[serde(default)]
+    pub exact: bool,
     /// Replace the circuit's per-sample trajectory by a fixed lookup table of Delta v_h per (pre spike count, post
     /// silent / firing), measured once at V_H0 (the control `--ablate surrogate`; regular encoding only).
     #[serde(default)]
@@ -109,6 +125,7 @@ impl Default for NetConfig {
             init_spread_v: 0.01,
             seed: 1,
             late_phase: true,
+            exact: false,
             surrogate: false,
             theta_plus_v: 0.1e-3,
             theta_tau_samples: 1000.0,
@@ -224,10 +241,16 @@ pub struct Network {
     pub spike_events: u64,
     /// Synapse updates done (synapses x samples), for the speed report.
     pub synapse_samples: u64,
+    /// Training samples learned so far: sample k starts at k (presentation + gap) on the training clock, the
+    /// time the exact mode ([`NetConfig::exact`]) simulates each synapse in.
+    pub samples_trained: u64,
     /// Share one exact trajectory among synapses with the same trains (default). `false` simulates every
     /// synapse on its own: identical results, for benchmarks and tests.
     pub share_trajectories: bool,
 }
+
+/// One trajectory's (charge [C], step [s]) on the single-synapse grid ([`CircuitParams::charge_steps`]).
+type ChargeSteps = Vec<(f64, f64)>;
 
 /// A standard normal deviate, for the initial device mismatch.
 fn normal(rng: &mut impl Rng) -> f64 {
@@ -288,6 +311,7 @@ impl Network {
             spike_events: 0,
             surrogate: None,
             synapse_samples: 0,
+            samples_trained: 0,
             share_trajectories: true,
         }
     }
@@ -532,14 +556,31 @@ impl Network {
         (0..self.v.len()).into_par_iter().map(|k| self.w_eff(k)).collect()
     }
 
-    /// Train on one sample (plasticity on, teacher currents).
-    pub fn train_sample(&mut self, image: &[u8], label: u8, rng: &mut impl Rng) {
+    /// Train on one sample (plasticity on, teacher currents). Returns the output neurons' spike trains of the
+    /// sample (times from the sample's start [s]).
+    pub fn train_sample(&mut self, image: &[u8], label: u8, rng: &mut impl Rng) -> Vec<Vec<f64>> {
         let (ids, trains) = self.encode(image, rng);
         let teacher: Vec<f64> = (0..self.n_out)
             .map(|i| if self.class_of(i) == label { self.cfg.teacher_a } else { -self.cfg.teacher_a })
             .collect();
         let weights = self.weights();
         let (post, _) = self.run_neurons(&ids, &trains, &teacher, true, &weights);
+        self.learn(&ids, &trains, &post, &weights);
+        post
+    }
+
+    /// Train on one sample whose output spike trains `post` are given instead of run (e.g. those another network
+    /// produced): the same synapse and homeostasis updates as [`Network::train_sample`], so that two update paths
+    /// can be compared on the same trains.
+    pub fn train_sample_with_post(&mut self, image: &[u8], post: &[Vec<f64>], rng: &mut impl Rng) {
+        let (ids, trains) = self.encode(image, rng);
+        let weights = self.weights();
+        self.learn(&ids, &trains, post, &weights);
+    }
+
+    /// Plasticity and homeostasis of one training sample with input trains (`ids`, `trains`) and output trains
+    /// `post`, `weights` being the weights the neurons saw.
+    fn learn(&mut self, ids: &[usize], trains: &[Vec<f64>], post: &[Vec<f64>], weights: &[f64]) {
         // Homeostasis: the neurons that fired (the winners) raise their threshold; all relax.
         if self.cfg.drive_tau_samples > 0.0 {
             // Mean depolarisation of the synaptic drive: v_w tau_syn sum_j w_j n_j / T (stationary Eq. 1).
@@ -561,7 +602,7 @@ impl Network {
             }
         }
         let relax = (-1.0 / self.cfg.theta_tau_samples).exp();
-        for (th, p) in self.theta.iter_mut().zip(&post) {
+        for (th, p) in self.theta.iter_mut().zip(post) {
             *th *= relax;
             if !p.is_empty() {
                 *th += self.cfg.theta_plus_v;
@@ -586,7 +627,7 @@ impl Network {
         // Shared exact trajectories for every (pre pattern, post group) pair that occurs.
         let used_ids: Vec<bool> = {
             let mut u = vec![false; trains.len()];
-            for &id in &ids {
+            for &id in ids {
                 u[id] = true;
             }
             u
@@ -594,7 +635,7 @@ impl Network {
         let full = match &self.model {
             SynapseModel::Reference(r) => {
                 let r = r.clone();
-                self.apply_reference(&r, &ids, &trains, &groups, &group_of, &used_ids, window);
+                self.apply_reference(&r, ids, trains, &groups, &group_of, &used_ids, window);
                 return;
             }
             SynapseModel::Circuit(s) => s.clone(),
@@ -611,7 +652,29 @@ impl Network {
             Vec::new()
         };
         let mut table: Vec<Vec<Option<ChargeSummary>>> = vec![vec![None; trains.len()]; groups.len()];
-        if let Some(sur) = &self.surrogate {
+        let exact = self.cfg.exact && self.surrogate.is_none();
+        // Exact mode: every (pre, post) pair that occurs, silent ones too, on the single-synapse grid.
+        let mut grids: Vec<Vec<Option<ChargeSteps>>> = vec![vec![None; trains.len()]; groups.len()];
+        if exact {
+            let all: Vec<(usize, usize)> = (0..groups.len())
+                .flat_map(|g| (0..trains.len()).map(move |h| (g, h)))
+                .filter(|&(_, h)| used_ids[h])
+                .collect();
+            self.trajectories += all.len() as u64;
+            self.spike_events += all.iter().map(|&(g, h)| (trains[h].len() + groups[g].len()) as u64).sum::<u64>();
+            // The sample's place on the training clock, as one simulation of the whole training would have it.
+            let t0 = self.samples_trained as f64 * window;
+            let shift = |x: &[f64]| x.iter().map(|t| t + t0).collect::<Vec<f64>>();
+            let computed: Vec<ChargeSteps> = all
+                .par_iter()
+                .map(|&(g, h)| {
+                    syn.charge_steps(&Spikes { pre: shift(&trains[h]), post: shift(&groups[g]) }, t0, t0 + window)
+                })
+                .collect();
+            for (&(g, h), q) in all.iter().zip(computed) {
+                grids[g][h] = Some(q);
+            }
+        } else if let Some(sur) = &self.surrogate {
             // The control: a fixed table per (pre count, post silent / firing), whatever the actual post train.
             for &(g, h) in &pairs {
                 table[g][h] = Some(sur[h.min(sur.len() - 1)][usize::from(g != 0)].clone());
@@ -627,8 +690,8 @@ impl Network {
                 table[g][h] = Some(q);
             }
         }
-        if !share {
-            for &h in &ids {
+        if !share && !exact {
+            for &h in ids {
                 for g in &group_of {
                     let e = (trains[h].len() + groups[*g].len()) as u64;
                     if e > 0 {
@@ -649,6 +712,12 @@ impl Network {
         let late_on = self.cfg.late_phase;
         self.v.par_chunks_mut(n).zip(self.late.par_chunks_mut(n)).zip(ids.par_iter()).for_each(|((vs, ls), &h)| {
             for i in 0..n {
+                if exact {
+                    if let Some(steps) = &grids[group_of[i]][h] {
+                        (vs[i], ls[i]) = full.replay(steps, vs[i], ls[i], protein[i], late_on);
+                    }
+                    continue;
+                }
                 let mut v = vs[i];
                 if share {
                     if let Some(q) = &table[group_of[i]][h] {
@@ -686,6 +755,7 @@ impl Network {
             }
         }
         self.synapse_samples += (self.n_in * n) as u64;
+        self.samples_trained += 1;
     }
 
     /// One sample's update of reference-model synapses: Eq. 3 over the window is one exact affine map per
@@ -792,13 +862,30 @@ impl Network {
         let tag = &syn.tag;
         let protein = &self.protein;
         let late_on = self.cfg.late_phase;
+        let (exact, grid) = (self.cfg.exact, syn.max_step_s);
         self.v.par_chunks_mut(n).zip(self.late.par_chunks_mut(n)).for_each(|(vs, ls)| {
             for i in 0..n {
                 let v = vs[i];
                 let t = tag.tag(v - v0);
                 if late_on && t != Tag::None && protein[i] > 0.0 {
                     let slope = if v > v0 { down } else { up };
-                    let t_tag = if slope > 0.0 { ((v - v0).abs() - tag.theta_tag_v).max(0.0) / slope } else { t_s };
+                    let t_tag = if slope <= 0.0 {
+                        t_s
+                    } else if exact {
+                        // As the single-synapse simulation: the tag is read at the start of each step of
+                        // max_step_s, so the late phase runs for every step that starts tagged.
+                        let tagged = |k: f64| tag.tag(recover(v, v0, up, down, k * grid) - v0) != Tag::None;
+                        let mut k = (((v - v0).abs() - tag.theta_tag_v) / (slope * grid)).floor().max(0.0);
+                        while k > 0.0 && !tagged(k - 1.0) {
+                            k -= 1.0;
+                        }
+                        while tagged(k) && k * grid < t_s {
+                            k += 1.0;
+                        }
+                        k * grid
+                    } else {
+                        ((v - v0).abs() - tag.theta_tag_v).max(0.0) / slope
+                    };
                     ls[i] = late_p.advance(&ls[i], t, protein[i], t_tag.min(t_s));
                 }
                 vs[i] = recover(v, v0, up, down, t_s);
