@@ -99,6 +99,12 @@ pub struct TrainArgs {
     /// without `--ablate surrogate`; slower than the default shared path.
     #[arg(long)]
     pub exact: bool,
+    /// Device mismatch: every synapse gets its own parameters, each bias current (DPI currents and jumps,
+    /// comparator thresholds, switch on/off currents, recovery currents; see `network::net::MISMATCH_CURRENTS`)
+    /// times an independent log-normal factor exp(S N(0,1) - S^2/2), seeded from --seed. Runs every synapse on its
+    /// own (no trajectory sharing). Circuit model, without --exact or --ablate surrogate.
+    #[arg(long)]
+    pub mismatch_sigma: Option<f64>,
     /// Output directory.
     #[arg(long)]
     pub out: PathBuf,
@@ -325,6 +331,7 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
         seed: a.seed,
         late_phase: a.ablate != Some(Ablation::LatePhase),
         exact: a.exact,
+        mismatch_sigma: a.mismatch_sigma,
         surrogate: a.ablate == Some(Ablation::Surrogate),
         ..NetConfig::default()
     };
@@ -340,6 +347,14 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
             return Err(format!("--i-bg must be a finite current, found {i}").into());
         }
         cfg.lif.i_bg_a = i;
+    }
+    if let Some(sig) = cfg.mismatch_sigma {
+        if !(sig.is_finite() && sig >= 0.0) {
+            return Err(format!("--mismatch-sigma must be a finite relative sigma >= 0, found {sig}").into());
+        }
+        if reference || cfg.surrogate || cfg.exact {
+            return Err("--mismatch-sigma needs the circuit model, without --exact or --ablate surrogate".into());
+        }
     }
     if cfg.exact && (reference || cfg.surrogate) {
         return Err("--exact needs the circuit model without --ablate surrogate".into());

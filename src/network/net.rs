@@ -106,6 +106,58 @@ pub struct NetConfig {
     /// [`Network::drive_mean`]).
     #[serde(default)]
     pub drive_tau_samples: f64,
+    /// Device mismatch (circuit model): every synapse gets its own parameters, each bias current
+    /// ([`MISMATCH_CURRENTS`]) multiplied by an independent log-normal factor exp(S N(0,1) - S^2 / 2) (mean 1) with
+    /// relative sigma S, seeded from `seed`. `None`: one shared parameter set. Any `Some` (also `Some(0)`) runs
+    /// every synapse's trajectory on its own, as mismatch needs.
+    #[serde(default)]
+    pub mismatch_sigma: Option<f64>,
+}
+
+/// The bias currents that vary from synapse to synapse under `--mismatch-sigma`: the DPI's threshold, time-constant,
+/// input (dc) currents and jumps, the two comparator thresholds, the switches' on and off (tail) currents and the
+/// two recovery currents. Voltages (V_H0, tag and protein thresholds), the capacitor, time constants of the
+/// switches, delays and the late phase are not varied.
+pub const MISMATCH_CURRENTS: [&str; 13] = [
+    "dpi.i_th_a",
+    "dpi.i_tau_a",
+    "dpi.i_indc_a",
+    "dpi.jump_pre_a",
+    "dpi.jump_post_a",
+    "pot_comparator.threshold_a",
+    "dep_comparator.threshold_a",
+    "pot_switch.i_on_a",
+    "pot_switch.i_off_a",
+    "dep_switch.i_on_a",
+    "dep_switch.i_off_a",
+    "capacitor.i_hrp_a",
+    "capacitor.i_hrn_a",
+];
+
+/// Per-synapse parameters under mismatch, pixel-major as [`Network::v`]; each has its calcium at rest at the start
+/// of a sample (as [`window_params`]).
+fn mismatched(syn: &CircuitParams, n: usize, sigma: f64, seed: u64) -> Vec<CircuitParams> {
+    let mut base = window_params(syn);
+    base.provenance = None;
+    base.description.clear();
+    let mut rng = crate::stimulus::rng(seed ^ 0x4D49_534D_4154_4348);
+    (0..n)
+        .map(|_| {
+            let mut p = base.clone();
+            {
+                let mut fields = p.fields_mut();
+                for key in MISMATCH_CURRENTS {
+                    let f = (sigma * normal(&mut rng) - 0.5 * sigma * sigma).exp();
+                    if let Some((_, x)) = fields.iter_mut().find(|(k, _)| k == key) {
+                        **x *= f;
+                    }
+                }
+            }
+            // The resting calcium follows the mismatched DPI currents.
+            p.dpi.i_init_a = p.dpi.i_rest();
+            p
+        })
+        .collect()
 }
 
 impl Default for NetConfig {
@@ -130,6 +182,7 @@ impl Default for NetConfig {
             theta_plus_v: 0.1e-3,
             theta_tau_samples: 1000.0,
             drive_tau_samples: 100.0,
+            mismatch_sigma: None,
         }
     }
 }
@@ -223,6 +276,8 @@ pub struct Network {
     pub late: Vec<LateState>,
     /// Protein availability per output neuron.
     pub protein: Vec<f64>,
+    /// Per-synapse parameters under device mismatch ([`NetConfig::mismatch_sigma`]), pixel-major.
+    mismatch: Option<Vec<CircuitParams>>,
     /// Adaptive threshold offset per output neuron [V]: raised each time the neuron wins a training sample and
     /// relaxing with `theta_tau_samples`, so that every neuron of a class gets to learn a prototype (homeostasis,
     /// as the adaptive threshold of Diehl & Cook 2015).
@@ -275,7 +330,10 @@ impl Network {
         let v = (0..n_in * n_out)
             .map(|_| (syn.capacitor.v_init_v + cfg.init_spread_v * normal(&mut rng)).clamp(0.0, syn.capacitor.v_dd_v))
             .collect();
-        Network::with_model(cfg, SynapseModel::Circuit(Box::new(syn)), n_in, v).with_surrogate()
+        let mismatch = cfg.mismatch_sigma.map(|s| mismatched(&syn, n_in * n_out, s, cfg.seed));
+        let mut net = Network::with_model(cfg, SynapseModel::Circuit(Box::new(syn)), n_in, v).with_surrogate();
+        net.mismatch = mismatch;
+        net
     }
 
     /// A fresh network of reference-model synapses (thesis Eqs. 2-5): every h at h_init (spread by the same
@@ -305,6 +363,7 @@ impl Network {
             v,
             late,
             protein: vec![0.0; n_out],
+            mismatch: None,
             theta: vec![0.0; n_out],
             drive_mean: vec![0.0; n_out],
             trajectories: 0,
@@ -321,6 +380,15 @@ impl Network {
         match &self.model {
             SynapseModel::Circuit(s) => Some(s),
             SynapseModel::Reference(_) => None,
+        }
+    }
+
+    /// The parameters of synapse `k` (pixel-major index) of the circuit model: its own under mismatch (with the
+    /// calcium at rest as a sample starts), otherwise the shared set. None for the reference model.
+    pub fn synapse_params(&self, k: usize) -> Option<&CircuitParams> {
+        match &self.mismatch {
+            Some(m) => m.get(k),
+            None => self.circuit(),
         }
     }
 
@@ -640,6 +708,10 @@ impl Network {
             }
             SynapseModel::Circuit(s) => s.clone(),
         };
+        if self.mismatch.is_some() {
+            self.apply_mismatched(ids, trains, &groups, &group_of, window);
+            return;
+        }
         let window_syn = window_params(&full);
         let syn = &window_syn;
         let share = self.share_trajectories;
@@ -737,6 +809,59 @@ impl Network {
                 }
             }
         });
+        self.update_protein();
+    }
+
+    /// One sample's update with every synapse's own parameters (device mismatch): each synapse's exact trajectory
+    /// on its own, then its recovery, tag and late phase, as the shared path does with one parameter set.
+    fn apply_mismatched(
+        &mut self,
+        ids: &[usize],
+        trains: &[Vec<f64>],
+        groups: &[Vec<f64>],
+        group_of: &[usize],
+        window: f64,
+    ) {
+        let n = self.n_out;
+        let Some(params) = &self.mismatch else { return };
+        let (protein, late_on) = (&self.protein, self.cfg.late_phase);
+        let (mut trajectories, mut events) = (0u64, 0u64);
+        for &h in ids {
+            for g in group_of {
+                let e = (trains[h].len() + groups[*g].len()) as u64;
+                if e > 0 {
+                    trajectories += 1;
+                    events += e;
+                }
+            }
+        }
+        self.trajectories += trajectories;
+        self.spike_events += events;
+        self.v
+            .par_chunks_mut(n)
+            .zip(self.late.par_chunks_mut(n))
+            .zip(params.par_chunks(n))
+            .zip(ids.par_iter())
+            .for_each(|(((vs, ls), ps), &h)| {
+                for i in 0..n {
+                    let p = &ps[i];
+                    let post = &groups[group_of[i]];
+                    let mut v = vs[i];
+                    if !(trains[h].is_empty() && post.is_empty()) {
+                        let q = p.early_charge(&Spikes { pre: trains[h].clone(), post: post.clone() }, window);
+                        v = p.apply_charge(v, &q);
+                    }
+                    let cap = &p.capacitor;
+                    let (v0, up, down) =
+                        (cap.v_h0_v, cap.accel * cap.i_hrp_a / cap.c_f, cap.accel * cap.i_hrn_a / cap.c_f);
+                    v = recover(v, v0, up, down, window);
+                    vs[i] = v;
+                    let t = p.tag.tag(v - v0);
+                    if late_on && t != Tag::None && protein[i] > 0.0 {
+                        ls[i] = p.late.advance(&ls[i], t, protein[i], window);
+                    }
+                }
+            });
         self.update_protein();
     }
 
@@ -863,8 +988,18 @@ impl Network {
         let protein = &self.protein;
         let late_on = self.cfg.late_phase;
         let (exact, grid) = (self.cfg.exact, syn.max_step_s);
-        self.v.par_chunks_mut(n).zip(self.late.par_chunks_mut(n)).for_each(|(vs, ls)| {
+        let (shared_up, shared_down) = (up, down);
+        let mismatch = self.mismatch.as_deref();
+        self.v.par_chunks_mut(n).zip(self.late.par_chunks_mut(n)).enumerate().for_each(|(j, (vs, ls))| {
             for i in 0..n {
+                // Under mismatch each synapse recovers with its own currents (tag and late phase are not varied).
+                let (up, down) = match mismatch {
+                    Some(m) => {
+                        let c = &m[j * n + i].capacitor;
+                        (accel * c.i_hrp_a / c.c_f, accel * c.i_hrn_a / c.c_f)
+                    }
+                    None => (shared_up, shared_down),
+                };
                 let v = vs[i];
                 let t = tag.tag(v - v0);
                 if late_on && t != Tag::None && protein[i] > 0.0 {
