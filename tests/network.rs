@@ -84,3 +84,40 @@ fn shared_trajectories_equal_per_synapse_simulation() {
     assert!(a.late.iter().zip(&b.late).all(|(x, y)| x == y));
     assert!(b.trajectories > a.trajectories, "the per-synapse path computes more trajectories");
 }
+
+#[test]
+fn mismatch_zero_equals_the_shared_network_bit_for_bit_and_sigma_makes_synapses_differ() {
+    let (syn, _) = stc_synapse::cli::train::synapse("mnist-network", None).unwrap();
+    let data = mnist::embedded_thesis_train().take(20);
+    let train = |sigma: Option<f64>, consolidate: bool| {
+        let cfg = NetConfig { classes: vec![0, 1], mismatch_sigma: sigma, ..NetConfig::default() };
+        let mut net = Network::new(cfg, syn.clone(), 784);
+        let mut rng = stc_synapse::stimulus::rng(3);
+        for k in 0..data.len() {
+            net.train_sample(data.image(k), data.labels[k], &mut rng);
+        }
+        if consolidate {
+            net.consolidate(600.0, 32.0);
+        }
+        net
+    };
+    let shared = train(None, true);
+    let zero = train(Some(0.0), true);
+    // S = 0 runs the per-synapse path with every factor exactly 1: the same numbers, bit for bit.
+    assert!(zero.trajectories > shared.trajectories, "S = 0 took the per-synapse path");
+    assert_eq!(zero.v, shared.v);
+    assert_eq!(zero.late, shared.late);
+    assert!(
+        shared.v.iter().any(|&v| (v - syn.capacitor.v_h0_v).abs() > 1e-3) || shared.late.iter().any(|l| l.z != 0.0)
+    );
+    let spread = train(Some(0.1), false);
+    let shared = train(None, false);
+    let (a, b) = (spread.synapse_params(0).unwrap(), spread.synapse_params(1).unwrap());
+    for key in stc_synapse::network::net::MISMATCH_CURRENTS {
+        assert_ne!(a.get(key), b.get(key), "{key} varies between synapses");
+        assert_eq!(zero.synapse_params(0).unwrap().get(key), syn.get(key), "{key} at S = 0");
+    }
+    assert_eq!(a.capacitor.c_f, b.capacitor.c_f, "the capacitor is not varied");
+    let moved = spread.v.iter().zip(&shared.v).filter(|(x, y)| x != y).count();
+    assert!(moved > spread.v.len() / 2, "mismatch changes most synapses' trajectories: {moved}");
+}

@@ -5,7 +5,7 @@ use crate::io::mnist::{self, Dataset};
 use crate::io::{atomic, table};
 use crate::network::encode::Encoding;
 use crate::network::protocol::{self, Outcome};
-use crate::network::NetConfig;
+use crate::network::{NetConfig, SynapseModel};
 use crate::params;
 use crate::plot::{self, Series, Style};
 use crate::synapse::CircuitParams;
@@ -95,6 +95,17 @@ pub struct TrainArgs {
     /// Seed (Poisson trains, initial mismatch, test trains).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Exact synapse updates: every synapse replays each sample step by step on the single-synapse simulation's
+    /// grid (recovery, rails, tag and late phase inside the sample, as `stc simulate` would run it). Circuit model
+    /// without `--ablate surrogate`; slower than the default shared path.
+    #[arg(long)]
+    pub exact: bool,
+    /// Device mismatch: every synapse gets its own parameters, each bias current (DPI currents and jumps,
+    /// comparator thresholds, switch on/off currents, recovery currents; see `network::net::MISMATCH_CURRENTS`)
+    /// times an independent log-normal factor exp(S N(0,1) - S^2/2), seeded from --seed. Runs every synapse on its
+    /// own (no trajectory sharing). Circuit model, without --exact or --ablate surrogate.
+    #[arg(long)]
+    pub mismatch_sigma: Option<f64>,
     /// Output directory.
     #[arg(long)]
     pub out: PathBuf,
@@ -271,12 +282,12 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     let reference = a.model == super::simulate::Model::Reference;
     let params_name =
         a.params.clone().unwrap_or_else(|| if reference { "reference".into() } else { "mnist-network".into() });
-    let (syn, applied, ref_params) = if reference {
-        (params::load_circuit("thesis-network")?, vec![], Some(params::load_reference(&params_name)?))
+    let (model, applied) = if reference {
+        (SynapseModel::Reference(Box::new(params::load_reference(&params_name)?)), vec![])
     } else {
         let cal = if a.ablate == Some(Ablation::Calibration) { Some("none") } else { a.calibration.as_deref() };
         let (s, ap) = synapse(&params_name, cal)?;
-        (s, ap, None)
+        (SynapseModel::Circuit(Box::new(s)), ap)
     };
     let train_all = load(&a.train_images, &a.train_labels, &a.train_csv)?.unwrap_or_else(mnist::embedded_train10k);
     let test_given = load(&a.test_images, &a.test_labels, &a.test_csv)?;
@@ -322,6 +333,8 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
         encoding: a.encoding,
         seed: a.seed,
         late_phase: a.ablate != Some(Ablation::LatePhase),
+        exact: a.exact,
+        mismatch_sigma: a.mismatch_sigma,
         surrogate: a.ablate == Some(Ablation::Surrogate),
         ..NetConfig::default()
     };
@@ -338,6 +351,17 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
         }
         cfg.lif.i_bg_a = i;
     }
+    if let Some(sig) = cfg.mismatch_sigma {
+        if !(sig.is_finite() && sig >= 0.0) {
+            return Err(format!("--mismatch-sigma must be a finite relative sigma >= 0, found {sig}").into());
+        }
+        if reference || cfg.surrogate || cfg.exact {
+            return Err("--mismatch-sigma needs the circuit model, without --exact or --ablate surrogate".into());
+        }
+    }
+    if cfg.exact && (reference || cfg.surrogate) {
+        return Err("--exact needs the circuit model without --ablate surrogate".into());
+    }
     if cfg.surrogate && (reference || cfg.encoding != Encoding::Regular) {
         return Err("--ablate surrogate needs the circuit model and regular encoding".into());
     }
@@ -345,9 +369,9 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
         [100, 300, 1000, 3000, 10_000, 30_000].into_iter().filter(|&c| c < train.len()).collect();
     let bars = Bars::new();
     let t0 = std::time::Instant::now();
-    let net = match ref_params {
-        Some(r) => crate::network::Network::new_reference(cfg.clone(), r, train.pixels()),
-        None => crate::network::Network::new(cfg.clone(), syn, train.pixels()),
+    let net = match model {
+        SynapseModel::Reference(r) => crate::network::Network::new_reference(cfg.clone(), *r, train.pixels()),
+        SynapseModel::Circuit(s) => crate::network::Network::new(cfg.clone(), *s, train.pixels()),
     };
     let o = protocol::run_network(net, &train, &test, a.seed, &checkpoints, &|s, d, t| bars.update(s, d, t));
     let wall = t0.elapsed().as_secs_f64();

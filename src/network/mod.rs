@@ -12,4 +12,4 @@ pub mod net;
 pub mod protocol;
 pub mod rule;
 
-pub use net::{MemoryStats, NetConfig, Network, TestResult};
+pub use net::{MemoryStats, NetConfig, Network, SynapseModel, TestResult};

@@ -32,14 +32,22 @@
 //! over the sample, its tag and its late phase. With Poisson trains every active pixel has its own trajectory.
 //! Recovery is applied after the sample's switched charge (the ordering matters only if v_h crosses V_H0 within a
 //! sample, and then by at most one sample's recovery, i_hr T / C), and the tag and late phase are advanced once per
-//! sample (350 ms against tau_z = 360 s).
+//! sample (350 ms against tau_z = 360 s). Near a rail this ordering matters more (the clamp acts on the charge
+//! alone, recovery then lifts v_h off the rail).
+//!
+//! **Exact mode** ([`NetConfig::exact`], `stc train --exact`): the shared trajectory is the switched charge of every
+//! step of the single-synapse simulation's own grid ([`CircuitParams::charge_steps`], on the training clock: sample
+//! k starts at k (presentation + gap)), and every synapse replays it step by step ([`CircuitParams::replay`]): tag
+//! and late phase read at each step's start, recovery and the rail clamp per step, as
+//! [`CircuitParams::simulate`] runs one synapse over the whole training; consolidation reads the tag on the same
+//! grid. `tests/network_exact.rs` checks it against `simulate` of the concatenated trains to 1e-9.
 
 use super::encode::{self, Encoding};
 use super::lif::LifParams;
 use crate::blocks::bump::Tag;
 use crate::blocks::late_phase::{LateParams, LateState};
 use crate::synapse::circuit::ChargeSummary;
-use crate::synapse::{CircuitParams, Spikes};
+use crate::synapse::{CircuitParams, ReferenceParams, Spikes};
 use rand::Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -78,6 +86,14 @@ pub struct NetConfig {
     /// consolidation (v_h back at V_H0) nothing is left of the training.
     #[serde(default = "yes")]
     pub late_phase: bool,
+    /// Exact synapse updates (circuit model): every synapse's sample is replayed step by step on the grid of the
+    /// single-synapse simulation ([`CircuitParams::simulate`]): recovery, rails, tag and late phase inside the
+    /// sample as one synapse simulated alone, and consolidation with the tag read on that grid. The default fast
+    /// path applies each sample's switched charge first, then the sample's recovery, and advances the tag and
+    /// the late phase once per sample (`tests/network_exact.rs` measures how far apart the two are). Slower:
+    /// one replay of ~3,500 steps per synapse and sample.
+    #[serde(default)]
+    pub exact: bool,
     /// Replace the circuit's per-sample trajectory by a fixed lookup table of Delta v_h per (pre spike count, post
     /// silent / firing), measured once at V_H0 (the control `--ablate surrogate`; regular encoding only).
     #[serde(default)]
@@ -90,6 +106,58 @@ pub struct NetConfig {
     /// [`Network::drive_mean`]).
     #[serde(default)]
     pub drive_tau_samples: f64,
+    /// Device mismatch (circuit model): every synapse gets its own parameters, each bias current
+    /// ([`MISMATCH_CURRENTS`]) multiplied by an independent log-normal factor exp(S N(0,1) - S^2 / 2) (mean 1) with
+    /// relative sigma S, seeded from `seed`. `None`: one shared parameter set. Any `Some` (also `Some(0)`) runs
+    /// every synapse's trajectory on its own, as mismatch needs.
+    #[serde(default)]
+    pub mismatch_sigma: Option<f64>,
+}
+
+/// The bias currents that vary from synapse to synapse under `--mismatch-sigma`: the DPI's threshold, time-constant,
+/// input (dc) currents and jumps, the two comparator thresholds, the switches' on and off (tail) currents and the
+/// two recovery currents. Voltages (V_H0, tag and protein thresholds), the capacitor, time constants of the
+/// switches, delays and the late phase are not varied.
+pub const MISMATCH_CURRENTS: [&str; 13] = [
+    "dpi.i_th_a",
+    "dpi.i_tau_a",
+    "dpi.i_indc_a",
+    "dpi.jump_pre_a",
+    "dpi.jump_post_a",
+    "pot_comparator.threshold_a",
+    "dep_comparator.threshold_a",
+    "pot_switch.i_on_a",
+    "pot_switch.i_off_a",
+    "dep_switch.i_on_a",
+    "dep_switch.i_off_a",
+    "capacitor.i_hrp_a",
+    "capacitor.i_hrn_a",
+];
+
+/// Per-synapse parameters under mismatch, pixel-major as [`Network::v`]; each has its calcium at rest at the start
+/// of a sample (as [`window_params`]).
+fn mismatched(syn: &CircuitParams, n: usize, sigma: f64, seed: u64) -> Vec<CircuitParams> {
+    let mut base = window_params(syn);
+    base.provenance = None;
+    base.description.clear();
+    let mut rng = crate::stimulus::rng(seed ^ 0x4D49_534D_4154_4348);
+    (0..n)
+        .map(|_| {
+            let mut p = base.clone();
+            {
+                let mut fields = p.fields_mut();
+                for key in MISMATCH_CURRENTS {
+                    let f = (sigma * normal(&mut rng) - 0.5 * sigma * sigma).exp();
+                    if let Some((_, x)) = fields.iter_mut().find(|(k, _)| k == key) {
+                        **x *= f;
+                    }
+                }
+            }
+            // The resting calcium follows the mismatched DPI currents.
+            p.dpi.i_init_a = p.dpi.i_rest();
+            p
+        })
+        .collect()
 }
 
 impl Default for NetConfig {
@@ -109,10 +177,12 @@ impl Default for NetConfig {
             init_spread_v: 0.01,
             seed: 1,
             late_phase: true,
+            exact: false,
             surrogate: false,
             theta_plus_v: 0.1e-3,
             theta_tau_samples: 1000.0,
             drive_tau_samples: 100.0,
+            mismatch_sigma: None,
         }
     }
 }
@@ -153,19 +223,49 @@ pub struct MemoryStats {
     pub z_changed: u64,
 }
 
+/// The synapse model of a network: every synapse of a network follows exactly one of them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SynapseModel {
+    /// The circuit synapse: biases plus calibration ([`CircuitParams`]); early phase in v_h [V].
+    Circuit(Box<CircuitParams>),
+    /// The Luboeinski-Tetzlaff reference equations (thesis Eqs. 2-5), the control; early phase in h [V] and the
+    /// late phase as Eq. 4 solved exactly.
+    Reference(Box<ReferenceParams>),
+}
+
+/// V_H0 of the circuit presets [V]: [`NetConfig::init_spread_v`] is a spread of v_h around it, and a reference
+/// network spreads h by the same fraction of h0.
+const SPREAD_V_H0_V: f64 = 0.9;
+
+/// The reference model's late phase: Eq. 4 solved exactly, z in [-0.5, 1].
+fn reference_late(r: &ReferenceParams) -> LateParams {
+    LateParams {
+        kind: crate::blocks::late_phase::LateKind::Ode,
+        bits: 16,
+        oscillator: crate::blocks::late_phase::Oscillator::SoftBound,
+        tau_z_s: r.tau_z_s,
+        z_init: r.z_init,
+        z_min: -0.5,
+        z_max: 1.0,
+        accel: r.accel,
+    }
+}
+
+/// The circuit synapse as each sample's trajectory starts: calcium at its resting value, switches off.
+fn window_params(syn: &CircuitParams) -> CircuitParams {
+    let mut w = syn.clone();
+    w.dpi.i_init_a = syn.dpi.i_rest();
+    w
+}
+
 /// The network state.
 pub struct Network {
     /// Configuration.
     pub cfg: NetConfig,
-    /// Synapse parameters (biases plus calibration) of the circuit model; for the reference model, the circuit
-    /// preset is unused and [`Network::reference`] holds the equations' parameters.
-    pub syn: CircuitParams,
-    /// Same, but each sample's trajectory starts at rest (calcium at its resting value, switches off).
-    window_syn: CircuitParams,
-    /// Synapses follow the Luboeinski-Tetzlaff reference equations instead of the circuit (the control).
-    pub reference: Option<crate::synapse::ReferenceParams>,
-    /// Late phase of the reference synapses (Eq. 4, exact).
-    ref_late: LateParams,
+    /// The synapse model (one for every synapse).
+    pub model: SynapseModel,
+    /// Late-phase parameters of the model (the circuit's, or Eq. 4 for the reference).
+    late_p: LateParams,
     /// Number of output neurons.
     pub n_out: usize,
     /// Number of inputs.
@@ -176,6 +276,8 @@ pub struct Network {
     pub late: Vec<LateState>,
     /// Protein availability per output neuron.
     pub protein: Vec<f64>,
+    /// Per-synapse parameters under device mismatch ([`NetConfig::mismatch_sigma`]), pixel-major.
+    mismatch: Option<Vec<CircuitParams>>,
     /// Adaptive threshold offset per output neuron [V]: raised each time the neuron wins a training sample and
     /// relaxing with `theta_tau_samples`, so that every neuron of a class gets to learn a prototype (homeostasis,
     /// as the adaptive threshold of Diehl & Cook 2015).
@@ -194,10 +296,16 @@ pub struct Network {
     pub spike_events: u64,
     /// Synapse updates done (synapses x samples), for the speed report.
     pub synapse_samples: u64,
+    /// Training samples learned so far: sample k starts at k (presentation + gap) on the training clock, the
+    /// time the exact mode ([`NetConfig::exact`]) simulates each synapse in.
+    pub samples_trained: u64,
     /// Share one exact trajectory among synapses with the same trains (default). `false` simulates every
     /// synapse on its own: identical results, for benchmarks and tests.
     pub share_trajectories: bool,
 }
+
+/// One trajectory's (charge [C], step [s]) on the single-synapse grid ([`CircuitParams::charge_steps`]).
+type ChargeSteps = Vec<(f64, f64)>;
 
 /// A standard normal deviate, for the initial device mismatch.
 fn normal(rng: &mut impl Rng) -> f64 {
@@ -218,40 +326,85 @@ impl Network {
     /// A fresh network: every synapse at V_H0 and z_init.
     pub fn new(cfg: NetConfig, syn: CircuitParams, n_in: usize) -> Self {
         let n_out = cfg.classes.len() * cfg.per_class;
-        let mut window_syn = syn.clone();
-        window_syn.dpi.i_init_a = syn.dpi.i_rest();
         let mut rng = crate::stimulus::rng(cfg.seed);
         let v = (0..n_in * n_out)
             .map(|_| (syn.capacitor.v_init_v + cfg.init_spread_v * normal(&mut rng)).clamp(0.0, syn.capacitor.v_dd_v))
             .collect();
-        let late = vec![syn.late.init(); n_in * n_out];
-        let ref_late = syn.late.clone();
+        let mismatch = cfg.mismatch_sigma.map(|s| mismatched(&syn, n_in * n_out, s, cfg.seed));
+        let mut net = Network::with_model(cfg, SynapseModel::Circuit(Box::new(syn)), n_in, v).with_surrogate();
+        net.mismatch = mismatch;
+        net
+    }
+
+    /// A fresh network of reference-model synapses (thesis Eqs. 2-5): every h at h_init (spread by the same
+    /// fraction of h0 as the circuit's v_h is of V_H0), z at z_init.
+    pub fn new_reference(cfg: NetConfig, r: ReferenceParams, n_in: usize) -> Self {
+        let n_out = cfg.classes.len() * cfg.per_class;
+        let mut rng = crate::stimulus::rng(cfg.seed);
+        let spread = cfg.init_spread_v * r.h0_v / SPREAD_V_H0_V;
+        let v = (0..n_in * n_out).map(|_| (r.h_init_v + spread * normal(&mut rng)).clamp(0.0, r.h_max_v)).collect();
+        Network::with_model(cfg, SynapseModel::Reference(Box::new(r)), n_in, v)
+    }
+
+    /// A network of `model` synapses with early-phase values `v` and the late phase at its initial state.
+    fn with_model(cfg: NetConfig, model: SynapseModel, n_in: usize, v: Vec<f64>) -> Self {
+        let n_out = cfg.classes.len() * cfg.per_class;
+        let late_p = match &model {
+            SynapseModel::Circuit(syn) => syn.late.clone(),
+            SynapseModel::Reference(r) => reference_late(r),
+        };
+        let late = vec![late_p.init(); n_in * n_out];
         Network {
             cfg,
-            window_syn,
-            syn,
-            reference: None,
-            ref_late,
+            model,
+            late_p,
             n_out,
             n_in,
             v,
             late,
             protein: vec![0.0; n_out],
+            mismatch: None,
             theta: vec![0.0; n_out],
             drive_mean: vec![0.0; n_out],
             trajectories: 0,
             spike_events: 0,
             surrogate: None,
             synapse_samples: 0,
+            samples_trained: 0,
             share_trajectories: true,
         }
-        .with_surrogate()
+    }
+
+    /// The circuit synapse's parameters (None for the reference model).
+    pub fn circuit(&self) -> Option<&CircuitParams> {
+        match &self.model {
+            SynapseModel::Circuit(s) => Some(s),
+            SynapseModel::Reference(_) => None,
+        }
+    }
+
+    /// The parameters of synapse `k` (pixel-major index) of the circuit model: its own under mismatch (with the
+    /// calcium at rest as a sample starts), otherwise the shared set. None for the reference model.
+    pub fn synapse_params(&self, k: usize) -> Option<&CircuitParams> {
+        match &self.mismatch {
+            Some(m) => m.get(k),
+            None => self.circuit(),
+        }
+    }
+
+    /// The reference model's parameters (None for the circuit).
+    pub fn reference(&self) -> Option<&ReferenceParams> {
+        match &self.model {
+            SynapseModel::Reference(r) => Some(r),
+            SynapseModel::Circuit(_) => None,
+        }
     }
 
     fn with_surrogate(mut self) -> Self {
-        if !self.cfg.surrogate {
+        let Some(syn) = self.circuit().filter(|_| self.cfg.surrogate) else {
             return self;
-        }
+        };
+        let window_syn = window_params(syn);
         let c = &self.cfg;
         let window = c.presentation_s + c.gap_s;
         let post = super::rule::teacher_train(c);
@@ -260,8 +413,8 @@ impl Network {
             .map(|n| {
                 let pre = encode::regular_train(n, c.presentation_s);
                 [
-                    self.window_syn.early_charge(&Spikes { pre: pre.clone(), post: vec![] }, window),
-                    self.window_syn.early_charge(&Spikes { pre, post: post.clone() }, window),
+                    window_syn.early_charge(&Spikes { pre: pre.clone(), post: vec![] }, window),
+                    window_syn.early_charge(&Spikes { pre, post: post.clone() }, window),
                 ]
             })
             .collect();
@@ -274,13 +427,9 @@ impl Network {
         let n = self.n_out;
         let v0 = self.rest();
         let (theta_tag, _, _) = self.tag_params();
-        let zs = match &self.reference {
-            Some(r) => r.h0_v,
-            None => self.syn.weight.beta_per_v * self.syn.capacitor.v_h0_v,
-        };
-        let b = match &self.reference {
-            Some(_) => 1.0,
-            None => self.syn.weight.beta_per_v,
+        let (b, zs) = match &self.model {
+            SynapseModel::Reference(r) => (1.0, r.h0_v),
+            SynapseModel::Circuit(s) => (s.weight.beta_per_v, s.weight.beta_per_v * s.capacitor.v_h0_v),
         };
         let (mut ev, mut ez, mut tagged, mut tp) = (0.0, 0.0, 0u64, 0u64);
         for (k, (v, l)) in self.v.iter().zip(&self.late).enumerate() {
@@ -293,10 +442,7 @@ impl Network {
                 }
             }
         }
-        let z0 = match &self.reference {
-            Some(_) => self.ref_late.init().z,
-            None => self.syn.late.init().z,
-        };
+        let z0 = self.late_p.init().z;
         let moved = self.late.iter().filter(|l| l.z != z0).count() as u64;
         let tot = (ev + ez).max(1e-300);
         MemoryStats {
@@ -310,41 +456,19 @@ impl Network {
         }
     }
 
-    /// A fresh network of reference-model synapses (thesis Eqs. 2-5): every h at h_init, z at z_init.
-    pub fn new_reference(cfg: NetConfig, r: crate::synapse::ReferenceParams, n_in: usize) -> Self {
-        // The circuit preset only fills the unused circuit fields.
-        let placeholder = crate::params::load_circuit("thesis-network").expect("embedded preset");
-        let mut net = Network::new(NetConfig { init_spread_v: 0.0, ..cfg.clone() }, placeholder, n_in);
-        let mut rng = crate::stimulus::rng(cfg.seed);
-        let spread = cfg.init_spread_v * r.h0_v / net.syn.capacitor.v_h0_v;
-        for h in net.v.iter_mut() {
-            *h = (r.h_init_v + spread * normal(&mut rng)).clamp(0.0, r.h_max_v);
-        }
-        net.ref_late = LateParams {
-            kind: crate::blocks::late_phase::LateKind::Ode,
-            bits: 16,
-            oscillator: crate::blocks::late_phase::Oscillator::SoftBound,
-            tau_z_s: r.tau_z_s,
-            z_init: r.z_init,
-            z_min: -0.5,
-            z_max: 1.0,
-            accel: r.accel,
-        };
-        net.late = vec![net.ref_late.init(); net.v.len()];
-        net.reference = Some(r);
-        net
-    }
-
     /// Resting early-phase value (V_H0, or h0 for the reference model) [V].
     fn rest(&self) -> f64 {
-        self.reference.as_ref().map(|r| r.h0_v).unwrap_or(self.syn.capacitor.v_h0_v)
+        match &self.model {
+            SynapseModel::Circuit(s) => s.capacitor.v_h0_v,
+            SynapseModel::Reference(r) => r.h0_v,
+        }
     }
 
     /// (tag threshold [V], protein threshold [V], alpha) of the synapse model.
     fn tag_params(&self) -> (f64, f64, f64) {
-        match &self.reference {
-            Some(r) => (r.theta_tag_v, r.theta_pro_v, r.alpha),
-            None => (self.syn.tag.theta_tag_v, self.syn.tag.theta_pro_v, self.syn.tag.alpha),
+        match &self.model {
+            SynapseModel::Reference(r) => (r.theta_tag_v, r.theta_pro_v, r.alpha),
+            SynapseModel::Circuit(s) => (s.tag.theta_tag_v, s.tag.theta_pro_v, s.tag.alpha),
         }
     }
 
@@ -356,12 +480,14 @@ impl Network {
     /// Effective (signed) weight of synapse index k: beta (v_h - V_H0) + beta V_H0 z.
     #[inline]
     fn w_eff(&self, k: usize) -> f64 {
-        if let Some(r) = &self.reference {
+        match &self.model {
             // Reference total weight h + h0 z, relative to its resting value h0.
-            return (self.v[k] - r.h0_v) + r.h0_v * self.late[k].z;
+            SynapseModel::Reference(r) => (self.v[k] - r.h0_v) + r.h0_v * self.late[k].z,
+            SynapseModel::Circuit(s) => {
+                let b = s.weight.beta_per_v;
+                b * (self.v[k] - s.capacitor.v_h0_v) + b * s.capacitor.v_h0_v * self.late[k].z
+            }
         }
-        let b = self.syn.weight.beta_per_v;
-        b * (self.v[k] - self.syn.capacitor.v_h0_v) + b * self.syn.capacitor.v_h0_v * self.late[k].z
     }
 
     /// Per-pixel trains for an image: (pattern id per pixel, trains by pattern id). Pattern 0 is the empty train.
@@ -498,14 +624,31 @@ impl Network {
         (0..self.v.len()).into_par_iter().map(|k| self.w_eff(k)).collect()
     }
 
-    /// Train on one sample (plasticity on, teacher currents).
-    pub fn train_sample(&mut self, image: &[u8], label: u8, rng: &mut impl Rng) {
+    /// Train on one sample (plasticity on, teacher currents). Returns the output neurons' spike trains of the
+    /// sample (times from the sample's start [s]).
+    pub fn train_sample(&mut self, image: &[u8], label: u8, rng: &mut impl Rng) -> Vec<Vec<f64>> {
         let (ids, trains) = self.encode(image, rng);
         let teacher: Vec<f64> = (0..self.n_out)
             .map(|i| if self.class_of(i) == label { self.cfg.teacher_a } else { -self.cfg.teacher_a })
             .collect();
         let weights = self.weights();
         let (post, _) = self.run_neurons(&ids, &trains, &teacher, true, &weights);
+        self.learn(&ids, &trains, &post, &weights);
+        post
+    }
+
+    /// Train on one sample whose output spike trains `post` are given instead of run (e.g. those another network
+    /// produced): the same synapse and homeostasis updates as [`Network::train_sample`], so that two update paths
+    /// can be compared on the same trains.
+    pub fn train_sample_with_post(&mut self, image: &[u8], post: &[Vec<f64>], rng: &mut impl Rng) {
+        let (ids, trains) = self.encode(image, rng);
+        let weights = self.weights();
+        self.learn(&ids, &trains, post, &weights);
+    }
+
+    /// Plasticity and homeostasis of one training sample with input trains (`ids`, `trains`) and output trains
+    /// `post`, `weights` being the weights the neurons saw.
+    fn learn(&mut self, ids: &[usize], trains: &[Vec<f64>], post: &[Vec<f64>], weights: &[f64]) {
         // Homeostasis: the neurons that fired (the winners) raise their threshold; all relax.
         if self.cfg.drive_tau_samples > 0.0 {
             // Mean depolarisation of the synaptic drive: v_w tau_syn sum_j w_j n_j / T (stationary Eq. 1).
@@ -527,7 +670,7 @@ impl Network {
             }
         }
         let relax = (-1.0 / self.cfg.theta_tau_samples).exp();
-        for (th, p) in self.theta.iter_mut().zip(&post) {
+        for (th, p) in self.theta.iter_mut().zip(post) {
             *th *= relax;
             if !p.is_empty() {
                 *th += self.cfg.theta_plus_v;
@@ -552,16 +695,25 @@ impl Network {
         // Shared exact trajectories for every (pre pattern, post group) pair that occurs.
         let used_ids: Vec<bool> = {
             let mut u = vec![false; trains.len()];
-            for &id in &ids {
+            for &id in ids {
                 u[id] = true;
             }
             u
         };
-        if let Some(r) = self.reference.clone() {
-            self.apply_reference(&r, &ids, &trains, &groups, &group_of, &used_ids, window);
+        let full = match &self.model {
+            SynapseModel::Reference(r) => {
+                let r = r.clone();
+                self.apply_reference(&r, ids, trains, &groups, &group_of, &used_ids, window);
+                return;
+            }
+            SynapseModel::Circuit(s) => s.clone(),
+        };
+        if self.mismatch.is_some() {
+            self.apply_mismatched(ids, trains, &groups, &group_of, window);
             return;
         }
-        let syn = &self.window_syn;
+        let window_syn = window_params(&full);
+        let syn = &window_syn;
         let share = self.share_trajectories;
         let pairs: Vec<(usize, usize)> = if share {
             (0..groups.len())
@@ -572,7 +724,29 @@ impl Network {
             Vec::new()
         };
         let mut table: Vec<Vec<Option<ChargeSummary>>> = vec![vec![None; trains.len()]; groups.len()];
-        if let Some(sur) = &self.surrogate {
+        let exact = self.cfg.exact && self.surrogate.is_none();
+        // Exact mode: every (pre, post) pair that occurs, silent ones too, on the single-synapse grid.
+        let mut grids: Vec<Vec<Option<ChargeSteps>>> = vec![vec![None; trains.len()]; groups.len()];
+        if exact {
+            let all: Vec<(usize, usize)> = (0..groups.len())
+                .flat_map(|g| (0..trains.len()).map(move |h| (g, h)))
+                .filter(|&(_, h)| used_ids[h])
+                .collect();
+            self.trajectories += all.len() as u64;
+            self.spike_events += all.iter().map(|&(g, h)| (trains[h].len() + groups[g].len()) as u64).sum::<u64>();
+            // The sample's place on the training clock, as one simulation of the whole training would have it.
+            let t0 = self.samples_trained as f64 * window;
+            let shift = |x: &[f64]| x.iter().map(|t| t + t0).collect::<Vec<f64>>();
+            let computed: Vec<ChargeSteps> = all
+                .par_iter()
+                .map(|&(g, h)| {
+                    syn.charge_steps(&Spikes { pre: shift(&trains[h]), post: shift(&groups[g]) }, t0, t0 + window)
+                })
+                .collect();
+            for (&(g, h), q) in all.iter().zip(computed) {
+                grids[g][h] = Some(q);
+            }
+        } else if let Some(sur) = &self.surrogate {
             // The control: a fixed table per (pre count, post silent / firing), whatever the actual post train.
             for &(g, h) in &pairs {
                 table[g][h] = Some(sur[h.min(sur.len() - 1)][usize::from(g != 0)].clone());
@@ -588,8 +762,8 @@ impl Network {
                 table[g][h] = Some(q);
             }
         }
-        if !share {
-            for &h in &ids {
+        if !share && !exact {
+            for &h in ids {
                 for g in &group_of {
                     let e = (trains[h].len() + groups[*g].len()) as u64;
                     if e > 0 {
@@ -601,15 +775,21 @@ impl Network {
         }
         // Apply to every synapse.
         let n = self.n_out;
-        let cap = &self.syn.capacitor;
+        let cap = &full.capacitor;
         let (v0, up, down) = (cap.v_h0_v, cap.accel * cap.i_hrp_a / cap.c_f, cap.accel * cap.i_hrn_a / cap.c_f);
-        let tag = &self.syn.tag;
-        let late_p: &LateParams = &self.syn.late;
+        let tag = &full.tag;
+        let late_p: &LateParams = &self.late_p;
         let protein = &self.protein;
-        let full = &self.syn;
+        let full = &*full;
         let late_on = self.cfg.late_phase;
         self.v.par_chunks_mut(n).zip(self.late.par_chunks_mut(n)).zip(ids.par_iter()).for_each(|((vs, ls), &h)| {
             for i in 0..n {
+                if exact {
+                    if let Some(steps) = &grids[group_of[i]][h] {
+                        (vs[i], ls[i]) = full.replay(steps, vs[i], ls[i], protein[i], late_on);
+                    }
+                    continue;
+                }
                 let mut v = vs[i];
                 if share {
                     if let Some(q) = &table[group_of[i]][h] {
@@ -632,6 +812,59 @@ impl Network {
         self.update_protein();
     }
 
+    /// One sample's update with every synapse's own parameters (device mismatch): each synapse's exact trajectory
+    /// on its own, then its recovery, tag and late phase, as the shared path does with one parameter set.
+    fn apply_mismatched(
+        &mut self,
+        ids: &[usize],
+        trains: &[Vec<f64>],
+        groups: &[Vec<f64>],
+        group_of: &[usize],
+        window: f64,
+    ) {
+        let n = self.n_out;
+        let Some(params) = &self.mismatch else { return };
+        let (protein, late_on) = (&self.protein, self.cfg.late_phase);
+        let (mut trajectories, mut events) = (0u64, 0u64);
+        for &h in ids {
+            for g in group_of {
+                let e = (trains[h].len() + groups[*g].len()) as u64;
+                if e > 0 {
+                    trajectories += 1;
+                    events += e;
+                }
+            }
+        }
+        self.trajectories += trajectories;
+        self.spike_events += events;
+        self.v
+            .par_chunks_mut(n)
+            .zip(self.late.par_chunks_mut(n))
+            .zip(params.par_chunks(n))
+            .zip(ids.par_iter())
+            .for_each(|(((vs, ls), ps), &h)| {
+                for i in 0..n {
+                    let p = &ps[i];
+                    let post = &groups[group_of[i]];
+                    let mut v = vs[i];
+                    if !(trains[h].is_empty() && post.is_empty()) {
+                        let q = p.early_charge(&Spikes { pre: trains[h].clone(), post: post.clone() }, window);
+                        v = p.apply_charge(v, &q);
+                    }
+                    let cap = &p.capacitor;
+                    let (v0, up, down) =
+                        (cap.v_h0_v, cap.accel * cap.i_hrp_a / cap.c_f, cap.accel * cap.i_hrn_a / cap.c_f);
+                    v = recover(v, v0, up, down, window);
+                    vs[i] = v;
+                    let t = p.tag.tag(v - v0);
+                    if late_on && t != Tag::None && protein[i] > 0.0 {
+                        ls[i] = p.late.advance(&ls[i], t, protein[i], window);
+                    }
+                }
+            });
+        self.update_protein();
+    }
+
     /// Protein (Eq. 5): sticky once the summed early-phase change of a neuron's synapses passes theta_pro.
     fn update_protein(&mut self) {
         let n = self.n_out;
@@ -647,6 +880,7 @@ impl Network {
             }
         }
         self.synapse_samples += (self.n_in * n) as u64;
+        self.samples_trained += 1;
     }
 
     /// One sample's update of reference-model synapses: Eq. 3 over the window is one exact affine map per
@@ -654,7 +888,7 @@ impl Network {
     #[allow(clippy::too_many_arguments)]
     fn apply_reference(
         &mut self,
-        r: &crate::synapse::ReferenceParams,
+        r: &ReferenceParams,
         ids: &[usize],
         trains: &[Vec<f64>],
         groups: &[Vec<f64>],
@@ -673,7 +907,7 @@ impl Network {
             table[g][h] = m;
         }
         let n = self.n_out;
-        let (h0, late_p, protein) = (r.h0_v, &self.ref_late, &self.protein);
+        let (h0, late_p, protein) = (r.h0_v, &self.late_p, &self.protein);
         let theta_tag = r.theta_tag_v;
         let late_on = self.cfg.late_phase;
         self.v.par_chunks_mut(n).zip(self.late.par_chunks_mut(n)).zip(ids.par_iter()).for_each(|((hs, ls), &h)| {
@@ -719,12 +953,12 @@ impl Network {
         let n = self.n_out;
         // The neurons' adaptive thresholds (theta, drive_mean) are left as they are: they adapt per training
         // sample, driven by the neuron's activity, and hold their state without input.
-        if let Some(r) = &self.reference {
+        if let SynapseModel::Reference(r) = &self.model {
             // Eq. 3 without calcium: h relaxes exponentially to h0 with tau_h / (0.1 accel); the tag holds while
             // |h - h0| > theta_tag, Eq. 4 runs meanwhile.
             let tau = r.tau_h_s / (0.1 * accel);
             let (h0, theta) = (r.h0_v, r.theta_tag_v);
-            let mut late_p = self.ref_late.clone();
+            let mut late_p = self.late_p.clone();
             late_p.accel = accel;
             let protein = &self.protein;
             let late_on = self.cfg.late_phase;
@@ -745,20 +979,48 @@ impl Network {
             });
             return;
         }
-        let cap = &self.syn.capacitor;
+        let SynapseModel::Circuit(syn) = &self.model else { return };
+        let cap = &syn.capacitor;
         let (v0, up, down) = (cap.v_h0_v, accel * cap.i_hrp_a / cap.c_f, accel * cap.i_hrn_a / cap.c_f);
-        let mut late_p = self.syn.late.clone();
+        let mut late_p = self.late_p.clone();
         late_p.accel = accel;
-        let tag = &self.syn.tag;
+        let tag = &syn.tag;
         let protein = &self.protein;
         let late_on = self.cfg.late_phase;
-        self.v.par_chunks_mut(n).zip(self.late.par_chunks_mut(n)).for_each(|(vs, ls)| {
+        let (exact, grid) = (self.cfg.exact, syn.max_step_s);
+        let (shared_up, shared_down) = (up, down);
+        let mismatch = self.mismatch.as_deref();
+        self.v.par_chunks_mut(n).zip(self.late.par_chunks_mut(n)).enumerate().for_each(|(j, (vs, ls))| {
             for i in 0..n {
+                // Under mismatch each synapse recovers with its own currents (tag and late phase are not varied).
+                let (up, down) = match mismatch {
+                    Some(m) => {
+                        let c = &m[j * n + i].capacitor;
+                        (accel * c.i_hrp_a / c.c_f, accel * c.i_hrn_a / c.c_f)
+                    }
+                    None => (shared_up, shared_down),
+                };
                 let v = vs[i];
                 let t = tag.tag(v - v0);
                 if late_on && t != Tag::None && protein[i] > 0.0 {
                     let slope = if v > v0 { down } else { up };
-                    let t_tag = if slope > 0.0 { ((v - v0).abs() - tag.theta_tag_v).max(0.0) / slope } else { t_s };
+                    let t_tag = if slope <= 0.0 {
+                        t_s
+                    } else if exact {
+                        // As the single-synapse simulation: the tag is read at the start of each step of
+                        // max_step_s, so the late phase runs for every step that starts tagged.
+                        let tagged = |k: f64| tag.tag(recover(v, v0, up, down, k * grid) - v0) != Tag::None;
+                        let mut k = (((v - v0).abs() - tag.theta_tag_v) / (slope * grid)).floor().max(0.0);
+                        while k > 0.0 && !tagged(k - 1.0) {
+                            k -= 1.0;
+                        }
+                        while tagged(k) && k * grid < t_s {
+                            k += 1.0;
+                        }
+                        k * grid
+                    } else {
+                        ((v - v0).abs() - tag.theta_tag_v).max(0.0) / slope
+                    };
                     ls[i] = late_p.advance(&ls[i], t, protein[i], t_tag.min(t_s));
                 }
                 vs[i] = recover(v, v0, up, down, t_s);

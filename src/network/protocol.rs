@@ -129,7 +129,7 @@ pub fn run_network(
     let memory_late = net.memory_stats();
     let (accuracy_late, confusion_late, output_spike_share_late) =
         evaluate(&net, test, seed ^ 0xC0FFEE, progress, "test late");
-    let fig14 = net.reference.is_none().then(|| super::rule::fig14(&net.syn, &net.cfg));
+    let fig14 = net.circuit().map(|s| super::rule::fig14(s, &net.cfg));
     let steps = (window / 1e-3).round();
     let synapse_steps = net.n_in as f64 * net.n_out as f64 * steps * train.len() as f64;
     Outcome {

@@ -412,7 +412,7 @@ impl CircuitParams {
     pub fn simulate_at(&self, spikes: &Spikes, times: &[f64]) -> CircuitTrace {
         let mut tr = CircuitTrace::default();
         let t_end = times.last().copied().unwrap_or(0.0);
-        self.run(spikes, t_end, times, Some(&mut tr), self.max_step_s, true);
+        self.run(spikes, 0.0, t_end, times, Some(&mut tr), self.max_step_s, true, None);
         tr
     }
 
@@ -421,15 +421,50 @@ impl CircuitParams {
     pub fn simulate_at_stepped(&self, spikes: &Spikes, times: &[f64]) -> CircuitTrace {
         let mut tr = CircuitTrace::default();
         let t_end = times.last().copied().unwrap_or(0.0);
-        self.run(spikes, t_end, times, Some(&mut tr), self.max_step_s, false);
+        self.run(spikes, 0.0, t_end, times, Some(&mut tr), self.max_step_s, false, None);
         tr
+    }
+
+    /// The switched charge of every step of this synapse's own simulation grid over `[t_start, t_end]` (the grid
+    /// of [`CircuitParams::simulate`]: steps no longer than `max_step_s`, cut at every switching instant, a step
+    /// boundary at `t_start`), as (net charge [C], step length [s]); the calcium and the switches are at their
+    /// initial state until the first spike. Replaying them in order through the capacitor, the tag and the late
+    /// phase ([`CircuitParams::replay`]) is what `simulate` does step by step, for a synapse at any state. Times
+    /// are absolute, as in a simulation that started at 0, so that the round-off of the step lengths is the same.
+    pub fn charge_steps(&self, spikes: &Spikes, t_start: f64, t_end: f64) -> Vec<(f64, f64)> {
+        let mut grid = Vec::new();
+        self.run(spikes, t_start, t_end, &[], None, self.max_step_s, false, Some(&mut grid));
+        grid
+    }
+
+    /// Replay [`CircuitParams::charge_steps`] on a synapse at (`v`, `late`) with protein `protein`, as
+    /// `simulate` advances its slow parts: per step the tag of v_h at the step's start drives the late phase
+    /// (`late_on`), then the capacitor integrates the step's charge with recovery and the rail clamp. Returns the
+    /// new (v_h, late state).
+    pub fn replay(
+        &self,
+        steps: &[(f64, f64)],
+        mut v: f64,
+        mut late: LateState,
+        protein: f64,
+        late_on: bool,
+    ) -> (f64, LateState) {
+        let cap = &self.capacitor;
+        for &(dq, dt) in steps {
+            if late_on && protein > 0.0 {
+                let tag = self.tag.tag(v - cap.v_h0_v);
+                late = self.late.advance(&late, tag, protein, dt);
+            }
+            v = cap.advance(v, dq, dt);
+        }
+        (v, late)
     }
 
     /// Net switched charge over `[0, t_end]` and its running extremes, with the late phase and recovery left out:
     /// the part of a synapse's early-phase change that depends only on its spike trains (used by the network to
     /// share one exact trajectory among all synapses with the same trains).
     pub fn early_charge(&self, spikes: &Spikes, t_end: f64) -> ChargeSummary {
-        self.run(spikes, t_end, &[], None, f64::INFINITY, false)
+        self.run(spikes, 0.0, t_end, &[], None, f64::INFINITY, false, None)
     }
 
     /// Apply a shared charge trajectory to a synapse at voltage `v` [V]: exact (no clamp needed) when the
@@ -443,14 +478,17 @@ impl CircuitParams {
         q.steps_c.iter().fold(v, |v, dq| (v + dq / c).clamp(0.0, vdd))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         spikes: &Spikes,
+        t_start: f64,
         t_end: f64,
         times: &[f64],
         mut out: Option<&mut CircuitTrace>,
         max_step: f64,
         event_tail: bool,
+        mut grid: Option<&mut Vec<(f64, f64)>>,
     ) -> ChargeSummary {
         let d = &self.dpi;
         let track = DpiTrack::new(d, spikes);
@@ -465,7 +503,7 @@ impl CircuitParams {
         let mut protein = 0.0;
         let mut q = 0.0;
         let mut summary = ChargeSummary::default();
-        let mut t = 0.0;
+        let mut t = t_start;
         let mut next_sample = 0usize;
         // Start of the quiet tail: after the last input change and the last comparator switch, plus 40 of the
         // switches' slowest time constants (their transients are then below 1e-17 of their swing).
@@ -523,8 +561,11 @@ impl CircuitParams {
                 continue;
             }
             let mut t1 = t_end.min(t + max_step).min(pot.next_edge()).min(dep.next_edge());
-            let (ramp_p, ramp_d) = (pot.in_ramp(&track, d, t), dep.in_ramp(&track, d, t));
-            if ramp_p || ramp_d {
+            // Whether the step is inside a soft comparator's ramp is read half a sub-step after its start: at a
+            // ramp's entry or exit instant (a step boundary) the current is at the ramp's edge, and reading it there
+            // would make the step pattern depend on round-off (e.g. on the absolute time of a spike).
+            let probe = t + 0.5 * soft_step;
+            if pot.in_ramp(&track, d, probe) || dep.in_ramp(&track, d, probe) {
                 t1 = t1.min(t + soft_step);
             }
             if let Some(&ts) = times.get(next_sample) {
@@ -542,6 +583,9 @@ impl CircuitParams {
             q += dq;
             if !slow && dq != 0.0 {
                 summary.steps_c.push(dq);
+            }
+            if let Some(g) = grid.as_deref_mut() {
+                g.push((dq, dt));
             }
             summary.q_min_c = summary.q_min_c.min(q);
             summary.q_max_c = summary.q_max_c.max(q);
