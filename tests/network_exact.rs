@@ -3,7 +3,7 @@
 //! samples (absolute times, state carried from sample to sample), followed by a silent consolidation stretch.
 //!
 //! The network trains zeros and ones with the network's circuit synapse (ideal blocks: with the calibrated soft
-//! comparators and inertial delays the two still differ, by 3.5e-7 V after 141 samples in a trial) in its exact mode
+//! comparators and inertial delays the two still differ by more than the tolerance) in its exact mode
 //! (`NetConfig::exact`); for chosen synapses (one that reaches each rail, one that depresses, the one whose late
 //! phase moved most, one whose tag ends during consolidation) v_h and z must agree with the single-synapse
 //! simulation within 1e-9 V and 1e-9 at every sample boundary and after consolidation. The default (fast) path is
