@@ -8,6 +8,11 @@ use stc_synapse::io::descriptor::WaveformSet;
 use stc_synapse::synapse::Spikes;
 use std::path::Path;
 
+/// A free property parameter with bounds and scale, no start override and no prior.
+fn free(key: &str, lower: f64, upper: f64, scale: Scale) -> FreeParam {
+    FreeParam { key: key.into(), lower, upper, start: None, scale, role: Role::Property, prior_sigma_rel: None }
+}
+
 fn lcg_noise(seed: &mut u64) -> f64 {
     // Uniform in [-1, 1) from a 64-bit LCG (deterministic, dependency-free).
     *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -35,15 +40,6 @@ fn parameter_recovery_from_noisy_synthetic_waveforms() {
         Target { signal: "i_hd".into(), t_s: times.clone(), y: noisy(&tr.i_hd_a, 0.01), set: 0 },
         Target { signal: "v_h".into(), t_s: times.clone(), y: noisy(&tr.v_h_v, 0.01), set: 0 },
     ];
-    let free = |key: &str, lower: f64, upper: f64, scale: Scale| FreeParam {
-        key: key.into(),
-        lower,
-        upper,
-        start: None,
-        scale,
-        role: Role::Property,
-        prior_sigma_rel: None,
-    };
     let params = vec![
         free("pot_comparator.delay_on_s", 0.0, 3e-3, Scale::Linear),
         free("dep_comparator.delay_on_s", 0.0, 3e-3, Scale::Linear),
@@ -268,15 +264,6 @@ fn recovery_covered(seed: u64) -> Vec<(String, bool)> {
             targets.push(Target { signal: name.to_string(), t_s: t.clone(), y, set });
         }
     }
-    let free = |key: &str, lower: f64, upper: f64, scale: Scale| FreeParam {
-        key: key.into(),
-        lower,
-        upper,
-        start: None,
-        scale,
-        role: Role::Property,
-        prior_sigma_rel: None,
-    };
     let params = vec![
         free("capacitor.c_f", 1e-12, 20e-12, Scale::Log),
         free("capacitor.i_hrn_a", 0.5e-15, 20e-15, Scale::Log),
