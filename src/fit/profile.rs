@@ -76,6 +76,7 @@ pub fn threshold(chi2_min: f64, dof: usize) -> Option<f64> {
 
 /// The cost with parameter `k` held at `fixed`, as a function of the others in scaled coordinates
 /// (`x_j = centre_j + scale_j u_j`).
+#[derive(Clone)]
 struct Conditional<'a> {
     cost: &'a (dyn Fn(&[f64]) -> f64 + Sync),
     k: usize,
@@ -217,7 +218,7 @@ fn reoptimise(
     }
     let best: Option<(f64, Vec<f64>)> = NelderMead::new(simplex)
         .with_sd_tolerance(1e-14)
-        .and_then(|nm| Executor::new(&problem, nm).configure(|s| s.max_iters(iterations)).run())
+        .and_then(|nm| Executor::new(problem.clone(), nm).configure(|s| s.max_iters(iterations)).run())
         .ok()
         .and_then(|r| r.state().get_best_param().cloned().map(|u| (r.state().get_best_cost(), u)));
     let (c, x) = match best {
@@ -226,14 +227,6 @@ fn reoptimise(
     };
     let others = x.iter().enumerate().filter(|&(j, _)| j != k).map(|(_, &v)| v).collect();
     (c, others, n.into_inner())
-}
-
-impl CostFunction for &Conditional<'_> {
-    type Param = Vec<f64>;
-    type Output = f64;
-    fn cost(&self, u: &Vec<f64>) -> Result<f64, Error> {
-        (*self).cost(u)
-    }
 }
 
 #[cfg(test)]

@@ -322,6 +322,44 @@ fn recover(v: f64, v0: f64, up: f64, down: f64, t: f64) -> f64 {
     }
 }
 
+/// The rest of a sample for one circuit synapse after its switched charge: linear recovery over the window, then
+/// the tag of the new v_h drives the late phase (with protein). Shared by the one-parameter-set and the mismatch
+/// paths.
+fn settle(
+    p: &CircuitParams,
+    late_p: &LateParams,
+    v: f64,
+    late: LateState,
+    protein: f64,
+    late_on: bool,
+    window: f64,
+) -> (f64, LateState) {
+    let cap = &p.capacitor;
+    let v0 = cap.v_h0_v;
+    let v = recover(v, v0, cap.accel * cap.i_hrp_a / cap.c_f, cap.accel * cap.i_hrn_a / cap.c_f, window);
+    let t = p.tag.tag(v - v0);
+    if late_on && t != Tag::None && protein > 0.0 {
+        (v, late_p.advance(&late, t, protein, window))
+    } else {
+        (v, late)
+    }
+}
+
+/// Trajectories and spike events when every synapse with any spike computes its own trajectory.
+fn per_synapse_work(ids: &[usize], trains: &[Vec<f64>], groups: &[Vec<f64>], group_of: &[usize]) -> (u64, u64) {
+    let (mut trajectories, mut events) = (0u64, 0u64);
+    for &h in ids {
+        for g in group_of {
+            let e = (trains[h].len() + groups[*g].len()) as u64;
+            if e > 0 {
+                trajectories += 1;
+                events += e;
+            }
+        }
+    }
+    (trajectories, events)
+}
+
 impl Network {
     /// A fresh network: every synapse at V_H0 and z_init.
     pub fn new(cfg: NetConfig, syn: CircuitParams, n_in: usize) -> Self {
@@ -763,21 +801,12 @@ impl Network {
             }
         }
         if !share && !exact {
-            for &h in ids {
-                for g in &group_of {
-                    let e = (trains[h].len() + groups[*g].len()) as u64;
-                    if e > 0 {
-                        self.trajectories += 1;
-                        self.spike_events += e;
-                    }
-                }
-            }
+            let (trajectories, events) = per_synapse_work(ids, trains, &groups, &group_of);
+            self.trajectories += trajectories;
+            self.spike_events += events;
         }
         // Apply to every synapse.
         let n = self.n_out;
-        let cap = &full.capacitor;
-        let (v0, up, down) = (cap.v_h0_v, cap.accel * cap.i_hrp_a / cap.c_f, cap.accel * cap.i_hrn_a / cap.c_f);
-        let tag = &full.tag;
         let late_p: &LateParams = &self.late_p;
         let protein = &self.protein;
         let full = &*full;
@@ -801,12 +830,7 @@ impl Network {
                         syn.early_charge(&Spikes { pre: trains[h].clone(), post: groups[group_of[i]].clone() }, window);
                     v = full.apply_charge(v, &q);
                 }
-                v = recover(v, v0, up, down, window);
-                vs[i] = v;
-                let t = tag.tag(v - v0);
-                if late_on && t != Tag::None && protein[i] > 0.0 {
-                    ls[i] = late_p.advance(&ls[i], t, protein[i], window);
-                }
+                (vs[i], ls[i]) = settle(full, late_p, v, ls[i], protein[i], late_on, window);
             }
         });
         self.update_protein();
@@ -825,16 +849,7 @@ impl Network {
         let n = self.n_out;
         let Some(params) = &self.mismatch else { return };
         let (protein, late_on) = (&self.protein, self.cfg.late_phase);
-        let (mut trajectories, mut events) = (0u64, 0u64);
-        for &h in ids {
-            for g in group_of {
-                let e = (trains[h].len() + groups[*g].len()) as u64;
-                if e > 0 {
-                    trajectories += 1;
-                    events += e;
-                }
-            }
-        }
+        let (trajectories, events) = per_synapse_work(ids, trains, groups, group_of);
         self.trajectories += trajectories;
         self.spike_events += events;
         self.v
@@ -851,15 +866,7 @@ impl Network {
                         let q = p.early_charge(&Spikes { pre: trains[h].clone(), post: post.clone() }, window);
                         v = p.apply_charge(v, &q);
                     }
-                    let cap = &p.capacitor;
-                    let (v0, up, down) =
-                        (cap.v_h0_v, cap.accel * cap.i_hrp_a / cap.c_f, cap.accel * cap.i_hrn_a / cap.c_f);
-                    v = recover(v, v0, up, down, window);
-                    vs[i] = v;
-                    let t = p.tag.tag(v - v0);
-                    if late_on && t != Tag::None && protein[i] > 0.0 {
-                        ls[i] = p.late.advance(&ls[i], t, protein[i], window);
-                    }
+                    (vs[i], ls[i]) = settle(p, &p.late, v, ls[i], protein[i], late_on, window);
                 }
             });
         self.update_protein();
