@@ -405,6 +405,19 @@ fn item15_constant_data_gives_words_not_inf() {
     }
 }
 
+// 15. Values near the f64 limit: the measures are computed, not overflowed into NaN. Data 1, 2, 1.5 (x 1e300)
+// against a model near 0.9 V: NRMSE = sqrt((1 + 4 + 2.25) / 3) / 1 = 155.5 %, R2 = 1 - 7.25 / 0.5 = -13.5.
+#[test]
+fn item15_huge_values_give_the_closed_form_measures() {
+    let dir = tempfile::tempdir().unwrap();
+    descriptor_set(dir.path(), "t,v\n0,1e300\n0.005,2e300\n0.01,1.5e300\n");
+    let o = run_in(dir.path(), &["compare", "--params", "cadence-fig17", "descriptor.yaml", "--out", "c"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("NRMSE 155.5 %") && out.contains("R2 -13.500"), "{out}");
+    assert!(!out.contains("NaN") && !out.contains("undefined"), "{out}");
+}
+
 // 16. Errors keep the FILE:LINE:COLUMN promise, and name the way out.
 #[test]
 fn item16_errors_are_located_and_helpful() {

@@ -190,20 +190,6 @@ fn small_problem(keys: &[(&str, f64, f64, Scale)]) -> (FitProblem, Vec<f64>) {
 }
 
 #[test]
-fn every_model_evaluation_is_counted_swarm_included() {
-    let (problem, start) = small_problem(&[("capacitor.c_f", 1e-12, 20e-12, Scale::Log)]);
-    let solver = SolverSpec { particles: 6, global_iterations: 5, local_iterations: 20, local_restarts: 0, seed: 1 };
-    let counter = problem.evaluations();
-    let before = counter.load(std::sync::atomic::Ordering::Relaxed);
-    let s = solve_staged(&problem, &start, &solver, &[], &|_| {}).unwrap();
-    let counted = counter.load(std::sync::atomic::Ordering::Relaxed) - before;
-    assert_eq!(s.solution.evaluations, counted);
-    // The swarm alone evaluates every particle in every iteration (plus its initial population).
-    assert!(counted >= 6 * 5 + 20, "{counted}");
-    assert_eq!(s.stages.iter().map(|st| st.evaluations).sum::<u64>(), counted);
-}
-
-#[test]
 fn a_free_parameter_without_effect_is_named() {
     // The protein threshold cannot matter in a 30 ms run far below it; C does.
     let (problem, start) =

@@ -311,11 +311,16 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
     // (swarm included), the statistics' Jacobian and the profiles.
     let n_total = counter.load(Ordering::Relaxed);
     let n_profile = n_total - n_check - sol.evaluations - n_stats;
+    let n = super::progress::count;
     let evaluation_line = format!(
-        "{n_total} model evaluations: {n_check} start check (zero Jacobian columns), {} solver ({}), {n_stats} \
-         statistics, {n_profile} profile likelihood ({} parameters)",
-        sol.evaluations,
-        result.stages.iter().map(|s| format!("{} {}", s.name, s.evaluations)).collect::<Vec<_>>().join(", "),
+        "{} model evaluations: {} start check (zero Jacobian columns), {} solver ({}), {} statistics, {} profile \
+         likelihood ({} parameters)",
+        n(n_total),
+        n(n_check),
+        n(sol.evaluations),
+        result.stages.iter().map(|s| format!("{} {}", s.name, n(s.evaluations))).collect::<Vec<_>>().join(", "),
+        n(n_stats),
+        n(n_profile),
         profiles.len()
     );
     let pb = problem.predict(&base);

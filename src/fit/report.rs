@@ -42,10 +42,12 @@ impl SignalFit {
 }
 
 /// NRMSE as a percentage, or why there is none: inf/NaN are never printed as results (constant data has no range
-/// to normalise by; values near the f64 limit overflow the sums).
+/// to normalise by: +inf; a non-finite data or model value: NaN).
 pub fn fmt_nrmse(x: f64) -> String {
     if x.is_finite() {
         format!("{:.1} %", 100.0 * x)
+    } else if x.is_nan() {
+        "undefined (non-finite values)".into()
     } else {
         "undefined (constant data)".into()
     }
@@ -55,8 +57,10 @@ pub fn fmt_nrmse(x: f64) -> String {
 pub fn fmt_r2(x: f64) -> String {
     if x.is_finite() {
         format!("{x:.3}")
+    } else if x.is_nan() {
+        "undefined (non-finite values)".into()
     } else {
-        "undefined (constant or overflowing data)".into()
+        "undefined (constant data)".into()
     }
 }
 

@@ -626,12 +626,24 @@ fn fmt_value(v: f64, unit: &str) -> String {
     }
 }
 
+/// The largest finite magnitude in `data` and `model`, or 1 when there is none: both are divided by it before
+/// squaring, so that values near 1e300 neither overflow nor turn the scale-free measures below into NaN.
+fn common_scale(data: &[f64], model: &[f64]) -> f64 {
+    let s = data.iter().chain(model).filter(|x| x.is_finite()).fold(0.0_f64, |m, x| m.max(x.abs()));
+    if s > 0.0 {
+        s
+    } else {
+        1.0
+    }
+}
+
 /// Normalised root-mean-square error of one signal: `RMS(data - model) / (max(data) - min(data))`, the usual
 /// scale-free error of a waveform fit (0 for a perfect fit; 0.01 means the typical error is 1 % of the signal's
-/// swing).
+/// swing). Computed on values divided by their largest magnitude, so it is the same for data in volts and for the
+/// same data times 1e300.
 ///
 /// Degenerate cases, without NaN: no points, or a perfect fit, give 0; constant data with a non-zero error give
-/// `+inf`. Non-finite inputs propagate.
+/// `+inf`. Non-finite inputs give NaN ([`crate::fit::report::fmt_nrmse`] says which).
 ///
 /// # Panics
 /// If `data` and `model` differ in length.
@@ -640,40 +652,47 @@ pub fn nrmse(data: &[f64], model: &[f64]) -> f64 {
     if data.is_empty() {
         return 0.0;
     }
-    let ss_res: f64 = data.iter().zip(model).map(|(d, m)| (d - m) * (d - m)).sum();
+    if data.iter().chain(model).any(|x| !x.is_finite()) {
+        return f64::NAN;
+    }
+    let s = common_scale(data, model);
+    let ss_res: f64 = data.iter().zip(model).map(|(d, m)| (d / s - m / s).powi(2)).sum();
     let rms = (ss_res / data.len() as f64).sqrt();
     if rms == 0.0 {
         return 0.0;
     }
-    let lo = data.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = data.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let lo = data.iter().map(|d| d / s).fold(f64::INFINITY, f64::min);
+    let hi = data.iter().map(|d| d / s).fold(f64::NEG_INFINITY, f64::max);
     let range = hi - lo;
     if range > 0.0 {
         rms / range
-    } else if range == 0.0 {
-        f64::INFINITY
     } else {
-        f64::NAN // only reachable with NaN data: propagate
+        f64::INFINITY
     }
 }
 
 /// Coefficient of determination `R^2 = 1 - SS_res / SS_tot` with `SS_res = sum (data - model)^2` and
 /// `SS_tot = sum (data - mean(data))^2`: the fraction of the signal's variance the model explains (1 for a perfect
-/// fit, 0 for a model no better than the mean, negative when worse).
+/// fit, 0 for a model no better than the mean, negative when worse). Scale-free, and computed on values divided by
+/// their largest magnitude like [`nrmse`].
 ///
-/// Degenerate cases, without NaN: a perfect fit (also of constant data, or of no points) gives 1; constant data
-/// with a non-zero error give `-inf`. Non-finite inputs propagate.
+/// Degenerate cases: a perfect fit (also of constant data, or of no points) gives 1; constant data with a non-zero
+/// error give `-inf`; non-finite inputs give NaN ([`crate::fit::report::fmt_r2`] says which).
 ///
 /// # Panics
 /// If `data` and `model` differ in length.
 pub fn r_squared(data: &[f64], model: &[f64]) -> f64 {
     assert_eq!(data.len(), model.len(), "r_squared: {} data points, {} model points", data.len(), model.len());
-    let ss_res: f64 = data.iter().zip(model).map(|(d, m)| (d - m) * (d - m)).sum();
+    if data.iter().chain(model).any(|x| !x.is_finite()) {
+        return f64::NAN;
+    }
+    let s = common_scale(data, model);
+    let ss_res: f64 = data.iter().zip(model).map(|(d, m)| (d / s - m / s).powi(2)).sum();
     if ss_res == 0.0 {
         return 1.0;
     }
-    let mean = data.iter().sum::<f64>() / data.len() as f64;
-    let ss_tot: f64 = data.iter().map(|d| (d - mean) * (d - mean)).sum();
+    let mean = data.iter().map(|d| d / s).sum::<f64>() / data.len() as f64;
+    let ss_tot: f64 = data.iter().map(|d| (d / s - mean).powi(2)).sum();
     if ss_tot == 0.0 {
         f64::NEG_INFINITY
     } else {
@@ -1091,5 +1110,30 @@ mod tests {
         assert_eq!(nrmse(&[2.0; 3], &[2.0, 2.0, 3.0]), f64::INFINITY);
         assert_eq!(r_squared(&[2.0; 3], &[2.0, 2.0, 3.0]), f64::NEG_INFINITY);
         assert_eq!((nrmse(&[], &[]), r_squared(&[], &[])), (0.0, 1.0));
+    }
+
+    #[test]
+    fn nrmse_and_r_squared_do_not_overflow_and_flag_non_finite_input() {
+        let data = [1.0, 2.0, 3.0, 4.0];
+        let model = [1.5, 2.0, 2.5, 4.0];
+        // Near the f64 limit the squares overflow unless scaled: same values as at unit scale.
+        for k in [1e300, 4e307, 1e-300] {
+            let (d, m): (Vec<f64>, Vec<f64>) = data.iter().zip(&model).map(|(d, m)| (d * k, m * k)).unzip();
+            assert!((nrmse(&d, &m) - (0.125_f64).sqrt() / 3.0).abs() < 1e-14, "{k}: {}", nrmse(&d, &m));
+            assert!((r_squared(&d, &m) - 0.9).abs() < 1e-14, "{k}: {}", r_squared(&d, &m));
+        }
+        // A swing wider than f64 can hold (-1.5e308 .. 1.5e308) still has a finite NRMSE.
+        let wide = [-1.5e308, 1.5e308];
+        assert!((nrmse(&wide, &[-1.5e308, 0.0]) - (0.5_f64).sqrt() / 2.0).abs() < 1e-14);
+        // Non-finite values are NaN, which the report spells out instead of printing it.
+        for bad in [f64::NAN, f64::INFINITY] {
+            assert!(nrmse(&[1.0, bad], &[1.0, 2.0]).is_nan() && r_squared(&[1.0, 2.0], &[bad, 2.0]).is_nan());
+        }
+        use crate::fit::report::{fmt_nrmse, fmt_r2};
+        assert_eq!(fmt_nrmse(f64::NAN), "undefined (non-finite values)");
+        assert_eq!(fmt_nrmse(f64::INFINITY), "undefined (constant data)");
+        assert_eq!(fmt_r2(f64::NAN), "undefined (non-finite values)");
+        assert_eq!(fmt_r2(f64::NEG_INFINITY), "undefined (constant data)");
+        assert_eq!(fmt_nrmse(nrmse(&[1e300, 2e300], &[1e300, 2e300])), "0.0 %");
     }
 }

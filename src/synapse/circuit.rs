@@ -26,6 +26,16 @@ use crate::blocks::wta::WtaParams;
 use crate::blocks::{Checker, Fields, RangeError};
 use serde::{Deserialize, Serialize};
 
+/// Process-wide count of [`CircuitParams::simulate_at`] calls (hence of `simulate`, and of every model evaluation a
+/// fit makes). It is instrumentation, kept apart from the fit's own evaluation counter so that a test can check that
+/// counter against the simulations actually run.
+static SIMULATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Simulations run by [`CircuitParams::simulate_at`] in this process so far.
+pub fn simulations_run() -> u64 {
+    SIMULATIONS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Every parameter of the circuit synapse, block by block (a parameter file with `model: circuit`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -410,6 +420,7 @@ impl CircuitParams {
     /// only where v_h crosses their thresholds, and the counter advances in closed form between those events. A
     /// 100 s protocol with 0.2 s of stimulus then costs the stimulus, not 10^6 steps of `max_step_s`.
     pub fn simulate_at(&self, spikes: &Spikes, times: &[f64]) -> CircuitTrace {
+        SIMULATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut tr = CircuitTrace::default();
         let t_end = times.last().copied().unwrap_or(0.0);
         self.run(spikes, 0.0, t_end, times, Some(&mut tr), self.max_step_s, true, None);

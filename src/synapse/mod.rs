@@ -5,6 +5,6 @@ pub mod circuit;
 pub mod percent;
 pub mod reference;
 
-pub use circuit::{CircuitParams, CircuitTrace, Spikes};
+pub use circuit::{simulations_run, CircuitParams, CircuitTrace, Spikes};
 pub use percent::WeightPercent;
 pub use reference::{ReferenceParams, ReferenceTrace};
