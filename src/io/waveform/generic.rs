@@ -85,6 +85,7 @@ pub(crate) fn parse(
     text: &str,
     options: GenericOptions,
     metadata: &mut BTreeMap<String, String>,
+    rest: Option<&mut fast::Rest>,
 ) -> Result<Vec<Trace>, ImportError> {
     if !(options.time_scale.is_finite() && options.time_scale > 0.0) {
         return Err(ctx.file(ImportErrorKind::Invalid {
@@ -268,7 +269,7 @@ pub(crate) fn parse(
         Ok(Some((t, values)))
     };
     let first_data_line = if header_is_data { header.number } else { header.number + 1 };
-    let columns = fast::read_rows(text, first_data_line, &spec, fast::threads(), &mut slow)?;
+    let columns = fast::read_rows(text, first_data_line, &spec, fast::threads(), &mut slow, rest)?;
     let mut traces: Vec<TraceBuilder> = traces.into_iter().map(|(b, _, _)| b).collect();
     fast::fill(&mut traces, columns);
     traces.into_iter().map(|t| t.finish(ctx)).collect()

@@ -429,38 +429,94 @@ pub(crate) fn check_unique(ctx: &Ctx, names: &[(String, usize, usize)]) -> Resul
 /// transient export (a 5 M-row two-column file is about 170 MB).
 pub const MAX_INFLATED_BYTES: u64 = 512 << 20;
 
-/// Read and import a waveform file. Files ending in `.gz` are decompressed first (at most
-/// [`MAX_INFLATED_BYTES`]). Text must be UTF-8: a UTF-16 file (byte-order mark) or bytes that are not UTF-8
-/// (Latin-1, Windows-1252) are errors with the position and a hint to convert the file.
-pub fn read_file(path: &Path, format: &Format, generic: Option<&GenericOptions>) -> Result<WaveformFile, ImportError> {
-    let io = |e| ImportError { path: path.to_path_buf(), line: None, column: None, kind: ImportErrorKind::Io(e) };
-    let bytes = std::fs::read(path).map_err(io)?;
-    let bytes = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz")) {
-        use std::io::Read;
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&bytes[..]).take(MAX_INFLATED_BYTES + 1).read_to_end(&mut out).map_err(io)?;
-        if out.len() as u64 > MAX_INFLATED_BYTES {
-            return Err(ImportError {
-                path: path.to_path_buf(),
-                line: None,
-                column: None,
-                kind: ImportErrorKind::Invalid {
-                    expected: format!("a compressed file that inflates to at most {MAX_INFLATED_BYTES} bytes"),
-                    found: "more (stopped there; decompress it yourself if it is really a waveform)".into(),
-                },
-            });
+/// Bytes read before the format is parsed. A file that fits is parsed as one text. A bigger `ngspice` or `generic`
+/// file is parsed from this head (cut at a line end: the header and the first rows), and its remaining rows are
+/// read and parsed block by block ([`fast::Rest`]), so that the text is never held whole: a 170 MB, 5 M-row export
+/// costs its columns (80 MB) and a few blocks, not the file size on top. (Small in unit tests, so that their
+/// generated files take the streaming path.)
+const HEAD_BYTES: usize = if cfg!(test) { 16 << 10 } else { 16 << 20 };
+
+/// A compressed stream that fails once it has inflated past [`MAX_INFLATED_BYTES`].
+struct Inflated<R> {
+    inner: R,
+    read: u64,
+}
+
+/// The error [`Inflated`] returns past its limit (recognised by [`read_file`]).
+#[derive(Debug)]
+struct InflatesTooFar;
+
+impl std::fmt::Display for InflatesTooFar {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "inflates past {MAX_INFLATED_BYTES} bytes")
+    }
+}
+
+impl std::error::Error for InflatesTooFar {}
+
+impl<R: std::io::Read> std::io::Read for Inflated<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > MAX_INFLATED_BYTES {
+            return Err(std::io::Error::other(InflatesTooFar));
         }
-        out
-    } else {
-        bytes
+        Ok(n)
+    }
+}
+
+/// Read and import a waveform file. Files ending in `.gz` are decompressed as they are read (at most
+/// [`MAX_INFLATED_BYTES`]). Text must be UTF-8: a UTF-16 file (byte-order mark) or bytes that are not UTF-8
+/// (Latin-1, Windows-1252) are errors with the position and a hint to convert the file. Big `ngspice` and `generic`
+/// files are never held whole ([`HEAD_BYTES`]).
+pub fn read_file(path: &Path, format: &Format, generic: Option<&GenericOptions>) -> Result<WaveformFile, ImportError> {
+    use std::io::Read;
+    let on_error = |e: std::io::Error| {
+        let kind = if e.get_ref().is_some_and(|inner| inner.is::<InflatesTooFar>()) {
+            ImportErrorKind::Invalid {
+                expected: format!("a compressed file that inflates to at most {MAX_INFLATED_BYTES} bytes"),
+                found: "more (stopped there; decompress it yourself if it is really a waveform)".into(),
+            }
+        } else {
+            ImportErrorKind::Io(e)
+        };
+        ImportError { path: path.to_path_buf(), line: None, column: None, kind }
     };
-    let text = crate::io::encoding::utf8(&bytes, path).map_err(|e| ImportError {
+    let file = std::fs::File::open(path).map_err(on_error)?;
+    let compressed = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+    let size_hint = if compressed { None } else { file.metadata().ok().map(|m| m.len()) };
+    let mut reader: Box<dyn Read> = if compressed {
+        Box::new(Inflated { inner: flate2::read::GzDecoder::new(std::io::BufReader::new(file)), read: 0 })
+    } else {
+        Box::new(file)
+    };
+    let mut bytes = Vec::new();
+    (&mut reader).take(HEAD_BYTES as u64).read_to_end(&mut bytes).map_err(on_error)?;
+    let head_end = bytes.iter().rposition(|&b| b == b'\n').map(|k| k + 1);
+    let streams = bytes.len() == HEAD_BYTES && matches!(format, Format::Ngspice | Format::Generic);
+    let (head_end, mut rest) = match head_end {
+        Some(end) if streams => {
+            let carry = bytes.split_off(end);
+            let rest = fast::Rest {
+                reader: Box::new(std::io::Cursor::new(carry).chain(reader)),
+                path,
+                size_hint,
+                on_error: &on_error,
+            };
+            (end, Some(rest))
+        }
+        _ => {
+            reader.read_to_end(&mut bytes).map_err(on_error)?;
+            (bytes.len(), None)
+        }
+    };
+    let text = crate::io::encoding::utf8(&bytes[..head_end], path).map_err(|e| ImportError {
         path: path.to_path_buf(),
         line: Some(e.line),
         column: Some(e.column),
         kind: ImportErrorKind::Invalid { expected: "UTF-8 text".into(), found: e.found },
     })?;
-    parse_str(text, path, format, generic)
+    parse_text(text, path, format, generic, rest.as_mut())
 }
 
 /// `text` cut to at most 80 characters (with `...`), for quoting file content in error messages: a huge "header"
@@ -481,14 +537,25 @@ pub fn parse_str(
     format: &Format,
     generic: Option<&GenericOptions>,
 ) -> Result<WaveformFile, ImportError> {
+    parse_text(text, path_for_messages, format, generic, None)
+}
+
+/// [`parse_str`] of a head text, with the rest of the file still to read for the formats that stream.
+fn parse_text(
+    text: &str,
+    path_for_messages: &Path,
+    format: &Format,
+    generic: Option<&GenericOptions>,
+    rest: Option<&mut fast::Rest>,
+) -> Result<WaveformFile, ImportError> {
     let ctx = Ctx { path: path_for_messages };
     let mut metadata = BTreeMap::new();
     let traces = match format {
         Format::VivaCsv => viva::parse(&ctx, text, &mut metadata)?,
         Format::Vcsv => vcsv::parse(&ctx, text, &mut metadata)?,
         Format::Ocean => ocean::parse(&ctx, text, &mut metadata)?,
-        Format::Ngspice => ngspice::parse(&ctx, text, generic, &mut metadata)?,
-        Format::Generic => generic::parse(&ctx, text, generic.cloned().unwrap_or_default(), &mut metadata)?,
+        Format::Ngspice => ngspice::parse(&ctx, text, generic, &mut metadata, rest)?,
+        Format::Generic => generic::parse(&ctx, text, generic.cloned().unwrap_or_default(), &mut metadata, rest)?,
     };
     if traces.is_empty() {
         return Err(ctx.file(ImportErrorKind::Invalid { expected: "at least one trace".into(), found: "none".into() }));

@@ -43,6 +43,7 @@ pub(crate) fn parse(
     text: &str,
     options: Option<&GenericOptions>,
     metadata: &mut BTreeMap<String, String>,
+    rest: Option<&mut fast::Rest>,
 ) -> Result<Vec<Trace>, ImportError> {
     let time_scale = options.map_or(1.0, |o| o.time_scale);
     if !(time_scale.is_finite() && time_scale > 0.0) {
@@ -196,7 +197,7 @@ pub(crate) fn parse(
         }
         Ok(Some((t, values)))
     };
-    let columns = fast::read_rows(text, first_data_line, &spec, fast::threads(), &mut slow)?;
+    let columns = fast::read_rows(text, first_data_line, &spec, fast::threads(), &mut slow, rest)?;
     fast::fill(&mut traces, columns);
     traces.into_iter().map(|t| t.finish(ctx)).collect()
 }
