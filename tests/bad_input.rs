@@ -163,6 +163,37 @@ fn item02_ctrl_c_keeps_old_result_and_leaves_no_staging_folder() {
     assert!(snapshot(dir.path()) == before, "the old result changed");
 }
 
+// 2 (Ctrl-C, two targets). SIGINT during `stc run --refit --save-fit cal.yaml --force` (in its fit): exit 130, the
+// old report folder and the old calibration file byte-identical, nothing else left.
+#[test]
+fn item02_ctrl_c_during_run_keeps_old_report_and_old_calibration() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("R/network-10")).unwrap();
+    fs::write(dir.path().join("R/report.md"), "# old report\n").unwrap();
+    fs::write(dir.path().join("R/network-10/summary.yaml"), "accuracy_early: 0.5\n").unwrap();
+    fs::write(dir.path().join("cal.yaml"), "old calibration\n").unwrap();
+    let before = snapshot(dir.path());
+    let mut child = stc()
+        .current_dir(dir.path())
+        .args(["run", "--refit", "--save-fit", "cal.yaml", "--out", "R", "--force"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while names(dir.path()).iter().filter(|n| n.contains("stc-staging")).count() < 2 {
+        assert!(started.elapsed().as_secs() < 60, "no staging folders appeared");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it was interrupted");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert_eq!(names(dir.path()), vec!["R", "cal.yaml"]);
+    assert!(snapshot(dir.path()) == before, "an old result changed");
+}
+
 #[test]
 fn item02_stage_commit_swaps_whole_folders() {
     use stc_synapse::io::atomic::Stage;
@@ -288,14 +319,27 @@ fn item08_classes_are_checked() {
     assert_eq!(names(dir.path()), Vec::<String>::new());
 }
 
-// 9 and 19. `stc run` works from any directory, writes nothing outside --out, and its report puts each learning
+// 1, 9 and 19. `stc run` works from any directory, writes nothing outside --out (not even with --refit), and its report puts each learning
 //    curve under its own heading and says how many weight maps are shown.
 #[test]
 fn item09_19_run_works_from_any_directory() {
+    // A folder laid out like the repository root (its `fits/`): `--refit` writes its calibration into the run's
+    // folder and leaves `fits/` byte-identical.
     let dir = tempfile::tempdir().unwrap();
-    let o = run_in(dir.path(), &["run", "--out", "r"]);
+    let repo_fits = Path::new(env!("CARGO_MANIFEST_DIR")).join("fits");
+    fs::create_dir_all(dir.path().join("fits")).unwrap();
+    for e in fs::read_dir(&repo_fits).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_file() {
+            fs::copy(e.path(), dir.path().join("fits").join(e.file_name())).unwrap();
+        }
+    }
+    let fits_before = snapshot(&dir.path().join("fits"));
+    let o = run_in(dir.path(), &["run", "--refit", "--out", "r"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(names(dir.path()), vec!["r"]);
+    assert_eq!(names(dir.path()), vec!["fits", "r"]);
+    assert!(snapshot(&dir.path().join("fits")) == fits_before, "stc run --refit changed fits/");
+    assert!(dir.path().join("r/calibration.yaml").is_file());
     let md = fs::read_to_string(dir.path().join("r/report.md")).unwrap();
     let zeros = md.find("### zeros/ones").unwrap();
     let ten = md.find("### ten classes").unwrap();

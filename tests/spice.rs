@@ -350,6 +350,57 @@ fn characterise_writes_descriptors_and_reuses_runs() {
     assert!(left.iter().all(|n| !n.to_string_lossy().contains("staging")), "{left:?}");
 }
 
+/// Ctrl-C (SIGINT to `stc` alone, as `kill -INT` sends it) during `stc characterise` stops its ngspice runs too:
+/// exit 130, and no simulator is left running.
+#[test]
+fn interrupting_characterise_stops_ngspice() {
+    let Some(_) = tools() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("long.yaml");
+    let spikes: Vec<String> = (0..400).map(|k| format!("{:.3}", 0.002 + 0.01 * k as f64)).collect();
+    std::fs::write(
+        &p,
+        format!("name: long\nduration_s: 4.0\npre_spikes_s: [{0}]\npost_spikes_s: [{0}]\n", spikes.join(", ")),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stc"))
+        .env("STC_RUN_CACHE", tmp.path().join("cache"))
+        .args(["characterise", "sky130", "--protocol", p.to_str().unwrap(), "--out"])
+        .arg(tmp.path().join("out"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pgrep = |parent: u32| -> Vec<u32> {
+        let o = Command::new("pgrep").args(["-P", &parent.to_string()]).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).split_whitespace().filter_map(|p| p.parse().ok()).collect()
+    };
+    let started = std::time::Instant::now();
+    let sims = loop {
+        let sims = pgrep(child.id());
+        if !sims.is_empty() {
+            break sims;
+        }
+        assert!(started.elapsed().as_secs() < 60, "ngspice never started");
+        assert!(child.try_wait().unwrap().is_none(), "characterise ended before it was interrupted");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", String::from_utf8_lossy(&o.stderr));
+    // A stopped child is gone, or a zombie until its new parent reaps it.
+    let running = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| s.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')))
+    };
+    let stopped = std::time::Instant::now();
+    while sims.iter().any(|&pid| running(pid)) {
+        assert!(stopped.elapsed().as_secs() < 10, "ngspice {sims:?} still running after the interrupt");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(!tmp.path().join("out").exists());
+}
+
 /// A deck ngspice cannot run is an error that names its log, not a silent empty result.
 #[test]
 fn failed_run_names_its_log() {

@@ -426,10 +426,8 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
         atomic::write_atomic(&dir.join("fit-report.md"), md.as_bytes())?;
     }
     atomic::write_atomic(&out_stage.path(), yaml.as_bytes())?;
-    if let Some(stage) = report_stage {
-        stage.commit()?;
-    }
-    out_stage.commit()?;
+    // The parameter file and its report are one result: both swapped in, or neither.
+    atomic::commit_all(report_stage.into_iter().chain(std::iter::once(out_stage)).collect())?;
     for s in &sig {
         println!(
             "{:5} NRMSE {} -> {}   R2 {} -> {}",

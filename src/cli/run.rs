@@ -261,10 +261,8 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     if let (Some(save), Some(cal)) = (&save_stage, &cal_path) {
         std::fs::copy(cal, save.path()).map_err(|e| format!("{}: {e}", save.target().display()))?;
     }
-    stage_out.commit()?;
-    if let Some(save) = save_stage {
-        save.commit()?;
-    }
+    // The report folder and the saved calibration are one result: both swapped in, or neither.
+    atomic::commit_all(std::iter::once(stage_out).chain(save_stage).collect())?;
     println!(
         "zeros/ones: early {:.1} %, late {:.1} %; ten classes: early {:.1} %, late {:.1} %; {:.0} s; report {}",
         100.0 * o01.accuracy_early,

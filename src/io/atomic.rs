@@ -136,10 +136,41 @@ fn live() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
     LIVE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// On Ctrl-C (SIGINT): remove the live staging folders, so that the old results stay as they were
-/// and nothing half-written is left, print a line and exit with status 130. Installed once by the command line.
+/// Subprocesses of this process that are running (ngspice runs of `stc characterise`); the Ctrl-C handler stops
+/// them, so that an interrupted run leaves no simulator behind (a `kill -INT` reaches only this process, not its
+/// process group).
+static CHILDREN: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+fn children() -> std::sync::MutexGuard<'static, Vec<u32>> {
+    CHILDREN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Run `command` to completion as [`std::process::Command::output`] does, registered so that Ctrl-C stops it.
+pub fn output_interruptible(command: &mut std::process::Command) -> std::io::Result<std::process::Output> {
+    use std::process::Stdio;
+    let child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let pid = child.id();
+    children().push(pid);
+    let out = child.wait_with_output();
+    children().retain(|&p| p != pid);
+    out
+}
+
+/// On Ctrl-C (SIGINT): stop the registered subprocesses, remove the live staging folders, so that the old results
+/// stay as they were and nothing half-written is left, print a line and exit with status 130. Installed once by the
+/// command line.
 pub fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
+        for &pid in children().iter() {
+            #[cfg(unix)]
+            // SAFETY: kill(2) has no memory effects. The pid is one this process spawned; it is unregistered right
+            // after `wait` reaps it, so only in that instant could a listed pid have been reused.
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGTERM);
+            }
+            #[cfg(not(unix))]
+            let _ = pid;
+        }
         let staged = live();
         for path in staged.iter() {
             remove_any(path);
@@ -227,41 +258,78 @@ impl Stage {
 
     /// Swap the staged result in: the old result is moved aside, the new one renamed into place, the old one
     /// removed. If the second rename fails the old result is put back.
-    pub fn commit(mut self) -> Result<(), OutputError> {
-        let mut staged = live();
-        let result = self.swap_in();
-        staged.retain(|p| *p != self.staging);
-        result
+    pub fn commit(self) -> Result<(), OutputError> {
+        commit_all(vec![self])
     }
 
-    fn swap_in(&mut self) -> Result<(), OutputError> {
+    /// Move the old result (if any) aside and rename the staged one into place; returns where the old one went.
+    /// If the second rename fails the old result is put back.
+    fn swap_in(&mut self) -> Result<Option<PathBuf>, OutputError> {
         let target = self.target.clone();
-        if self.folder {
-            let old = sibling(&target, OLD, std::process::id());
-            let had_old = target.exists();
+        let staged = self.path();
+        if !self.folder && !staged.exists() {
+            return Err(target_error(&target, "was not written by the run (nothing to commit)".into()));
+        }
+        let old = sibling(&target, OLD, std::process::id());
+        let had_old = target.exists();
+        if had_old {
+            remove_any(&old);
+            fs::rename(&target, &old).map_err(io_err(&target))?;
+        }
+        if let Err(e) = fs::rename(&staged, &target) {
             if had_old {
-                remove_any(&old);
-                fs::rename(&target, &old).map_err(io_err(&target))?;
+                let _ = fs::rename(&old, &target);
             }
-            if let Err(e) = fs::rename(&self.staging, &target) {
-                if had_old {
-                    let _ = fs::rename(&old, &target);
-                }
-                return Err(io_err(&target)(e));
-            }
-            if had_old {
-                remove_any(&old);
-            }
-        } else {
-            let staged = self.path();
-            if !staged.exists() {
-                return Err(target_error(&target, "was not written by the run (nothing to commit)".into()));
-            }
-            fs::rename(&staged, &target).map_err(io_err(&target))?;
+            return Err(io_err(&target)(e));
+        }
+        if !self.folder {
             let _ = fs::remove_dir_all(&self.staging);
         }
         self.committed = true;
-        Ok(())
+        Ok(had_old.then_some(old))
+    }
+}
+
+/// Commit the stages of one run as one result: an interruption waits until all are swapped in (the lock is held
+/// throughout), and if any swap fails the ones already swapped are undone and the old results put back. Why: a run
+/// that writes a report folder and a calibration file (`stc run --refit --save-fit`) must never leave a new report
+/// beside an old calibration.
+pub fn commit_all(mut stages: Vec<Stage>) -> Result<(), OutputError> {
+    let mut staged = live();
+    let mut swapped: Vec<(usize, Option<PathBuf>)> = Vec::new();
+    let mut failure = None;
+    for (k, stage) in stages.iter_mut().enumerate() {
+        match stage.swap_in() {
+            Ok(old) => swapped.push((k, old)),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    if failure.is_some() {
+        for (k, old) in swapped.drain(..).rev() {
+            let target = &stages[k].target;
+            remove_any(target);
+            if let Some(old) = old {
+                let _ = fs::rename(&old, target);
+            }
+        }
+        for stage in &mut stages {
+            remove_any(&stage.staging);
+            stage.committed = true; // nothing left to clean on drop
+        }
+    }
+    for (_, old) in &swapped {
+        if let Some(old) = old {
+            remove_any(old);
+        }
+    }
+    staged.retain(|p| !stages.iter().any(|s| s.staging == *p));
+    drop(staged);
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 
@@ -300,5 +368,43 @@ mod tests {
         assert!(matches!(prepare_out_dir(dir.path(), false), Err(OutputError::Exists { .. })));
         assert!(prepare_out_dir(dir.path(), true).is_ok());
         assert!(prepare_out_dir(&dir.path().join("new"), false).is_ok());
+    }
+
+    /// A folder and a file committed together: both new on success; on a failure of the second, both old, and
+    /// nothing else left next to them.
+    #[test]
+    fn stages_committed_together_are_all_new_or_all_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let (out, fit) = (dir.path().join("r"), dir.path().join("cal.yaml"));
+        let old_state = || {
+            fs::create_dir_all(&out).unwrap();
+            fs::write(out.join("report.md"), "old report").unwrap();
+            fs::write(&fit, "old fit").unwrap();
+        };
+        let listing = || {
+            let mut n: Vec<String> =
+                fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+            n.sort();
+            n
+        };
+        old_state();
+        // The second stage was never written: the commit fails and the first swap is undone.
+        let a = Stage::dir(&out, true).unwrap();
+        fs::write(a.path().join("report.md"), "new report").unwrap();
+        let b = Stage::file(&fit, true).unwrap();
+        assert!(commit_all(vec![a, b]).is_err());
+        assert_eq!(fs::read_to_string(out.join("report.md")).unwrap(), "old report");
+        assert_eq!(fs::read_to_string(&fit).unwrap(), "old fit");
+        assert_eq!(listing(), vec!["cal.yaml", "r"]);
+        assert!(!live().iter().any(|p| p.starts_with(dir.path())));
+        // Both written: both new.
+        let a = Stage::dir(&out, true).unwrap();
+        fs::write(a.path().join("report.md"), "new report").unwrap();
+        let b = Stage::file(&fit, true).unwrap();
+        fs::write(b.path(), "new fit").unwrap();
+        commit_all(vec![a, b]).unwrap();
+        assert_eq!(fs::read_to_string(out.join("report.md")).unwrap(), "new report");
+        assert_eq!(fs::read_to_string(&fit).unwrap(), "new fit");
+        assert_eq!(listing(), vec!["cal.yaml", "r"]);
     }
 }

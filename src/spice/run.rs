@@ -188,12 +188,15 @@ pub fn run_deck(
         let _ = std::fs::remove_file(&raw);
         let deck_raw = deck.replace(&format!("wrdata {WAVEFORM_FILE} "), &format!("wrdata {WAVEFORM_FILE}.raw "));
         write(&dir.join("deck.run.sp"), &deck_raw)?;
-        let o = Command::new(ngspice)
-            .current_dir(dir)
-            .env("OMP_NUM_THREADS", "1")
-            .args(["-b", "deck.run.sp", "-o", "ngspice.log"])
-            .output()
-            .map_err(|e| RunError::Setup(format!("cannot start {}: {e}", ngspice.display())))?;
+        let o = crate::io::atomic::output_interruptible(
+            Command::new(ngspice).current_dir(dir).env("OMP_NUM_THREADS", "1").args([
+                "-b",
+                "deck.run.sp",
+                "-o",
+                "ngspice.log",
+            ]),
+        )
+        .map_err(|e| RunError::Setup(format!("cannot start {}: {e}", ngspice.display())))?;
         let _ = std::fs::remove_file(dir.join("deck.run.sp"));
         let log_text = std::fs::read_to_string(&log).unwrap_or_default();
         let stderr = String::from_utf8_lossy(&o.stderr);
