@@ -656,7 +656,11 @@ proptest! {
             "name: p\ndescription: fuzz\nduration_s: {duration}\nblocks:\n  - kind: {kind}\n    start_s: {start}\n    duration_s: {len}\n    pre_rate_hz: {pre}\n    post_rate_hz: {post}\n    post_lag_s: {lag}\n    repeat: {repeat}\n    spacing_s: {spacing}\n"
         );
         match stc_synapse::protocol::Protocol::parse(&text, "p.yaml") {
-            Err(e) => prop_assert!(e.to_string().starts_with("p.yaml:"), "{}", e),
+            // `p.yaml:LINE:COLUMN: ` at one of the numbers (lines 3 and 6-12), never at the name or the kind.
+            Err(e) => {
+                let line = located_line(&e.to_string(), "p.yaml");
+                prop_assert!(line.is_some_and(|l| l == 3 || (6..=12).contains(&l)), "{}", e);
+            }
             Ok(p) => {
                 let sp = p.spikes();
                 for train in [&sp.pre, &sp.post] {
@@ -734,12 +738,21 @@ proptest! {
         let text = format!(
             "name: n\ndescription: d\nsource:\n  file: w.csv\n  format: {format}\nstimulus:\n  duration_s: {duration}\n  pre_spikes_s: [{spike}]\n  post_spikes_s: [0.002]\nparams: cadence-fig17\nsignals:\n  - {{model: {model}, trace: /ica, unit: A, scale: {scale}}}\n"
         );
+        // The line of each field, and whether its value is wrong on its own.
+        let bad = [
+            (5, !matches!(format, "viva-csv" | "generic")),
+            (7, !matches!(duration, "0.03")),
+            (8, !matches!(spike, "0.004")),
+            (12, model != "i_ca" || matches!(scale, "0" | ".nan" | "abc")), // unit A: only i_ca; a negative scale flips
+        ];
         match stc_synapse::io::descriptor::Descriptor::from_yaml_str(&text, Path::new("d.yaml")) {
-            Ok(_) => {}
+            Ok(_) => prop_assert!(bad.iter().all(|b| !b.1), "accepted with a bad field: {}", text),
             Err(e) => {
                 let e = e.to_string();
-                prop_assert!(e.starts_with("d.yaml"), "{}", e);
                 prop_assert!(e.len() < 600 && !e.contains("panicked"), "{}", e);
+                // `d.yaml:LINE:COLUMN: ` at the line of a bad field.
+                let line = located_line(&e, "d.yaml");
+                prop_assert!(bad.iter().any(|&(l, b)| b && Some(l) == line), "{} for\n{}", e, text);
             }
         }
     }
