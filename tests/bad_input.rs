@@ -139,28 +139,28 @@ fn item02_ctrl_c_keeps_old_result_and_leaves_no_staging_folder() {
     assert!(o.status.success(), "{}", stderr(&o));
     let before = snapshot(dir.path());
     let long = ["simulate", "--params", "reference", "--duration", "2000", "--pre-rate", "20", "--post-rate", "20"];
-    let mut child = stc()
-        .current_dir(dir.path())
-        .args(long)
-        .args(["--dt", "1e-3", "--out", "S", "--force"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Interrupt once the run has staged its output (it is then doing the long work).
-    let started = std::time::Instant::now();
-    while !names(dir.path()).iter().any(|n| n.contains("stc-staging")) {
-        assert!(started.elapsed().as_secs() < 60, "no staging folder appeared");
-        assert!(child.try_wait().unwrap().is_none(), "the long run ended before it was interrupted");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(kill.success());
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    let o =
+        interrupt_when_staged(dir.path(), &[&long[..], &["--dt", "1e-3", "--out", "S", "--force"]].concat(), 1, 200);
     assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
     assert_eq!(names(dir.path()), vec!["S"]);
     assert!(snapshot(dir.path()) == before, "the old result changed");
+}
+
+/// Start `stc ARGS` in `cwd`, wait until it has opened `stages` staging folders (it is then doing its work), wait
+/// `ms` more, send SIGINT to it alone, and require exit status 130.
+fn interrupt_when_staged(cwd: &Path, args: &[&str], stages: usize, ms: u64) -> Output {
+    let mut child = stc().current_dir(cwd).args(args).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while names(cwd).iter().filter(|n| n.contains("stc-staging")).count() < stages {
+        assert!(started.elapsed().as_secs() < 60, "no staging folder appeared");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it was interrupted");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    o
 }
 
 // 2 (Ctrl-C, two targets). SIGINT during `stc run --refit --save-fit cal.yaml --force` (in its fit): exit 130, the
@@ -173,23 +173,9 @@ fn item02_ctrl_c_during_run_keeps_old_report_and_old_calibration() {
     fs::write(dir.path().join("R/network-10/summary.yaml"), "accuracy_early: 0.5\n").unwrap();
     fs::write(dir.path().join("cal.yaml"), "old calibration\n").unwrap();
     let before = snapshot(dir.path());
-    let mut child = stc()
-        .current_dir(dir.path())
-        .args(["run", "--refit", "--save-fit", "cal.yaml", "--out", "R", "--force"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while names(dir.path()).iter().filter(|n| n.contains("stc-staging")).count() < 2 {
-        assert!(started.elapsed().as_secs() < 60, "no staging folders appeared");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it was interrupted");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(kill.success());
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    let args = ["run", "--refit", "--save-fit", "cal.yaml", "--out", "R", "--force"];
+    let o = interrupt_when_staged(dir.path(), &args, 2, 1500);
+    assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
     assert_eq!(names(dir.path()), vec!["R", "cal.yaml"]);
     assert!(snapshot(dir.path()) == before, "an old result changed");
 }

@@ -4,32 +4,16 @@
 //! A test binary of its own: the simulation counter is process-wide, and no other test here simulates in-process
 //! while the solver runs.
 
-use stc_synapse::fit::problem::{FitProblem, Target};
 use stc_synapse::fit::solve::solve_staged;
-use stc_synapse::fit::spec::{FreeParam, Role, Scale, SolverSpec};
-use stc_synapse::synapse::{simulations_run, Spikes};
+use stc_synapse::fit::spec::{Scale, SolverSpec};
+use stc_synapse::synapse::simulations_run;
+
+mod common;
+use common::small_problem;
 
 #[test]
 fn every_solver_evaluation_is_one_simulation_run() {
-    let p = stc_synapse::params::load_circuit("cadence-fig17").unwrap();
-    let spikes = Spikes { pre: vec![0.004], post: vec![0.002] };
-    let times: Vec<f64> = (0..150).map(|k| k as f64 * 2e-4).collect();
-    let tr = p.simulate_at(&spikes, &times);
-    let targets = vec![
-        Target { signal: "i_hp".into(), t_s: times.clone(), y: tr.i_hp_a.clone(), set: 0 },
-        Target { signal: "v_h".into(), t_s: times.clone(), y: tr.v_h_v.clone(), set: 0 },
-    ];
-    let free = vec![FreeParam {
-        key: "capacitor.c_f".into(),
-        lower: 1e-12,
-        upper: 20e-12,
-        start: None,
-        scale: Scale::Log,
-        role: Role::Property,
-        prior_sigma_rel: None,
-    }];
-    let start = vec![p.capacitor.c_f * 1.3];
-    let problem = FitProblem::new(p, free, spikes, targets, vec![1.0; 2], vec![0.0; 2]);
+    let (problem, start) = small_problem(&[("capacitor.c_f", 1e-12, 20e-12, Scale::Log)]);
     let solver = SolverSpec { particles: 6, global_iterations: 5, local_iterations: 20, local_restarts: 0, seed: 1 };
 
     let sims_before = simulations_run();
