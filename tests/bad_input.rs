@@ -429,9 +429,26 @@ fn item15_constant_data_gives_words_not_inf() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     let md = fs::read_to_string(dir.path().join("c/compare.md")).unwrap();
-    for text in [&*out, &md] {
+    assert!(out.contains("NRMSE undefined (constant data)  R2 undefined (constant data)"), "{out}");
+    assert!(md.contains("| v_h | undefined (constant data) | undefined (constant data) |"), "{md}");
+    let yaml = fs::read_to_string(dir.path().join("c/compare.yaml")).unwrap();
+    assert!(yaml.contains("nrmse: null") && yaml.contains("r2: null"), "{yaml}");
+    for text in [&*out, &md, &yaml] {
+        assert!(!text.contains("inf") && !text.contains("NaN") && !text.contains("nan"), "{text}");
+    }
+    // A fit to the same data: its parameter file and its messages say so in words too.
+    fs::write(
+        dir.path().join("spec.yaml"),
+        "name: s\nsolver: {particles: 4, global_iterations: 2, local_iterations: 5, seed: 1}\nparameters:\n  - {key: capacitor.c_f, lower: 1.0e-12, upper: 20.0e-12, scale: log, role: property}\n",
+    )
+    .unwrap();
+    let o = run_in(dir.path(), &["fit", "descriptor.yaml", "--spec", "spec.yaml", "--out", "fit.yaml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let file = fs::read_to_string(dir.path().join("fit.yaml")).unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    for text in [&*out, &file] {
+        assert!(!text.contains("inf") && !text.contains("NaN") && !text.contains(".nan"), "{text}");
         assert!(text.contains("undefined (constant data)"), "{text}");
-        assert!(!text.contains("inf") && !text.contains("NaN"), "{text}");
     }
 }
 

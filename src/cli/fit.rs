@@ -356,7 +356,7 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
         cost_start: sol.cost_start,
         cost: sol.cost,
         wall_s: wall,
-        nrmse: sig.iter().map(|s| (s.signal.clone(), s.nrmse_after)).collect(),
+        nrmse: sig.iter().map(|s| (s.signal.clone(), finite(s.nrmse_after))).collect(),
         fitted: inherited_fits(&base, &spec, &fitted, &start_name)
             .into_iter()
             .chain(spec.parameters.iter().zip(&sol.values).map(|(f, v)| FittedParam {
@@ -373,7 +373,7 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
         descriptor_list,
         today(),
         wall,
-        sig.iter().map(|s| format!("{} {:.1} %", s.signal, 100.0 * s.nrmse_after)).collect::<Vec<_>>().join(", ")
+        sig.iter().map(|s| format!("{} {}", s.signal, fmt_nrmse(s.nrmse_after))).collect::<Vec<_>>().join(", ")
     );
     let yaml = params::circuit_to_yaml(&out_params, &header);
     // Validate what we write by reading it back.
@@ -474,12 +474,8 @@ fn cross_validation(
     md += "\n";
     let row = |name: &str, p: &CircuitParams| -> String {
         let pred = joint.predict(p);
-        let cells: Vec<String> = joint
-            .targets
-            .iter()
-            .zip(&pred)
-            .map(|(t, m)| format!("{:.1} %", 100.0 * crate::fit::stats::nrmse(&t.y, m)))
-            .collect();
+        let cells: Vec<String> =
+            joint.targets.iter().zip(&pred).map(|(t, m)| fmt_nrmse(crate::fit::stats::nrmse(&t.y, m))).collect();
         format!("| {name} | {} |\n", cells.join(" | "))
     };
     for (k, ws) in sets.iter().enumerate() {
@@ -529,7 +525,7 @@ pub fn run_compare(a: CompareArgs) -> Result<(), CliError> {
     let mut scores = std::collections::BTreeMap::new();
     for (t, m) in problem.targets.iter().zip(&pred) {
         let f = SignalFit::new(&t.signal, &t.y, m, m);
-        scores.insert(t.signal.clone(), Score { nrmse: f.nrmse_after, r2: f.r2_after });
+        scores.insert(t.signal.clone(), Score { nrmse: finite(f.nrmse_after), r2: finite(f.r2_after) });
         md += &format!(
             "| {} | {} | {} | {:.6e} | {:.6e} |\n",
             t.signal,
@@ -550,10 +546,16 @@ pub fn run_compare(a: CompareArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// A measure for a YAML file: `null` where it is undefined (constant data, non-finite values), never `.inf` or
+/// `.nan`.
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
 #[derive(serde::Serialize)]
 struct Score {
-    nrmse: f64,
-    r2: f64,
+    nrmse: Option<f64>,
+    r2: Option<f64>,
 }
 
 #[derive(serde::Serialize)]
@@ -634,6 +636,6 @@ struct Provenance {
     cost_start: f64,
     cost: f64,
     wall_s: f64,
-    nrmse: std::collections::BTreeMap<String, f64>,
+    nrmse: std::collections::BTreeMap<String, Option<f64>>,
     fitted: Vec<FittedParam>,
 }

@@ -691,13 +691,14 @@ pub fn r_squared(data: &[f64], model: &[f64]) -> f64 {
     if ss_res == 0.0 {
         return 1.0;
     }
+    // Constant data, decided on the values themselves: the mean of scaled values is not exact, so their SS_tot
+    // may come out 1e-33 instead of 0 (and R2 -2.5e26).
+    if data.iter().all(|d| *d == data[0]) {
+        return f64::NEG_INFINITY;
+    }
     let mean = data.iter().map(|d| d / s).sum::<f64>() / data.len() as f64;
     let ss_tot: f64 = data.iter().map(|d| (d / s - mean).powi(2)).sum();
-    if ss_tot == 0.0 {
-        f64::NEG_INFINITY
-    } else {
-        1.0 - ss_res / ss_tot
-    }
+    1.0 - ss_res / ss_tot
 }
 
 #[cfg(test)]
@@ -1109,6 +1110,12 @@ mod tests {
         assert_eq!(r_squared(&[2.0; 3], &[2.0; 3]), 1.0);
         assert_eq!(nrmse(&[2.0; 3], &[2.0, 2.0, 3.0]), f64::INFINITY);
         assert_eq!(r_squared(&[2.0; 3], &[2.0, 2.0, 3.0]), f64::NEG_INFINITY);
+        // Constant data whose scaled mean is inexact (0.9 / 0.91 three times): still constant, not -2.5e26.
+        for k in 1..200 {
+            let c = 0.9 * (1.0 + k as f64 * 1e-3);
+            assert_eq!(r_squared(&[c; 3], &[c, c, 0.91]), f64::NEG_INFINITY, "{c}");
+            assert_eq!(nrmse(&[c; 7], &[c, c, c, c, c, c, 0.91]), f64::INFINITY, "{c}");
+        }
         assert_eq!((nrmse(&[], &[]), r_squared(&[], &[])), (0.0, 1.0));
     }
 
