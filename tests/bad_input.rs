@@ -130,6 +130,36 @@ fn item02_failed_force_run_leaves_old_result_untouched() {
     assert_eq!(names(dir.path()), vec!["T", "im", "lb"]);
 }
 
+// 2. A run that fails at its very last step, after writing all its files (fault injected at the commit): the old
+//    results, a folder and a file, are byte-identical and nothing else is left.
+#[test]
+fn item02_failing_at_the_commit_leaves_old_results_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = old_result(dir.path());
+    fs::write(dir.path().join("old-fit.yaml"), "old fit\n").unwrap();
+    let before = snapshot(dir.path());
+    let failing =
+        |args: &[&str]| stc().current_dir(dir.path()).env("STC_FAIL_BEFORE_COMMIT", "1").args(args).output().unwrap();
+    let o = failing(&["simulate", "--duration", "0.05", "--out", "T", "--force"]);
+    fails_with(&o, &["STC_FAIL_BEFORE_COMMIT"]);
+    let o = failing(&["train", "--classes", "0,1", "--n-train", "40", "--n-test", "20", "--out", "T", "--force"]);
+    fails_with(&o, &["STC_FAIL_BEFORE_COMMIT"]);
+    // Two targets: the parameter file and the report folder.
+    fs::write(
+        dir.path().join("spec.yaml"),
+        "name: s\nstart: cadence-fig17\nsolver: {particles: 4, global_iterations: 2, local_iterations: 5, seed: 1}\nparameters:\n  - {key: capacitor.c_f, lower: 1.0e-12, upper: 20.0e-12, scale: log, role: property}\n",
+    )
+    .unwrap();
+    let descriptor = Path::new(env!("CARGO_MANIFEST_DIR")).join("waveforms/cadence-fig17/descriptor.yaml");
+    let d = descriptor.to_str().unwrap();
+    let o = failing(&["fit", d, "--spec", "spec.yaml", "--out", "old-fit.yaml", "--report", "T", "--force"]);
+    fails_with(&o, &["STC_FAIL_BEFORE_COMMIT"]);
+    fs::remove_file(dir.path().join("spec.yaml")).unwrap();
+    assert!(snapshot(dir.path()) == before, "an old result changed");
+    assert_eq!(names(dir.path()), vec!["T", "old-fit.yaml"]);
+    assert!(t.join("report.md").is_file());
+}
+
 // 2b. The staging mechanism itself: a stage dropped without commit leaves the old folder; commit swaps in the new.
 // 2 (Ctrl-C). SIGINT during a --force run: exit 130, the old result byte-identical, no staging folder left.
 #[test]
@@ -309,16 +339,13 @@ fn item08_classes_are_checked() {
 //    curve under its own heading and says how many weight maps are shown.
 #[test]
 fn item09_19_run_works_from_any_directory() {
-    // A folder laid out like the repository root (its `fits/`): `--refit` writes its calibration into the run's
-    // folder and leaves `fits/` byte-identical.
+    // A folder laid out like the repository root, whose `fits/` holds files of the calibrations' names that are
+    // not parameter files: a run that read its calibration from the working folder instead of the embedded one
+    // would fail, and `--refit` must write its calibration into the run's folder and leave `fits/` byte-identical.
     let dir = tempfile::tempdir().unwrap();
-    let repo_fits = Path::new(env!("CARGO_MANIFEST_DIR")).join("fits");
     fs::create_dir_all(dir.path().join("fits")).unwrap();
-    for e in fs::read_dir(&repo_fits).unwrap() {
-        let e = e.unwrap();
-        if e.path().is_file() {
-            fs::copy(e.path(), dir.path().join("fits").join(e.file_name())).unwrap();
-        }
+    for name in ["cadence.yaml", "cadence-fig17.yaml"] {
+        fs::write(dir.path().join("fits").join(name), "not: [a parameter file\n").unwrap();
     }
     let fits_before = snapshot(&dir.path().join("fits"));
     let o = run_in(dir.path(), &["run", "--refit", "--out", "r"]);

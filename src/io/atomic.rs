@@ -294,7 +294,15 @@ impl Stage {
 /// throughout), and if any swap fails the ones already swapped are undone and the old results put back. Why: a run
 /// that writes a report folder and a calibration file (`stc run --refit --save-fit`) must never leave a new report
 /// beside an old calibration.
+///
+/// Fault injection for tests: with the environment variable `STC_FAIL_BEFORE_COMMIT` set (non-empty), the commit
+/// fails after the run has written everything, exactly as a failed rename would, so that a test can check that a
+/// run failing at its last step leaves the old results as they were.
 pub fn commit_all(mut stages: Vec<Stage>) -> Result<(), OutputError> {
+    if std::env::var_os("STC_FAIL_BEFORE_COMMIT").is_some_and(|v| !v.is_empty()) {
+        let target = stages.first().map(|s| s.target.clone()).unwrap_or_default();
+        return Err(target_error(&target, "not committed: STC_FAIL_BEFORE_COMMIT is set (fault injection)".into()));
+    }
     let mut staged = live();
     let mut swapped: Vec<(usize, Option<PathBuf>)> = Vec::new();
     let mut failure = None;
