@@ -494,6 +494,19 @@ pub fn read_file(path: &Path, format: &Format, generic: Option<&GenericOptions>)
     (&mut reader).take(HEAD_BYTES as u64).read_to_end(&mut bytes).map_err(on_error)?;
     let head_end = bytes.iter().rposition(|&b| b == b'\n').map(|k| k + 1);
     let streams = bytes.len() == HEAD_BYTES && matches!(format, Format::Ngspice | Format::Generic);
+    if streams && head_end.is_none_or(|end| bytes.len() - end > fast::MAX_LINE_BYTES) {
+        // No line end in the head (or a huge last line): not a table; refuse instead of reading it all.
+        let line = 1 + head_end.map_or(0, |end| bytes[..end].iter().filter(|&&b| b == b'\n').count());
+        return Err(ImportError {
+            path: path.to_path_buf(),
+            line: Some(line),
+            column: Some(1),
+            kind: ImportErrorKind::Invalid {
+                expected: format!("rows of at most {} bytes", fast::MAX_LINE_BYTES),
+                found: "a longer line (is this a waveform table?)".into(),
+            },
+        });
+    }
     let (head_end, mut rest) = match head_end {
         Some(end) if streams => {
             let carry = bytes.split_off(end);
