@@ -121,3 +121,25 @@ fn mismatch_zero_equals_the_shared_network_bit_for_bit_and_sigma_makes_synapses_
     let moved = spread.v.iter().zip(&shared.v).filter(|(x, y)| x != y).count();
     assert!(moved > spread.v.len() / 2, "mismatch changes most synapses' trajectories: {moved}");
 }
+
+#[test]
+fn mismatch_fast_path_equals_the_early_charge_path_bit_for_bit() {
+    // The per-synapse path's trajectory routine (`early_charge_in`, no allocation) against the circuit's own
+    // `early_charge` on every synapse, with mismatched parameters and the network's trains (ten classes).
+    let (syn, _) = stc_synapse::cli::train::synapse("mnist-network", None).unwrap();
+    let data = mnist::embedded_train10k();
+    let cfg = NetConfig { per_class: 1, mismatch_sigma: Some(0.1), ..NetConfig::default() };
+    let mut a = Network::new(cfg.clone(), syn.clone(), 784);
+    let mut b = Network::new(cfg, syn, 784);
+    b.fast_mismatch = false;
+    let (mut ra, mut rb) = (stc_synapse::stimulus::rng(5), stc_synapse::stimulus::rng(5));
+    let before = a.v.clone();
+    for k in 0..3 {
+        a.train_sample(data.image(k), data.labels[k], &mut ra);
+        b.train_sample(data.image(k), data.labels[k], &mut rb);
+    }
+    assert!(a.v.iter().zip(&before).any(|(x, y)| (x - y).abs() > 1e-3), "the samples changed some weights");
+    assert_eq!(a.v, b.v);
+    assert_eq!(a.late, b.late);
+    assert_eq!((a.trajectories, a.spike_events), (b.trajectories, b.spike_events));
+}

@@ -46,6 +46,7 @@ use super::encode::{self, Encoding};
 use super::lif::LifParams;
 use crate::blocks::bump::Tag;
 use crate::blocks::late_phase::{LateParams, LateState};
+use crate::synapse::charge::ChargeScratch;
 use crate::synapse::circuit::ChargeSummary;
 use crate::synapse::{CircuitParams, ReferenceParams, Spikes};
 use rand::Rng;
@@ -302,6 +303,10 @@ pub struct Network {
     /// Share one exact trajectory among synapses with the same trains (default). `false` simulates every
     /// synapse on its own: identical results, for benchmarks and tests.
     pub share_trajectories: bool,
+    /// Under device mismatch, compute every synapse's trajectory with [`CircuitParams::early_charge_in`] (default;
+    /// bit-identical to [`CircuitParams::early_charge`], without allocation). `false` calls `early_charge`, for
+    /// the tests.
+    pub fast_mismatch: bool,
 }
 
 /// One trajectory's (charge [C], step [s]) on the single-synapse grid ([`CircuitParams::charge_steps`]).
@@ -410,6 +415,7 @@ impl Network {
             synapse_samples: 0,
             samples_trained: 0,
             share_trajectories: true,
+            fast_mismatch: true,
         }
     }
 
@@ -852,19 +858,25 @@ impl Network {
         let (trajectories, events) = per_synapse_work(ids, trains, groups, group_of);
         self.trajectories += trajectories;
         self.spike_events += events;
+        let fast = self.fast_mismatch;
         self.v
             .par_chunks_mut(n)
             .zip(self.late.par_chunks_mut(n))
             .zip(params.par_chunks(n))
             .zip(ids.par_iter())
-            .for_each(|(((vs, ls), ps), &h)| {
+            .for_each_init(ChargeScratch::default, |scratch, (((vs, ls), ps), &h)| {
                 for i in 0..n {
                     let p = &ps[i];
                     let post = &groups[group_of[i]];
                     let mut v = vs[i];
                     if !(trains[h].is_empty() && post.is_empty()) {
-                        let q = p.early_charge(&Spikes { pre: trains[h].clone(), post: post.clone() }, window);
-                        v = p.apply_charge(v, &q);
+                        if fast {
+                            let q = p.early_charge_in(&trains[h], post, window, scratch);
+                            v = p.apply_charge_in(v, &q, scratch);
+                        } else {
+                            let q = p.early_charge(&Spikes { pre: trains[h].clone(), post: post.clone() }, window);
+                            v = p.apply_charge(v, &q);
+                        }
                     }
                     (vs[i], ls[i]) = settle(p, &p.late, v, ls[i], protein[i], late_on, window);
                 }
