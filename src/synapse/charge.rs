@@ -11,7 +11,9 @@
 //! - the piece containing a time is found by walking from the last one used (times advance step by step) instead
 //!   of a binary search (the same piece);
 //! - a soft comparator's raw hysteretic crossings, which only a hard comparator uses, are not computed;
-//! - a ULL lag whose state already equals its input is left as is: `o + 0 e = o`, `o dt + 0 = o dt` exactly.
+//! - a ULL lag whose state already equals its input is left as is: `o + 0 e = o`, `o dt + 0 = o dt` exactly;
+//! - a ULL lag's exponential is reused while the step length is the same to the bit (the ramp sub-steps);
+//! - of a soft comparator's two delayed views, one at the value that decides the min (or max) alone is enough.
 
 use super::circuit::{ChargeSummary, CircuitParams};
 use crate::blocks::dpi::{self, DpiParams};
@@ -137,6 +139,11 @@ struct Chan<'a> {
     flat: f64,
     hint_on: usize,
     hint_off: usize,
+    /// Evaluate the release-delayed view first (see [`Chan::soft_at`]).
+    off_first: bool,
+    /// Last (step, e^(-step / tau)) of the rise, fall and tail lags: consecutive ramp sub-steps have the same
+    /// length to the bit, so the exponential is reused (the same number).
+    exp_cache: [(f64, f64); 3],
 }
 
 impl<'a> Chan<'a> {
@@ -180,6 +187,8 @@ impl<'a> Chan<'a> {
             flat: 0.0,
             hint_on: 0,
             hint_off: 0,
+            off_first: true,
+            exp_cache: [(f64::NAN, f64::NAN); 3],
         }
     }
 
@@ -188,11 +197,35 @@ impl<'a> Chan<'a> {
         self.edges.get(self.next).copied().unwrap_or(f64::INFINITY)
     }
 
+    /// The soft comparator's output at `tm` (as `WtaParams::soft_output_delayed` of the two delayed views). The
+    /// output is the min (release delay <= onset delay) or the max of the two views' ramps, so a view at 0 (min)
+    /// or 1 (max) decides it alone: that view is evaluated first and the other one only when needed (the result
+    /// is the same number).
     #[inline]
     fn soft_at(&mut self, track: &Track, tm: f64) -> f64 {
-        let a = track.view(&mut self.hint_on, tm, self.wta.delay_on_s);
-        let b = track.view(&mut self.hint_off, tm, self.wta.delay_off_s);
-        self.wta.soft_output_delayed(a, b)
+        let w = self.wta;
+        let min = w.delay_off_s <= w.delay_on_s;
+        let decisive = if min { 0.0 } else { 1.0 };
+        let (d_first, d_second) =
+            if self.off_first { (w.delay_off_s, w.delay_on_s) } else { (w.delay_on_s, w.delay_off_s) };
+        let (h_first, h_second) = if self.off_first {
+            (&mut self.hint_off, &mut self.hint_on)
+        } else {
+            (&mut self.hint_on, &mut self.hint_off)
+        };
+        let first = w.soft_output(track.view(h_first, tm, d_first));
+        if first == decisive {
+            return first;
+        }
+        let second = w.soft_output(track.view(h_second, tm, d_second));
+        if second == decisive {
+            self.off_first = !self.off_first;
+        }
+        if min {
+            first.min(second)
+        } else {
+            first.max(second)
+        }
     }
 
     #[inline]
@@ -229,8 +262,16 @@ impl<'a> Chan<'a> {
     fn advance(&mut self, out: f64, dt: f64, t1: f64) -> f64 {
         let u = self.ull;
         let s = self.state;
-        let (fast, int_fast) = lag(s.fast, out, dt, if out >= s.fast { u.tau_rise_s } else { u.tau_fall_s });
-        let (tail, int_tail) = lag(s.tail, out, dt, if out >= s.tail { u.tau_rise_s } else { u.tau_tail_s });
+        let (fast, int_fast) = if out >= s.fast {
+            lag(s.fast, out, dt, u.tau_rise_s, &mut self.exp_cache[0])
+        } else {
+            lag(s.fast, out, dt, u.tau_fall_s, &mut self.exp_cache[1])
+        };
+        let (tail, int_tail) = if out >= s.tail {
+            lag(s.tail, out, dt, u.tau_rise_s, &mut self.exp_cache[0])
+        } else {
+            lag(s.tail, out, dt, u.tau_tail_s, &mut self.exp_cache[2])
+        };
         let int_x = (1.0 - u.tail_fraction) * int_fast + u.tail_fraction * int_tail;
         self.state = UllState { fast, tail };
         while self.next_edge() <= t1 {
@@ -240,13 +281,20 @@ impl<'a> Chan<'a> {
     }
 }
 
-/// The ULL lag (as `ull::lag`); a state equal to its input stays, which is what the formula gives exactly.
+/// The ULL lag (as `ull::lag`); a state equal to its input stays, which is what the formula gives exactly; `cache`
+/// holds the last (dt, e^(-dt / tau)) of this `tau`.
 #[inline]
-fn lag(x0: f64, o: f64, dt: f64, tau: f64) -> (f64, f64) {
+fn lag(x0: f64, o: f64, dt: f64, tau: f64, cache: &mut (f64, f64)) -> (f64, f64) {
     if tau <= 0.0 || x0 == o {
         return (o, o * dt);
     }
-    let e = (-dt / tau).exp();
+    let e = if cache.0 == dt {
+        cache.1
+    } else {
+        let e = (-dt / tau).exp();
+        *cache = (dt, e);
+        e
+    };
     let x = o + (x0 - o) * e;
     (x, o * dt + (x0 - o) * tau * (1.0 - e))
 }
