@@ -314,8 +314,9 @@ pub struct Network {
     /// trains, [`Network::memo_post`]) and pre train id, the totals of its trajectory ([`MEMO_EMPTY`] until
     /// computed).
     memo: Vec<ChargeTotals>,
-    /// Window the memo was computed for [s].
+    /// Window and pre trains (by id) the memo was computed for.
     memo_window: f64,
+    memo_trains: Vec<Vec<f64>>,
     /// Per neuron, the output trains whose trajectories the memo keeps (post slots 1..=[`MEMO_POST`]).
     memo_post: Vec<Vec<Vec<f64>>>,
     /// Per neuron, the slot a new output train takes next (the oldest).
@@ -438,6 +439,7 @@ impl Network {
             reused_trajectories: 0,
             memo: Vec::new(),
             memo_window: f64::NAN,
+            memo_trains: Vec::new(),
             memo_post: Vec::new(),
             memo_next: vec![0; n_out],
         }
@@ -895,10 +897,11 @@ impl Network {
         let nt = trains.len();
         let ns = 1 + MEMO_POST;
         let memo_on = fast && self.cfg.encoding == Encoding::Regular;
-        if memo_on && (self.memo_window != window || self.memo.len() != self.v.len() * ns * nt) {
+        if memo_on && (self.memo_window != window || self.memo_trains != trains) {
             self.memo = vec![MEMO_EMPTY; self.v.len() * ns * nt];
             self.memo_post = vec![Vec::new(); n];
             self.memo_window = window;
+            self.memo_trains = trains.to_vec();
         }
         // Each neuron's post slot this sample; a train not among the neuron's kept ones replaces the oldest, and
         // that slot's trajectories are forgotten.
