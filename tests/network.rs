@@ -121,3 +121,39 @@ fn mismatch_zero_equals_the_shared_network_bit_for_bit_and_sigma_makes_synapses_
     let moved = spread.v.iter().zip(&shared.v).filter(|(x, y)| x != y).count();
     assert!(moved > spread.v.len() / 2, "mismatch changes most synapses' trajectories: {moved}");
 }
+
+/// Train two networks with mismatch on the same samples, one on the fast per-synapse path (no allocation, memo of
+/// recurring trajectories), one calling `early_charge` for every synapse with a spike; returns both.
+fn fast_and_reference(classes: Vec<u8>, data: &mnist::Dataset, samples: usize) -> (Network, Network) {
+    let (syn, _) = stc_synapse::cli::train::synapse("mnist-network", None).unwrap();
+    let cfg = NetConfig { classes, per_class: 1, mismatch_sigma: Some(0.1), ..NetConfig::default() };
+    let mut a = Network::new(cfg.clone(), syn.clone(), 784);
+    let mut b = Network::new(cfg, syn, 784);
+    b.fast_mismatch = false;
+    let (mut ra, mut rb) = (stc_synapse::stimulus::rng(5), stc_synapse::stimulus::rng(5));
+    let before = a.v.clone();
+    for k in 0..samples {
+        a.train_sample(data.image(k), data.labels[k], &mut ra);
+        b.train_sample(data.image(k), data.labels[k], &mut rb);
+    }
+    assert!(a.v.iter().zip(&before).any(|(x, y)| (x - y).abs() > 1e-3), "the samples changed some weights");
+    (a, b)
+}
+
+#[test]
+fn mismatch_fast_path_equals_the_early_charge_path_bit_for_bit() {
+    // Ten classes, three samples: pre-only trajectories recur from the second sample on.
+    let (a, b) = fast_and_reference((0..10).collect(), &mnist::embedded_train10k(), 3);
+    assert_eq!(a.v, b.v);
+    assert_eq!(a.late, b.late);
+    assert!(a.reused_trajectories > 0 && b.reused_trajectories == 0);
+    // Every synapse with a spike either computed its trajectory or reused it.
+    assert_eq!(a.trajectories + a.reused_trajectories, b.trajectories);
+    assert!(a.spike_events < b.spike_events);
+    // Zeros and ones, 1 neuron per class, 14 samples: each neuron fires in more samples than the memo keeps output
+    // trains for (4), so kept trains are replaced and their trajectories forgotten.
+    let (a, b) = fast_and_reference(vec![0, 1], &mnist::embedded_thesis_train(), 14);
+    assert_eq!(a.v, b.v);
+    assert_eq!(a.late, b.late);
+    assert_eq!(a.trajectories + a.reused_trajectories, b.trajectories);
+}

@@ -77,6 +77,7 @@ const NUMERIC: &[&str] = &[
     "validation",
     "classes",
     "per_synapse_samples",
+    "mismatch_sigma",
     "temp",
     "mc",
     "max_step",

@@ -46,6 +46,7 @@ use super::encode::{self, Encoding};
 use super::lif::LifParams;
 use crate::blocks::bump::Tag;
 use crate::blocks::late_phase::{LateParams, LateState};
+use crate::synapse::charge::{ChargeScratch, ChargeTotals};
 use crate::synapse::circuit::ChargeSummary;
 use crate::synapse::{CircuitParams, ReferenceParams, Spikes};
 use rand::Rng;
@@ -302,7 +303,31 @@ pub struct Network {
     /// Share one exact trajectory among synapses with the same trains (default). `false` simulates every
     /// synapse on its own: identical results, for benchmarks and tests.
     pub share_trajectories: bool,
+    /// Under device mismatch, compute every synapse's trajectory with [`CircuitParams::early_charge_in`] (default;
+    /// bit-identical to [`CircuitParams::early_charge`], without allocation) and keep those of silent neurons for
+    /// reuse (see `apply_mismatched`). `false` calls `early_charge` for every synapse with a spike, for the tests.
+    pub fast_mismatch: bool,
+    /// Trajectories applied again from the memo of the mismatch path instead of computed (not counted in
+    /// [`Network::trajectories`] or [`Network::spike_events`]).
+    pub reused_trajectories: u64,
+    /// The mismatch path's memo: per synapse (pixel-major), post slot (0 silent, then the neuron's kept output
+    /// trains, [`Network::memo_post`]) and pre train id, the totals of its trajectory ([`MEMO_EMPTY`] until
+    /// computed).
+    memo: Vec<ChargeTotals>,
+    /// Window and pre trains (by id) the memo was computed for.
+    memo_window: f64,
+    memo_trains: Vec<Vec<f64>>,
+    /// Per neuron, the output trains whose trajectories the memo keeps (post slots 1..=[`MEMO_POST`]).
+    memo_post: Vec<Vec<Vec<f64>>>,
+    /// Per neuron, the slot a new output train takes next (the oldest).
+    memo_next: Vec<usize>,
 }
+
+/// Output trains per neuron whose trajectories the mismatch path's memo keeps.
+const MEMO_POST: usize = 4;
+
+/// An empty slot of the mismatch path's memo.
+const MEMO_EMPTY: ChargeTotals = ChargeTotals { q_total_c: f64::NAN, q_min_c: f64::NAN, q_max_c: f64::NAN };
 
 /// One trajectory's (charge [C], step [s]) on the single-synapse grid ([`CircuitParams::charge_steps`]).
 type ChargeSteps = Vec<(f64, f64)>;
@@ -410,6 +435,13 @@ impl Network {
             synapse_samples: 0,
             samples_trained: 0,
             share_trajectories: true,
+            fast_mismatch: true,
+            reused_trajectories: 0,
+            memo: Vec::new(),
+            memo_window: f64::NAN,
+            memo_trains: Vec::new(),
+            memo_post: Vec::new(),
+            memo_next: vec![0; n_out],
         }
     }
 
@@ -838,6 +870,16 @@ impl Network {
 
     /// One sample's update with every synapse's own parameters (device mismatch): each synapse's exact trajectory
     /// on its own, then its recovery, tag and late phase, as the shared path does with one parameter set.
+    ///
+    /// A trajectory depends only on the synapse's parameters and its two trains (the calcium and the switches
+    /// start every sample at rest). With the regular encoding a pixel's train is fixed by its intensity, so a
+    /// synapse whose neuron stayed silent sees one of at most `trains.len()` trajectories, whatever the sample:
+    /// each is computed the first time it occurs and kept (its totals; [`Network::fast_mismatch`]), and applied
+    /// again bit for bit when it recurs (a trajectory that would reach a rail is recomputed, for its steps).
+    /// Output trains almost never repeat (one neuron fires per training sample, at input-dependent times), so
+    /// synapses of a firing neuron compute theirs every sample. Only computed trajectories count as work
+    /// ([`Network::trajectories`], [`Network::spike_events`]); reused ones are counted apart
+    /// ([`Network::reused_trajectories`]).
     fn apply_mismatched(
         &mut self,
         ids: &[usize],
@@ -849,26 +891,109 @@ impl Network {
         let n = self.n_out;
         let Some(params) = &self.mismatch else { return };
         let (protein, late_on) = (&self.protein, self.cfg.late_phase);
-        let (trajectories, events) = per_synapse_work(ids, trains, groups, group_of);
-        self.trajectories += trajectories;
-        self.spike_events += events;
-        self.v
+        let fast = self.fast_mismatch;
+        // The memo (regular encoding: the train id is the spike count, the same train every sample): per synapse,
+        // pre train id and post slot (0: silent; 1..=MEMO_POST: one of the neuron's recent output trains).
+        let nt = trains.len();
+        let ns = 1 + MEMO_POST;
+        let memo_on = fast && self.cfg.encoding == Encoding::Regular;
+        if memo_on && (self.memo_window != window || self.memo_trains != trains) {
+            self.memo = vec![MEMO_EMPTY; self.v.len() * ns * nt];
+            self.memo_post = vec![Vec::new(); n];
+            self.memo_window = window;
+            self.memo_trains = trains.to_vec();
+        }
+        // Each neuron's post slot this sample; a train not among the neuron's kept ones replaces the oldest, and
+        // that slot's trajectories are forgotten.
+        let mut slot_of = vec![usize::MAX; n];
+        if memo_on {
+            for (i, slot) in slot_of.iter_mut().enumerate() {
+                let post = &groups[group_of[i]];
+                if post.is_empty() {
+                    *slot = 0;
+                    continue;
+                }
+                let kept = &mut self.memo_post[i];
+                let same =
+                    |q: &Vec<f64>| q.len() == post.len() && q.iter().zip(post).all(|(a, b)| a.to_bits() == b.to_bits());
+                *slot = 1 + match kept.iter().position(same) {
+                    Some(k) => k,
+                    None => {
+                        let k = if kept.len() < MEMO_POST {
+                            kept.push(post.clone());
+                            kept.len() - 1
+                        } else {
+                            let k = self.memo_next[i] % MEMO_POST;
+                            kept[k] = post.clone();
+                            for j in 0..self.n_in {
+                                let base = ((j * n + i) * ns + 1 + k) * nt;
+                                self.memo[base..base + nt].fill(MEMO_EMPTY);
+                            }
+                            k
+                        };
+                        self.memo_next[i] = k + 1;
+                        k
+                    }
+                };
+            }
+        }
+        let slot_of = &slot_of;
+        let mut no_memo: Vec<ChargeTotals> = Vec::new();
+        let memo: &mut Vec<ChargeTotals> = if memo_on { &mut self.memo } else { &mut no_memo };
+        let memo_chunks: Vec<&mut [ChargeTotals]> = if memo_on {
+            memo.chunks_mut(n * ns * nt).collect()
+        } else {
+            (0..self.n_in).map(|_| Default::default()).collect()
+        };
+        let (trajectories, events, reused) = self
+            .v
             .par_chunks_mut(n)
             .zip(self.late.par_chunks_mut(n))
             .zip(params.par_chunks(n))
             .zip(ids.par_iter())
-            .for_each(|(((vs, ls), ps), &h)| {
+            .zip(memo_chunks.into_par_iter())
+            .map_init(ChargeScratch::default, |scratch, ((((vs, ls), ps), &h), memo)| {
+                let (mut trajectories, mut events, mut reused) = (0u64, 0u64, 0u64);
                 for i in 0..n {
                     let p = &ps[i];
                     let post = &groups[group_of[i]];
+                    let pre = &trains[h];
                     let mut v = vs[i];
-                    if !(trains[h].is_empty() && post.is_empty()) {
-                        let q = p.early_charge(&Spikes { pre: trains[h].clone(), post: post.clone() }, window);
-                        v = p.apply_charge(v, &q);
+                    if !(pre.is_empty() && post.is_empty()) {
+                        if fast {
+                            let slot = if memo_on { Some(&mut memo[(i * ns + slot_of[i]) * nt + h]) } else { None };
+                            let cached = slot.as_ref().map(|q| **q).filter(|q| !q.q_total_c.is_nan());
+                            let c = p.capacitor.c_f;
+                            match cached {
+                                Some(q) if v + q.q_min_c / c >= 0.0 && v + q.q_max_c / c <= p.capacitor.v_dd_v => {
+                                    reused += 1;
+                                    v = p.apply_charge_in(v, &q, scratch);
+                                }
+                                _ => {
+                                    trajectories += 1;
+                                    events += (pre.len() + post.len()) as u64;
+                                    let q = p.early_charge_in(pre, post, window, scratch);
+                                    v = p.apply_charge_in(v, &q, scratch);
+                                    if let Some(slot) = slot {
+                                        *slot = q;
+                                    }
+                                }
+                            }
+                        } else {
+                            trajectories += 1;
+                            events += (pre.len() + post.len()) as u64;
+                            let q = p.early_charge(&Spikes { pre: pre.clone(), post: post.clone() }, window);
+                            v = p.apply_charge(v, &q);
+                        }
                     }
                     (vs[i], ls[i]) = settle(p, &p.late, v, ls[i], protein[i], late_on, window);
                 }
-            });
+                (trajectories, events, reused)
+            })
+            .reduce(|| (0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+        self.trajectories += trajectories;
+        self.spike_events += events;
+        self.reused_trajectories += reused;
         self.update_protein();
     }
 

@@ -1,6 +1,7 @@
 //! Synapse models: the circuit-behavioural synapse that composes the blocks, and the Luboeinski-Tetzlaff reference
 //! model (thesis Eqs. 2-5) used as the control.
 
+pub mod charge;
 pub mod circuit;
 pub mod percent;
 pub mod reference;

@@ -1,0 +1,500 @@
+//! [`CircuitParams::early_charge`] without allocation, for the per-synapse (device mismatch) path of the network,
+//! where every synapse computes its own trajectory every sample.
+//!
+//! It is the same computation, operation for operation, so its results are bit-identical to `early_charge` (unit
+//! tests below and `tests/network.rs` check that): the same DPI pieces (the spike edges merged by a stable sort, the
+//! same exact `evolve` per piece), the same comparator edges and ramp sub-steps, the same midpoint evaluations, the
+//! same ULL lags. What differs is bookkeeping only:
+//! - every buffer lives in a reusable [`ChargeScratch`] (no allocation per trajectory, no clone of the trains);
+//! - the equilibrium current of each DPI piece is computed once per piece instead of once per evaluation (the
+//!   same expression, hence the same bits);
+//! - the piece containing a time is found by walking from the last one used (times advance step by step) instead
+//!   of a binary search (the same piece);
+//! - a soft comparator's raw hysteretic crossings, which only a hard comparator uses, are not computed;
+//! - a ULL lag whose state already equals its input is left as is: `o + 0 e = o`, `o dt + 0 = o dt` exactly;
+//! - a ULL lag's exponential is reused while the step length is the same to the bit (the ramp sub-steps);
+//! - of a soft comparator's two delayed views, one at the value that decides the min (or max) alone is enough.
+
+use super::circuit::{ChargeSummary, CircuitParams};
+use crate::blocks::dpi::{self, DpiParams};
+use crate::blocks::ull::{UllParams, UllState};
+use crate::blocks::wta::WtaParams;
+
+/// Reusable buffers of [`CircuitParams::early_charge_in`]: one per thread.
+#[derive(Clone, Debug, Default)]
+pub struct ChargeScratch {
+    edges: Vec<(f64, f64)>,
+    start: Vec<f64>,
+    i0: Vec<f64>,
+    i_in: Vec<f64>,
+    i_inf: Vec<f64>,
+    pot_edges: Vec<f64>,
+    dep_edges: Vec<f64>,
+    /// Net charge of every step with a non-zero charge, in order [C] (as [`ChargeSummary::steps_c`]).
+    pub steps_c: Vec<f64>,
+}
+
+/// Net switched charge of one trajectory and its running extremes (the scalar part of [`ChargeSummary`]; the
+/// steps are in [`ChargeScratch::steps_c`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ChargeTotals {
+    /// integral of (i_hp - i_hd) over the window [C].
+    pub q_total_c: f64,
+    /// Lowest running value of that integral [C] (<= 0).
+    pub q_min_c: f64,
+    /// Highest running value [C] (>= 0).
+    pub q_max_c: f64,
+}
+
+/// The DPI's exact piecewise solution, borrowed from the scratch buffers.
+struct Track<'a> {
+    p: &'a DpiParams,
+    start: &'a [f64],
+    i0: &'a [f64],
+    i_inf: &'a [f64],
+}
+
+impl Track<'_> {
+    /// Index of the piece containing `t` (the last start <= t, or 0), walking from `hint`.
+    #[inline]
+    fn piece(&self, hint: &mut usize, t: f64) -> usize {
+        let mut k = (*hint).min(self.start.len() - 1);
+        while k + 1 < self.start.len() && self.start[k + 1] <= t {
+            k += 1;
+        }
+        while k > 0 && self.start[k] > t {
+            k -= 1;
+        }
+        *hint = k;
+        k
+    }
+
+    /// Exact calcium current at `t` (as `DpiTrack::value_at`).
+    #[inline]
+    fn value_at(&self, hint: &mut usize, t: f64) -> f64 {
+        let k = self.piece(hint, t);
+        dpi::evolve(self.p.tau_s, self.p.i_g_a, self.i_inf[k], self.i0[k], (t - self.start[k]).max(0.0))
+    }
+
+    /// The current seen through a view delayed by `d` (the initial current before t = 0).
+    #[inline]
+    fn view(&self, hint: &mut usize, t: f64, d: f64) -> f64 {
+        if t - d < 0.0 {
+            self.p.i_init_a
+        } else {
+            self.value_at(hint, t - d)
+        }
+    }
+
+    /// Crossings of `level` before `t_end`, appended to `out` (as `DpiTrack::level_crossings`).
+    fn level_crossings(&self, level: f64, t_end: f64, out: &mut Vec<f64>) {
+        for k in 0..self.start.len() {
+            let t0 = self.start[k];
+            if t0 >= t_end {
+                break;
+            }
+            let t1 = self.start.get(k + 1).copied().unwrap_or(f64::INFINITY).min(t_end);
+            if let Some(dt) = dpi::crossing_time(self.p.tau_s, self.p.i_g_a, self.i_inf[k], self.i0[k], level) {
+                if t0 + dt < t1 {
+                    out.push(t0 + dt);
+                }
+            }
+        }
+    }
+
+    /// Raw hysteretic switching instants (as `DpiTrack::crossings`), for a hard comparator.
+    fn crossings(&self, w: &WtaParams, t_end: f64) -> (bool, Vec<f64>) {
+        let mut on = self.i0[0] > w.on_level();
+        let initially = on;
+        let mut edges = Vec::new();
+        for k in 0..self.start.len() {
+            let t0 = self.start[k];
+            if t0 >= t_end {
+                break;
+            }
+            let level = if on { w.off_level() } else { w.on_level() };
+            if let Some(dt) = dpi::crossing_time(self.p.tau_s, self.p.i_g_a, self.i_inf[k], self.i0[k], level) {
+                let t1 = self.start.get(k + 1).copied().unwrap_or(f64::INFINITY);
+                if t0 + dt < t1 && t0 + dt < t_end {
+                    edges.push(t0 + dt);
+                    on = !on;
+                }
+            }
+        }
+        (initially, edges)
+    }
+}
+
+/// One comparator + switch channel (as `Channel` of the circuit simulation).
+struct Chan<'a> {
+    wta: &'a WtaParams,
+    ull: &'a UllParams,
+    soft: bool,
+    initially_on: bool,
+    edges: &'a [f64],
+    next: usize,
+    state: UllState,
+    cache_next: usize,
+    ramp: bool,
+    flat: f64,
+    hint_on: usize,
+    hint_off: usize,
+    /// Evaluate the release-delayed view first (see [`Chan::soft_at`]).
+    off_first: bool,
+    /// Last (step, e^(-step / tau)) of the rise, fall and tail lags: consecutive ramp sub-steps have the same
+    /// length to the bit, so the exponential is reused (the same number).
+    exp_cache: [(f64, f64); 3],
+}
+
+impl<'a> Chan<'a> {
+    /// The channel's edges into `buf` (as `Channel::new`); returns whether the comparator starts on.
+    fn edges(wta: &WtaParams, track: &Track, t_end: f64, buf: &mut Vec<f64>) -> bool {
+        buf.clear();
+        if wta.width_a > 0.0 {
+            let (lo, hi) = (wta.threshold_a - 0.5 * wta.width_a, wta.threshold_a + 0.5 * wta.width_a);
+            track.level_crossings(lo, t_end, buf);
+            track.level_crossings(hi, t_end, buf);
+            buf.extend(track.start.iter().skip(1).copied());
+            let n = buf.len();
+            for k in 0..n {
+                let t = buf[k];
+                buf[k] = t + wta.delay_on_s;
+                buf.push(t + wta.delay_off_s);
+            }
+            buf.retain(|&t| t < t_end);
+            buf.sort_unstable_by(f64::total_cmp);
+            buf.dedup();
+            track.i0[0] > wta.on_level()
+        } else {
+            let (initially_on, raw) = track.crossings(wta, t_end);
+            buf.extend(wta.delay_edges(&raw, initially_on));
+            initially_on
+        }
+    }
+
+    fn new(wta: &'a WtaParams, ull: &'a UllParams, initially_on: bool, edges: &'a [f64]) -> Self {
+        let x = if initially_on { 1.0 } else { 0.0 };
+        Chan {
+            wta,
+            ull,
+            soft: wta.width_a > 0.0,
+            initially_on,
+            edges,
+            next: 0,
+            state: UllState { fast: x, tail: x },
+            cache_next: usize::MAX,
+            ramp: false,
+            flat: 0.0,
+            hint_on: 0,
+            hint_off: 0,
+            off_first: true,
+            exp_cache: [(f64::NAN, f64::NAN); 3],
+        }
+    }
+
+    #[inline]
+    fn next_edge(&self) -> f64 {
+        self.edges.get(self.next).copied().unwrap_or(f64::INFINITY)
+    }
+
+    /// The soft comparator's output at `tm` (as `WtaParams::soft_output_delayed` of the two delayed views). The
+    /// output is the min (release delay <= onset delay) or the max of the two views' ramps, so a view at 0 (min)
+    /// or 1 (max) decides it alone: that view is evaluated first and the other one only when needed (the result
+    /// is the same number).
+    #[inline]
+    fn soft_at(&mut self, track: &Track, tm: f64) -> f64 {
+        let w = self.wta;
+        let min = w.delay_off_s <= w.delay_on_s;
+        let decisive = if min { 0.0 } else { 1.0 };
+        let (d_first, d_second) =
+            if self.off_first { (w.delay_off_s, w.delay_on_s) } else { (w.delay_on_s, w.delay_off_s) };
+        let (h_first, h_second) = if self.off_first {
+            (&mut self.hint_off, &mut self.hint_on)
+        } else {
+            (&mut self.hint_on, &mut self.hint_off)
+        };
+        let first = w.soft_output(track.view(h_first, tm, d_first));
+        if first == decisive {
+            return first;
+        }
+        let second = w.soft_output(track.view(h_second, tm, d_second));
+        if second == decisive {
+            self.off_first = !self.off_first;
+        }
+        if min {
+            first.min(second)
+        } else {
+            first.max(second)
+        }
+    }
+
+    #[inline]
+    fn output(&mut self, track: &Track, t0: f64, t1: f64) -> f64 {
+        if self.soft && !self.ramp && self.cache_next == self.next {
+            self.flat
+        } else if self.soft {
+            self.soft_at(track, 0.5 * (t0 + t1))
+        } else if self.initially_on ^ (self.next % 2 == 1) {
+            1.0
+        } else {
+            0.0
+        }
+    }
+
+    #[inline]
+    fn in_ramp(&mut self, track: &Track, t: f64) -> bool {
+        if !self.soft || self.cache_next == self.next {
+            return self.ramp;
+        }
+        let tm = 0.5 * (t + self.next_edge().min(t + 1.0));
+        let half = 0.5 * self.wta.width_a;
+        let inside = |i: f64| (i - self.wta.threshold_a).abs() < half;
+        self.ramp = inside(track.view(&mut self.hint_on, tm, self.wta.delay_on_s))
+            || inside(track.view(&mut self.hint_off, tm, self.wta.delay_off_s));
+        self.cache_next = self.next;
+        if !self.ramp {
+            self.flat = self.soft_at(track, tm);
+        }
+        self.ramp
+    }
+
+    #[inline]
+    fn advance(&mut self, out: f64, dt: f64, t1: f64) -> f64 {
+        let u = self.ull;
+        let s = self.state;
+        let (fast, int_fast) = if out >= s.fast {
+            lag(s.fast, out, dt, u.tau_rise_s, &mut self.exp_cache[0])
+        } else {
+            lag(s.fast, out, dt, u.tau_fall_s, &mut self.exp_cache[1])
+        };
+        let (tail, int_tail) = if out >= s.tail {
+            lag(s.tail, out, dt, u.tau_rise_s, &mut self.exp_cache[0])
+        } else {
+            lag(s.tail, out, dt, u.tau_tail_s, &mut self.exp_cache[2])
+        };
+        let int_x = (1.0 - u.tail_fraction) * int_fast + u.tail_fraction * int_tail;
+        self.state = UllState { fast, tail };
+        while self.next_edge() <= t1 {
+            self.next += 1;
+        }
+        u.i_off_a * dt + (u.i_on_a - u.i_off_a) * int_x
+    }
+}
+
+/// The ULL lag (as `ull::lag`); a state equal to its input stays, which is what the formula gives exactly; `cache`
+/// holds the last (dt, e^(-dt / tau)) of this `tau`.
+#[inline]
+fn lag(x0: f64, o: f64, dt: f64, tau: f64, cache: &mut (f64, f64)) -> (f64, f64) {
+    if tau <= 0.0 || x0 == o {
+        return (o, o * dt);
+    }
+    let e = if cache.0 == dt {
+        cache.1
+    } else {
+        let e = (-dt / tau).exp();
+        *cache = (dt, e);
+        e
+    };
+    let x = o + (x0 - o) * e;
+    (x, o * dt + (x0 - o) * tau * (1.0 - e))
+}
+
+/// Stable insertion sort by time (the order `sort_by` gives: a stable sort's result is unique); the edges are
+/// two sorted runs (pre, post), so it is fast.
+fn stable_sort_by_time(v: &mut [(f64, f64)]) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && v[j - 1].0.total_cmp(&v[j].0).is_gt() {
+            v.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
+
+impl CircuitParams {
+    /// [`CircuitParams::early_charge`] of the trains `pre`, `post` over `[0, t_end]`, bit-identical, with every
+    /// buffer in `scratch`: returns the totals; the charge of every non-zero step is left in `scratch.steps_c`.
+    pub fn early_charge_in(&self, pre: &[f64], post: &[f64], t_end: f64, scratch: &mut ChargeScratch) -> ChargeTotals {
+        let d = &self.dpi;
+        let ChargeScratch { edges, start, i0, i_in, i_inf, pot_edges, dep_edges, steps_c } = scratch;
+        // The DPI pieces (as `DpiTrack::new`).
+        edges.clear();
+        let (ap, aq) = (d.amplitude_pre(), d.amplitude_post());
+        for &t in pre {
+            let t0 = t + d.delay_pre_s;
+            edges.push((t0, ap));
+            edges.push((t0 + d.pulse_pre_s, -ap));
+        }
+        for &t in post {
+            edges.push((t, aq));
+            edges.push((t + d.pulse_post_s, -aq));
+        }
+        stable_sort_by_time(edges);
+        start.clear();
+        i0.clear();
+        i_in.clear();
+        start.push(0.0);
+        i0.push(d.i_init_a);
+        i_in.push(d.i_indc_a);
+        for &(t, da) in edges.iter() {
+            let k = start.len() - 1;
+            if t <= start[k] {
+                i_in[k] += da;
+                continue;
+            }
+            let i = d.evolve(i0[k], i_in[k], t - start[k]);
+            start.push(t);
+            i0.push(i);
+            i_in.push(i_in[k] + da);
+        }
+        for x in i_in.iter_mut() {
+            if (*x - d.i_indc_a).abs() < 1e-9 * d.i_indc_a {
+                *x = d.i_indc_a;
+            }
+        }
+        i_inf.clear();
+        i_inf.extend(i_in.iter().map(|&x| d.i_inf(x)));
+        let track = Track { p: d, start, i0, i_inf };
+        // The comparator channels (as `Channel::new`) and the step loop (as `run` without the slow parts).
+        let horizon = t_end + 1e-12;
+        let pot_on = Chan::edges(&self.pot_comparator, &track, horizon, pot_edges);
+        let dep_on = Chan::edges(&self.dep_comparator, &track, horizon, dep_edges);
+        let mut pot = Chan::new(&self.pot_comparator, &self.pot_switch, pot_on, pot_edges);
+        let mut dep = Chan::new(&self.dep_comparator, &self.dep_switch, dep_on, dep_edges);
+        let soft_step = d.tau_s / 100.0;
+        steps_c.clear();
+        let mut totals = ChargeTotals::default();
+        let (mut q, mut t) = (0.0, 0.0);
+        while t < t_end {
+            let mut t1 = t_end.min(pot.next_edge()).min(dep.next_edge());
+            let probe = t + 0.5 * soft_step;
+            if pot.in_ramp(&track, probe) || dep.in_ramp(&track, probe) {
+                t1 = t1.min(t + soft_step);
+            }
+            if t1 <= t {
+                t1 = t_end.min(t + 1e-12);
+            }
+            let dt = t1 - t;
+            let op = pot.output(&track, t, t1);
+            let od = dep.output(&track, t, t1);
+            let dq = pot.advance(op, dt, t1) - dep.advance(od, dt, t1);
+            q += dq;
+            if dq != 0.0 {
+                steps_c.push(dq);
+            }
+            totals.q_min_c = totals.q_min_c.min(q);
+            totals.q_max_c = totals.q_max_c.max(q);
+            t = t1;
+        }
+        totals.q_total_c = q;
+        totals
+    }
+
+    /// [`CircuitParams::early_charge_in`] as a [`ChargeSummary`] (bit-identical to `early_charge`).
+    pub fn early_charge_with(
+        &self,
+        pre: &[f64],
+        post: &[f64],
+        t_end: f64,
+        scratch: &mut ChargeScratch,
+    ) -> ChargeSummary {
+        let q = self.early_charge_in(pre, post, t_end, scratch);
+        ChargeSummary {
+            steps_c: scratch.steps_c.clone(),
+            q_total_c: q.q_total_c,
+            q_min_c: q.q_min_c,
+            q_max_c: q.q_max_c,
+        }
+    }
+
+    /// [`CircuitParams::apply_charge`] of the trajectory [`CircuitParams::early_charge_in`] just left in `scratch`.
+    pub fn apply_charge_in(&self, v: f64, q: &ChargeTotals, scratch: &ChargeScratch) -> f64 {
+        let c = self.capacitor.c_f;
+        let vdd = self.capacitor.v_dd_v;
+        if v + q.q_min_c / c >= 0.0 && v + q.q_max_c / c <= vdd {
+            return v + q.q_total_c / c;
+        }
+        scratch.steps_c.iter().fold(v, |v, dq| (v + dq / c).clamp(0.0, vdd))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synapse::Spikes;
+    use rand::Rng;
+
+    fn calibrated() -> CircuitParams {
+        crate::cli::train::synapse("mnist-network", None).unwrap().0
+    }
+
+    /// Random trains like the network's (regular and Poisson-like, coincident spikes, spikes near the end).
+    fn one(rng: &mut impl Rng) -> Vec<f64> {
+        let n = rng.random_range(0..9usize);
+        let mut v: Vec<f64> = if rng.random_bool(0.5) {
+            (0..n).map(|k| 0.025 * k as f64 + 0.0125).collect()
+        } else {
+            (0..n).map(|_| rng.random_range(0.0..0.35)).collect()
+        };
+        v.sort_by(f64::total_cmp);
+        v
+    }
+
+    fn trains(rng: &mut impl Rng) -> (Vec<f64>, Vec<f64>) {
+        let pre = one(rng);
+        let mut post = one(rng);
+        if rng.random_bool(0.2) && !pre.is_empty() {
+            post.push(pre[0]);
+            post.sort_by(f64::total_cmp);
+        }
+        (pre, post)
+    }
+
+    fn check_identical(p: &CircuitParams, rng: &mut impl Rng, scratch: &mut ChargeScratch) {
+        for _ in 0..40 {
+            let (pre, post) = trains(rng);
+            let want = p.early_charge(&Spikes { pre: pre.clone(), post: post.clone() }, 0.35);
+            let got = p.early_charge_with(&pre, &post, 0.35, scratch);
+            assert_eq!(got, want, "pre {pre:?} post {post:?}");
+            let v = rng.random_range(0.0..1.8);
+            let q = p.early_charge_in(&pre, &post, 0.35, scratch);
+            assert_eq!(p.apply_charge_in(v, &q, scratch).to_bits(), p.apply_charge(v, &want).to_bits());
+        }
+    }
+
+    #[test]
+    fn bit_identical_to_early_charge_with_mismatched_parameters() {
+        let base = calibrated();
+        let mut rng = crate::stimulus::rng(7);
+        let mut scratch = ChargeScratch::default();
+        check_identical(&base, &mut rng, &mut scratch);
+        for _ in 0..30 {
+            let mut p = base.clone();
+            for key in crate::network::net::MISMATCH_CURRENTS {
+                let f = (0.2 * rng.sample::<f64, _>(rand_distr::StandardNormal)).exp();
+                let x = p.get(key).unwrap();
+                p.set(key, x * f);
+            }
+            p.dpi.i_init_a = p.dpi.i_rest();
+            check_identical(&p, &mut rng, &mut scratch);
+        }
+    }
+
+    #[test]
+    fn bit_identical_with_ideal_blocks_nonlinear_dpi_and_rails() {
+        let mut rng = crate::stimulus::rng(8);
+        let mut scratch = ChargeScratch::default();
+        // Hard comparators (hysteresis, inertial delays), a non-linear DPI, a small capacitor (rails).
+        let (mut p, _) = crate::cli::train::synapse("mnist-network", Some("none")).unwrap();
+        p.pot_comparator.hysteresis_a = 2e-12;
+        p.dep_comparator.delay_on_s = 0.5e-3;
+        p.dep_comparator.delay_off_s = 0.2e-3;
+        p.capacitor.c_f = 1e-14;
+        check_identical(&p, &mut rng, &mut scratch);
+        let mut q = calibrated();
+        q.dpi.i_g_a = 2e-12;
+        q.dpi.i_init_a = q.dpi.i_rest();
+        q.capacitor.c_f = 1e-14;
+        check_identical(&q, &mut rng, &mut scratch);
+    }
+}
