@@ -74,17 +74,21 @@ fn the_printed_evaluation_summary_adds_up_and_matches_the_file() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let n = summary_numbers(&stdout);
-    assert_eq!(n.len(), 5, "total and four parts expected: {n:?} from {stdout}");
-    assert_eq!(n[0], n[1..].iter().sum::<u64>(), "parts do not add up: {n:?}");
+    // total, start check, solver, statistics, profile, report (2), simulations
+    assert_eq!(n.len(), 7, "total, five parts and simulations expected: {n:?} from {stdout}");
+    assert_eq!(n[0], n[1..6].iter().sum::<u64>(), "parts do not add up: {n:?}");
     assert!(n[0] >= 1000, "a fit of this size makes thousands of evaluations: {n:?}");
+    // The independent check: simulations counted where they run (one run set: one per evaluation).
+    assert_eq!(n[6], n[0], "{} simulations for {} evaluations", n[6], n[0]);
     let file = std::fs::read_to_string(&out).unwrap();
-    let written: u64 = file
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("evaluations:"))
-        .unwrap_or_else(|| panic!("no `evaluations:` in {file}"))
-        .trim()
-        .parse()
-        .unwrap();
-    assert_eq!(written, n[0], "file says {written}, summary says {}", n[0]);
+    let field = |name: &str| -> u64 {
+        file.lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .unwrap_or_else(|| panic!("no `{name}` in {file}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!((field("evaluations:"), field("simulations:")), (n[0], n[6]));
     let _ = std::fs::remove_dir_all(&dir);
 }

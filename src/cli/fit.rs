@@ -237,6 +237,9 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
         .collect();
 
     let counter = problem.evaluations();
+    // The simulations this command runs, on a counter the problem does not keep (each evaluation simulates every
+    // run set that has targets): written next to the evaluation count, which it checks.
+    let simulations_before = crate::synapse::simulations_run();
     let inert = problem.inert_parameters(&start);
     let n_check = counter.load(Ordering::Relaxed);
     if !inert.is_empty() {
@@ -307,24 +310,26 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
         })
         .collect();
     profile_bar.finish_and_clear();
+    let n_profile = counter.load(Ordering::Relaxed) - n_check - sol.evaluations - n_stats;
+    let pb = problem.predict(&base);
+    let pa = problem.predict(&fitted);
     // Every model evaluation of this command went through the one counter: the start check, the solver stages
-    // (swarm included), the statistics' Jacobian and the profiles.
+    // (swarm included), the statistics' Jacobian, the profiles and the report's two predictions.
     let n_total = counter.load(Ordering::Relaxed);
-    let n_profile = n_total - n_check - sol.evaluations - n_stats;
+    let n_simulations = crate::synapse::simulations_run() - simulations_before;
     let n = super::progress::count;
     let evaluation_line = format!(
         "{} model evaluations: {} start check (zero Jacobian columns), {} solver ({}), {} statistics, {} profile \
-         likelihood ({} parameters)",
+         likelihood ({} parameters), 2 report; {} simulations",
         n(n_total),
         n(n_check),
         n(sol.evaluations),
         result.stages.iter().map(|s| format!("{} {}", s.name, n(s.evaluations))).collect::<Vec<_>>().join(", "),
         n(n_stats),
         n(n_profile),
-        profiles.len()
+        profiles.len(),
+        n(n_simulations)
     );
-    let pb = problem.predict(&base);
-    let pa = problem.predict(&fitted);
     let sig: Vec<SignalFit> = problem
         .targets
         .iter()
@@ -352,6 +357,7 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
         iterations_global: sol.global_iterations,
         iterations_local: sol.local_iterations,
         evaluations: n_total,
+        simulations: n_simulations,
         evaluations_by_stage: result.stages.iter().map(|s| (s.name.clone(), s.evaluations)).collect(),
         cost_start: sol.cost_start,
         cost: sol.cost,
@@ -632,6 +638,8 @@ struct Provenance {
     iterations_global: u64,
     iterations_local: u64,
     evaluations: u64,
+    /// Simulations run, counted apart from `evaluations` (one per evaluation and run set with targets).
+    simulations: u64,
     evaluations_by_stage: Vec<(String, u64)>,
     cost_start: f64,
     cost: f64,
