@@ -787,3 +787,20 @@ proptest! {
         }
     }
 }
+
+// `--mismatch FILE` is checked before any work: a located error for a key that is not a circuit parameter, and the
+// flag conflicts with --mismatch-sigma.
+#[test]
+fn mismatch_file_errors_are_located_before_work() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("m.yaml"),
+        "name: m\nparameters:\n  - {key: dpi.i_tau_a, sigma_rel: 0.1}\n  - {key: dpi.tau, sigma_rel: 0.1}\n",
+    )
+    .unwrap();
+    let o = run_in(dir.path(), &["train", "--mismatch", "m.yaml", "--out", "t"]);
+    fails_with(&o, &["m.yaml:4:11: `dpi.tau` is not a circuit parameter"]);
+    let o = run_in(dir.path(), &["train", "--mismatch", "m.yaml", "--mismatch-sigma", "0.1", "--out", "t"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(names(dir.path()), vec!["m.yaml"]);
+}

@@ -157,3 +157,50 @@ fn mismatch_fast_path_equals_the_early_charge_path_bit_for_bit() {
     assert_eq!(a.late, b.late);
     assert_eq!(a.trajectories + a.reused_trajectories, b.trajectories);
 }
+
+/// `--mismatch FILE`: the shipped `data/mismatch/currents-10pct.yaml` is `--mismatch-sigma 0.1` written out, so it
+/// gives the same per-synapse parameters and the same learning, bit for bit; a correlated file draws its listed
+/// parameters with the stated correlation across synapses (sample estimate against the file's r).
+#[test]
+fn mismatch_file_equals_mismatch_sigma_and_carries_correlations() {
+    use stc_synapse::params::mismatch::MismatchSpec;
+    let (syn, _) = stc_synapse::cli::train::synapse("mnist-network", None).unwrap();
+    let keys = syn.keys();
+    let file = MismatchSpec::load(std::path::Path::new("data/mismatch/currents-10pct.yaml"), &keys).unwrap();
+    let data = mnist::embedded_thesis_train().take(10);
+    let train = |cfg: NetConfig| {
+        let mut net = Network::new(cfg, syn.clone(), 784);
+        let mut rng = stc_synapse::stimulus::rng(5);
+        for k in 0..data.len() {
+            net.train_sample(data.image(k), data.labels[k], &mut rng);
+        }
+        net
+    };
+    let base = NetConfig { classes: vec![0, 1], ..NetConfig::default() };
+    let by_sigma = train(NetConfig { mismatch_sigma: Some(0.1), ..base.clone() });
+    let by_file = train(NetConfig { mismatch_file: Some(file), ..base.clone() });
+    for k in [0, 1, 783, 784 * 2 - 1] {
+        assert_eq!(by_sigma.synapse_params(k), by_file.synapse_params(k), "synapse {k}");
+    }
+    assert_eq!(by_sigma.v, by_file.v);
+    assert_eq!(by_sigma.late, by_file.late);
+
+    let text = "name: c\nparameters:\n  - {key: dpi.i_tau_a, sigma_rel: 0.1}\n  - {key: dpi.jump_pre_a, sigma_rel: 0.2}\ncorrelations:\n  - {a: dpi.i_tau_a, b: dpi.jump_pre_a, r: 0.8}\n";
+    let spec = MismatchSpec::parse(text, "c.yaml", &keys).unwrap();
+    let net = Network::new(NetConfig { mismatch_file: Some(spec), ..base }, syn.clone(), 784);
+    let (x, y): (Vec<f64>, Vec<f64>) = (0..784 * 2)
+        .map(|k| {
+            let p = net.synapse_params(k).unwrap();
+            ((p.dpi.i_tau_a / syn.dpi.i_tau_a).ln(), (p.dpi.jump_pre_a / syn.dpi.jump_pre_a).ln())
+        })
+        .unzip();
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (mx, my) = (mean(&x), mean(&y));
+    let sxy = x.iter().zip(&y).map(|(a, b)| (a - mx) * (b - my)).sum::<f64>();
+    let sxx = x.iter().map(|a| (a - mx).powi(2)).sum::<f64>();
+    let syy = y.iter().map(|b| (b - my).powi(2)).sum::<f64>();
+    let r = sxy / (sxx * syy).sqrt();
+    // 1,568 synapses: the standard error of r near 0.8 is (1 - r^2) / sqrt(n) ~ 0.009.
+    assert!((r - 0.8).abs() < 0.04, "r = {r}");
+    assert_eq!(net.synapse_params(0).unwrap().dpi.jump_post_a, syn.dpi.jump_post_a, "unlisted: nominal");
+}

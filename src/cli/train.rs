@@ -104,8 +104,13 @@ pub struct TrainArgs {
     /// comparator thresholds, switch on/off currents, recovery currents; see `network::net::MISMATCH_CURRENTS`)
     /// times an independent log-normal factor exp(S N(0,1) - S^2/2), seeded from --seed. Runs every synapse on its
     /// own (no trajectory sharing). Circuit model, without --exact or --ablate surrogate.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "mismatch")]
     pub mismatch_sigma: Option<f64>,
+    /// Device mismatch from a file: per-parameter relative sigma (log-normal), optional mean and correlations
+    /// (YAML; see `data/mismatch/` and `src/params/mismatch.rs`). Every synapse draws its own parameters, seeded
+    /// from --seed. Circuit model, without --exact or --ablate surrogate.
+    #[arg(long, value_name = "FILE")]
+    pub mismatch: Option<PathBuf>,
     /// Output directory.
     #[arg(long)]
     pub out: PathBuf,
@@ -350,6 +355,13 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
             return Err(format!("--i-bg must be a finite current, found {i}").into());
         }
         cfg.lif.i_bg_a = i;
+    }
+    if let Some(path) = &a.mismatch {
+        if reference || cfg.surrogate || cfg.exact {
+            return Err("--mismatch needs the circuit model, without --exact or --ablate surrogate".into());
+        }
+        let keys = crate::params::load_circuit("mnist-network")?.keys();
+        cfg.mismatch_file = Some(crate::params::mismatch::MismatchSpec::load(path, &keys)?);
     }
     if let Some(sig) = cfg.mismatch_sigma {
         if !(sig.is_finite() && sig >= 0.0) {

@@ -113,6 +113,10 @@ pub struct NetConfig {
     /// every synapse's trajectory on its own, as mismatch needs.
     #[serde(default)]
     pub mismatch_sigma: Option<f64>,
+    /// Device mismatch from a file (`--mismatch FILE`): every synapse draws the listed parameters (correlated
+    /// log-normal, [`crate::params::mismatch`]), seeded from `seed`. Takes precedence over `mismatch_sigma`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mismatch_file: Option<crate::params::mismatch::MismatchSpec>,
 }
 
 /// The bias currents that vary from synapse to synapse under `--mismatch-sigma`: the DPI's threshold, time-constant,
@@ -137,28 +141,42 @@ pub const MISMATCH_CURRENTS: [&str; 13] = [
 
 /// Per-synapse parameters under mismatch, pixel-major as [`Network::v`]; each has its calcium at rest at the start
 /// of a sample (as [`window_params`]).
-fn mismatched(syn: &CircuitParams, n: usize, sigma: f64, seed: u64) -> Vec<CircuitParams> {
+fn mismatched(syn: &CircuitParams, n: usize, seed: u64, mismatch: Mismatch) -> Vec<CircuitParams> {
     let mut base = window_params(syn);
     base.provenance = None;
     base.description.clear();
     let mut rng = crate::stimulus::rng(seed ^ 0x4D49_534D_4154_4348);
     (0..n)
         .map(|_| {
-            let mut p = base.clone();
-            {
-                let mut fields = p.fields_mut();
-                for key in MISMATCH_CURRENTS {
-                    let f = (sigma * normal(&mut rng) - 0.5 * sigma * sigma).exp();
-                    if let Some((_, x)) = fields.iter_mut().find(|(k, _)| k == key) {
-                        **x *= f;
+            let mut p = match mismatch {
+                Mismatch::Currents(sigma) => {
+                    let mut p = base.clone();
+                    let mut fields = p.fields_mut();
+                    for key in MISMATCH_CURRENTS {
+                        let f = (sigma * normal(&mut rng) - 0.5 * sigma * sigma).exp();
+                        if let Some((_, x)) = fields.iter_mut().find(|(k, _)| k == key) {
+                            **x *= f;
+                        }
                     }
+                    drop(fields);
+                    p
                 }
-            }
+                Mismatch::File(spec) => spec.sample(&base, &mut rng),
+            };
             // The resting calcium follows the mismatched DPI currents.
             p.dpi.i_init_a = p.dpi.i_rest();
             p
         })
         .collect()
+}
+
+/// Where the per-synapse variation comes from.
+#[derive(Clone, Copy)]
+enum Mismatch<'a> {
+    /// `--mismatch-sigma S` on every bias current of [`MISMATCH_CURRENTS`].
+    Currents(f64),
+    /// `--mismatch FILE`.
+    File(&'a crate::params::mismatch::MismatchSpec),
 }
 
 impl Default for NetConfig {
@@ -184,6 +202,7 @@ impl Default for NetConfig {
             theta_tau_samples: 1000.0,
             drive_tau_samples: 100.0,
             mismatch_sigma: None,
+            mismatch_file: None,
         }
     }
 }
@@ -393,7 +412,11 @@ impl Network {
         let v = (0..n_in * n_out)
             .map(|_| (syn.capacitor.v_init_v + cfg.init_spread_v * normal(&mut rng)).clamp(0.0, syn.capacitor.v_dd_v))
             .collect();
-        let mismatch = cfg.mismatch_sigma.map(|s| mismatched(&syn, n_in * n_out, s, cfg.seed));
+        let mismatch = match (&cfg.mismatch_file, cfg.mismatch_sigma) {
+            (Some(spec), _) => Some(mismatched(&syn, n_in * n_out, cfg.seed, Mismatch::File(spec))),
+            (None, Some(s)) => Some(mismatched(&syn, n_in * n_out, cfg.seed, Mismatch::Currents(s))),
+            (None, None) => None,
+        };
         let mut net = Network::with_model(cfg, SynapseModel::Circuit(Box::new(syn)), n_in, v).with_surrogate();
         net.mismatch = mismatch;
         net

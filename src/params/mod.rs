@@ -9,6 +9,7 @@ use crate::blocks::RangeError;
 use crate::synapse::{CircuitParams, ReferenceParams};
 use std::path::{Path, PathBuf};
 
+pub mod mismatch;
 pub mod transfer;
 
 /// The shipped presets: (name, YAML text).
