@@ -277,8 +277,12 @@ fn item05_gzip_bombs_are_capped_and_errors_are_short() {
         enc.write_all(&block).unwrap();
     }
     enc.finish().unwrap();
-    let e = read_file(&p, &Format::Generic, None).unwrap_err().to_string();
+    // A format read as one text (VCSV): stopped at the inflated-size limit.
+    let e = read_file(&p, &Format::Vcsv, None).unwrap_err().to_string();
     assert!(e.contains("inflates to at most") && e.len() < 400, "{e}");
+    // A streamed format (generic CSV): the one 513 MiB line is refused at its first MiB, long before the limit.
+    let e = read_file(&p, &Format::Generic, None).unwrap_err().to_string();
+    assert!(e.contains(":1:1: expected rows of at most 1048576 bytes") && e.len() < 400, "{e}");
     // A huge one-line "header" is quoted shortened.
     let long = format!("{}\n1,2\n", "h".repeat(100_000));
     let e =
@@ -688,8 +692,10 @@ proptest! {
         match stc_synapse::protocol::Protocol::parse(&text, "p.yaml") {
             // `p.yaml:LINE:COLUMN: ` at one of the numbers (lines 3 and 6-12), never at the name or the kind.
             Err(e) => {
-                let line = located_line(&e.to_string(), "p.yaml");
-                prop_assert!(line.is_some_and(|l| l == 3 || (6..=12).contains(&l)), "{}", e);
+                let at = located(&e.to_string(), "p.yaml");
+                prop_assert!(at.is_some_and(|(l, _)| l == 3 || (6..=12).contains(&l)), "{}", e);
+                let (l, c) = at.unwrap_or((1, 0));
+                prop_assert!(c >= 1 && c <= text.lines().nth(l - 1).map_or(0, |t| t.chars().count() + 1), "{}", e);
             }
             Ok(p) => {
                 let sp = p.spikes();
@@ -711,11 +717,16 @@ proptest! {
 
 /// `text` starts with `path:LINE:COLUMN: `; returns the line.
 fn located_line(text: &str, path: &str) -> Option<usize> {
+    located(text, path).map(|(line, _)| line)
+}
+
+/// `text` starts with `path:LINE:COLUMN: `; returns (line, column).
+fn located(text: &str, path: &str) -> Option<(usize, usize)> {
     let rest = text.strip_prefix(path)?.strip_prefix(':')?;
     let mut parts = rest.splitn(3, ':');
     let line = parts.next()?.parse().ok()?;
-    parts.next()?.parse::<usize>().ok()?;
-    parts.next()?.starts_with(' ').then_some(line)
+    let column = parts.next()?.parse::<usize>().ok()?;
+    parts.next()?.starts_with(' ').then_some((line, column))
 }
 
 proptest! {
@@ -781,8 +792,11 @@ proptest! {
                 let e = e.to_string();
                 prop_assert!(e.len() < 600 && !e.contains("panicked"), "{}", e);
                 // `d.yaml:LINE:COLUMN: ` at the line of a bad field.
-                let line = located_line(&e, "d.yaml");
-                prop_assert!(bad.iter().any(|&(l, b)| b && Some(l) == line), "{} for\n{}", e, text);
+                let at = located(&e, "d.yaml");
+                prop_assert!(bad.iter().any(|&(l, b)| b && Some(l) == at.map(|a| a.0)), "{} for\n{}", e, text);
+                // The column is inside that line (at most one past its end), never past it.
+                let (l, c) = at.unwrap_or((1, 0));
+                prop_assert!(c >= 1 && c <= text.lines().nth(l - 1).map_or(0, |t| t.chars().count() + 1), "{}", e);
             }
         }
     }

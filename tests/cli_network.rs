@@ -62,8 +62,13 @@ fn train_writes_summary_confusion_and_heat_maps() {
     let total: f64 = conf
         .lines()
         .skip(1)
-        .flat_map(|l| l.split(',').skip(1).map(|x| x.parse::<f64>().unwrap()).collect::<Vec<_>>())
-        .sum();
+        .flat_map(|l| {
+            // Counts are written as integers (issue 9 item 17: `9.8e1` before), the true class too.
+            let cells: Vec<u64> =
+                l.split(',').map(|x| x.parse().unwrap_or_else(|_| panic!("not an integer: {x:?} in {l}"))).collect();
+            cells.into_iter().skip(1)
+        })
+        .sum::<u64>() as f64;
     // Samples without an output spike are in no cell (they count as wrong).
     let spiking = summary["output_spike_share_early"].as_f64().unwrap();
     assert_eq!(total, (100.0 * spiking).round(), "every test sample with an output spike counted once");
