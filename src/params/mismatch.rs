@@ -120,9 +120,8 @@ impl MismatchSpec {
                 return Err(at("parameters", i, "mean_rel", format!("expected mean_rel > 0, found {}", p.mean_rel)));
             }
         }
-        let n = spec.parameters.len();
         let index = |k: &str| spec.parameters.iter().position(|p| p.key == k);
-        let mut r = nalgebra::DMatrix::<f64>::identity(n, n);
+        let mut seen = std::collections::BTreeSet::new();
         for (i, c) in spec.correlations.iter().enumerate() {
             let (Some(a), Some(b)) = (index(&c.a), index(&c.b)) else {
                 let key = if index(&c.a).is_none() { "a" } else { "b" };
@@ -136,13 +135,11 @@ impl MismatchSpec {
                     format!("expected two different parameters and -1 < r < 1, found r = {}", c.r),
                 ));
             }
-            if r[(a, b)] != 0.0 {
+            if !seen.insert((a.min(b), a.max(b))) {
                 return Err(at("correlations", i, "a", "this pair is given twice".into()));
             }
-            r[(a, b)] = c.r;
-            r[(b, a)] = c.r;
         }
-        let Some(chol) = nalgebra::Cholesky::new(r) else {
+        let Some(chol) = spec.cholesky() else {
             let (line, column) = yaml.locate("correlations", None, "correlations");
             return Err(MismatchError {
                 path: path.into(),
@@ -152,9 +149,25 @@ impl MismatchSpec {
                     .into(),
             });
         };
-        let l = chol.l();
-        spec.chol = (0..n).flat_map(|i| (0..n).map(move |j| (i, j))).map(|(i, j)| l[(i, j)]).collect();
+        spec.chol = chol;
         Ok(spec)
+    }
+
+    /// Lower Cholesky factor (row-major) of the correlation matrix of the listed parameters, or `None` if it is not
+    /// positive definite. Correlations naming unlisted parameters are ignored here ([`MismatchSpec::parse`] refuses
+    /// them).
+    fn cholesky(&self) -> Option<Vec<f64>> {
+        let n = self.parameters.len();
+        let index = |k: &str| self.parameters.iter().position(|p| p.key == k);
+        let mut r = nalgebra::DMatrix::<f64>::identity(n, n);
+        for c in &self.correlations {
+            if let (Some(a), Some(b)) = (index(&c.a), index(&c.b)) {
+                r[(a, b)] = c.r;
+                r[(b, a)] = c.r;
+            }
+        }
+        let l = nalgebra::Cholesky::new(r)?.l();
+        Some((0..n).flat_map(|i| (0..n).map(move |j| (i, j))).map(|(i, j)| l[(i, j)]).collect())
     }
 
     /// Load a mismatch file (see [`MismatchSpec::parse`]).
@@ -172,19 +185,21 @@ impl MismatchSpec {
     /// doc). The caller re-derives what depends on them (e.g. the DPI's resting current).
     pub fn sample(&self, base: &CircuitParams, rng: &mut impl Rng) -> CircuitParams {
         let n = self.parameters.len();
-        if self.chol.len() != n * n {
-            // Deserialized without `parse` (e.g. from a run's summary): factor it again.
-            let text = serde_yaml::to_string(self).unwrap_or_default();
-            let keys: Vec<String> = self.parameters.iter().map(|p| p.key.clone()).collect();
-            if let Ok(spec) = MismatchSpec::parse(&text, &self.name, &keys) {
-                return spec.sample(base, rng);
+        // Deserialized without `parse` (e.g. from a run's summary), the factor is derived again.
+        let derived;
+        let chol = if self.chol.len() == n * n {
+            &self.chol
+        } else {
+            derived = self.cholesky().unwrap_or_default();
+            if derived.len() != n * n {
+                return base.clone();
             }
-            return base.clone();
-        }
+            &derived
+        };
         let u: Vec<f64> = (0..n).map(|_| rng.sample(StandardNormal)).collect();
         let mut p = base.clone();
         for (i, m) in self.parameters.iter().enumerate() {
-            let z: f64 = (0..=i).map(|j| self.chol[i * n + j] * u[j]).sum();
+            let z: f64 = (0..=i).map(|j| chol[i * n + j] * u[j]).sum();
             let f = m.mean_rel * (m.sigma_rel * z - 0.5 * m.sigma_rel * m.sigma_rel).exp();
             if let Some(v) = base.get(&m.key) {
                 p.set(&m.key, v * f);
