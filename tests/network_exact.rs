@@ -2,8 +2,9 @@
 //! simulation `CircuitParams::simulate_at` run once over the concatenated pre and post trains of all training
 //! samples (absolute times, state carried from sample to sample), followed by a silent consolidation stretch.
 //!
-//! The network trains zeros and ones with the network's circuit synapse (ideal blocks: with the calibrated soft
-//! comparators and inertial delays the two still differ by more than the tolerance) in its exact mode
+//! The network trains zeros and ones with the network's circuit synapse, once with ideal blocks and once with the
+//! default calibration carried to the network's biases (soft comparator transitions, inertial onset delays, switch
+//! tails), in its exact mode
 //! (`NetConfig::exact`); for chosen synapses (one that reaches each rail, one that depresses, the one whose late
 //! phase moved most, one whose tag ends during consolidation) v_h and z must agree with the single-synapse
 //! simulation within 1e-9 V and 1e-9 at every sample boundary and after consolidation. The default (fast) path is
@@ -23,8 +24,7 @@ const TOL: f64 = 1e-9;
 ///   with theta_pro = 0 (and every neuron given protein before training) both have protein whenever a tag is set;
 /// - one acceleration (none: recovery and late phase at their own rates) for training and consolidation, so one
 ///   run covers both;
-/// - ideal blocks (`--calibration none`), and recovery currents / 10 so that the rails are reached despite the
-///   600 ms gaps;
+/// - recovery currents / 10 so that the rails are reached despite the 600 ms gaps;
 /// - a 10 times smaller capacitor: with the calibrated C v_h moves by only +-35 mV over 200 samples; with C / 10
 ///   it reaches both rails, and its recovery (80 fA on C / 10: 0.15 V/s) brings tagged synapses back to V_H0
 ///   within the 4 s consolidation;
@@ -32,8 +32,8 @@ const TOL: f64 = 1e-9;
 ///   after a 200 ms gap the preset's 17 ms DPI still holds e^(-0.2 / 0.017) = 7.8e-6 of its last excursion, which
 ///   one long simulation carries into the next sample (measured with the 200 ms gap: v_h differs by 2e-6 V after 5
 ///   samples); after 600 ms what is left, e^-35, is below round-off.
-fn setup() -> (CircuitParams, NetConfig, Dataset) {
-    let (mut syn, _) = stc_synapse::cli::train::synapse("mnist-network", Some("none")).unwrap();
+fn setup(calibration: Option<&str>) -> (CircuitParams, NetConfig, Dataset) {
+    let (mut syn, _) = stc_synapse::cli::train::synapse("mnist-network", calibration).unwrap();
     syn.tag.theta_pro_v = 0.0;
     syn.capacitor.accel = ACCEL;
     syn.capacitor.c_f /= 10.0;
@@ -109,8 +109,32 @@ fn alone(syn: &CircuitParams, v_init: f64) -> CircuitParams {
 }
 
 #[test]
-fn exact_network_update_equals_the_single_synapse_simulation_over_200_samples_and_consolidation() {
-    let (syn, cfg, data) = setup();
+fn exact_network_update_equals_the_single_synapse_simulation_ideal_blocks() {
+    check(Some("none"), "ideal blocks");
+}
+
+/// The network's own synapse: `fits/cadence.yaml` carried to the network's biases (soft comparator transitions,
+/// inertial onset delays, switch tails, effective C), as `stc train` runs it by default.
+#[test]
+fn exact_network_update_equals_the_single_synapse_simulation_calibrated() {
+    // The non-idealities this case is about are present in the synapse under test.
+    let (syn, _, _) = setup(None);
+    for (name, c) in [("potentiation", &syn.pot_comparator), ("depression", &syn.dep_comparator)] {
+        assert!(
+            c.width_a > 0.0 && c.delay_on_s > 0.0,
+            "{name} comparator: width {} A, onset delay {} s",
+            c.width_a,
+            c.delay_on_s
+        );
+    }
+    assert!(syn.pot_switch.tail_fraction > 0.0 || syn.dep_switch.tail_fraction > 0.0, "a switch with a tail");
+    check(None, "calibrated (fits/cadence.yaml)");
+}
+
+/// Train zeros/ones in exact mode with the synapse `calibration` gives (`None`: the default calibration), then
+/// require agreement with the single-synapse simulation on the chosen synapses.
+fn check(calibration: Option<&str>, label: &str) {
+    let (syn, cfg, data) = setup(calibration);
     let exact = run(Network::new(cfg.clone(), syn.clone(), 784), &data, None);
     let n_out = cfg.classes.len() * cfg.per_class;
     let (v0, vdd, theta) = (syn.capacitor.v_h0_v, syn.capacitor.v_dd_v, syn.tag.theta_tag_v);
@@ -121,7 +145,7 @@ fn exact_network_update_equals_the_single_synapse_simulation_over_200_samples_an
     // The highest v_h reached (V_DD if the upper rail is hit).
     let top = |k: usize| exact.v[1..=end].iter().map(|v| v[k]).fold(0.0, f64::max);
     let upper = (0..n_syn).max_by(|&a, &b| top(a).total_cmp(&top(b))).unwrap();
-    println!("highest v_h reached in training: {:.4} V (V_DD = {vdd} V)", top(upper));
+    println!("[{label}] highest v_h reached in training: {:.4} V (V_DD = {vdd} V)", top(upper));
     // Rails are hit inside samples (recovery lifts v_h off them by the sample's end): look for the lower rail in a
     // densely sampled single-synapse run (for detection only: sample times cut the grid) of the synapses that end
     // a sample near 0 V.
@@ -138,7 +162,7 @@ fn exact_network_update_equals_the_single_synapse_simulation_over_200_samples_an
         tr.v_h_v.contains(&rail)
     };
     let lower = near.into_iter().take(20).find(|&k| touches(k, 0.0)).expect("a synapse reaches the 0 V rail");
-    println!("upper rail reached by the synapse with the highest v_h: {}", touches(upper, vdd));
+    println!("[{label}] upper rail reached by the synapse with the highest v_h: {}", touches(upper, vdd));
     let depress = over(&|k| {
         (0..end).any(|s| exact.v[s + 1][k] < exact.v[s][k] - 1e-3 && exact.v[s][k] > v0 + theta)
             && (0..end).any(|s| exact.v[s + 1][k] > exact.v[s][k] + 1e-3)
@@ -179,7 +203,7 @@ fn exact_network_update_equals_the_single_synapse_simulation_over_200_samples_an
             dz_max = dz_max.max(dz);
         }
     }
-    println!("exact network vs single-synapse simulate, synapses {chosen:?} over {SAMPLES} samples + {CONSOLIDATION_S} s consolidation: max |dv_h| = {dv_max:.3e} V, max |dz| = {dz_max:.3e}");
+    println!("[{label}] exact network vs single-synapse simulate, synapses {chosen:?} over {SAMPLES} samples + {CONSOLIDATION_S} s consolidation: max |dv_h| = {dv_max:.3e} V, max |dz| = {dz_max:.3e}");
 
     // The default (fast) path on the same output trains: how far it is from the exact one, over every synapse.
     let fast = run(Network::new(NetConfig { exact: false, ..cfg.clone() }, syn.clone(), 784), &data, Some(&exact.post));
@@ -187,7 +211,7 @@ fn exact_network_update_equals_the_single_synapse_simulation_over_200_samples_an
         range.flat_map(|s| a[s].iter().zip(&b[s]).map(|(x, y)| (x - y).abs()).collect::<Vec<f64>>()).fold(0.0, f64::max)
     };
     println!(
-        "fast path vs exact path, all {n_syn} synapses, same trains: after training max |dv_h| = {:.3e} V, max |dz| = {:.3e}; after consolidation max |dv_h| = {:.3e} V, max |dz| = {:.3e}",
+        "[{label}] fast path vs exact path, all {n_syn} synapses, same trains: after training max |dv_h| = {:.3e} V, max |dz| = {:.3e}; after consolidation max |dv_h| = {:.3e} V, max |dz| = {:.3e}",
         worst(&fast.v, &exact.v, 0..end + 1),
         worst(&fast.z, &exact.z, 0..end + 1),
         worst(&fast.v, &exact.v, end + 1..end + 2),

@@ -39,8 +39,8 @@
 //! k starts at k (presentation + gap)), and every synapse replays it step by step ([`CircuitParams::replay`]): tag
 //! and late phase read at each step's start, recovery and the rail clamp per step, as
 //! [`CircuitParams::simulate`] runs one synapse over the whole training; consolidation reads the tag on the same
-//! grid. `tests/network_exact.rs` checks it against `simulate` of the concatenated trains to 1e-9 (ideal blocks,
-//! gaps long enough for the calcium to be at rest; with the calibrated comparators the two still differ by more).
+//! grid. `tests/network_exact.rs` checks it against `simulate` of the concatenated trains to 1e-9, with ideal
+//! blocks and with the calibrated ones (gaps long enough for the calcium to be at rest).
 
 use super::encode::{self, Encoding};
 use super::lif::LifParams;
