@@ -42,19 +42,19 @@ fn without_the_late_phase_nothing_is_consolidated() {
     let o = zeros_ones(NetConfig { classes: vec![0, 1], late_phase: false, ..NetConfig::default() });
     assert_eq!(o.memory_early.z_changed, 0);
     assert_eq!(o.memory_late.share_z, 0.0);
-    // Weights are all at rest at the late test: every neuron sees the same input and the read-out cannot tell the
-    // classes apart: it predicts one class for every sample (the neuron with the lowest adaptive threshold), so the
-    // accuracy is that class's share of the test rows (62 of 100 are ones), not more.
+    // Weights are all at rest at the late test: no synapse holds anything of the training. What the neurons still
+    // differ by is their homeostasis (thresholds, and the balance's inhibition, which decays during the re-adaptation
+    // but is scaled up again by the gain control), which does not tell the classes apart: the accuracy is at most
+    // the share of the larger class among the test rows (62 of 100 are ones).
     assert_eq!(o.memory_late.share_v_h + o.memory_late.share_z, 0.0, "{:?}", o.memory_late);
-    let used_columns = (0..2).filter(|&j| o.confusion_late.iter().any(|r| r[j] > 0)).count();
-    assert!(used_columns <= 1, "{:?}", o.confusion_late);
-    assert!(o.accuracy_late <= 0.62 + 1e-12, "late {}", o.accuracy_late);
+    assert!(o.accuracy_late <= 0.62 + 1e-12, "late {} ({:?})", o.accuracy_late, o.confusion_late);
 }
 
 #[test]
 fn no_output_spike_counts_as_wrong() {
-    // With no background current and a tiny synaptic gain no output neuron can reach threshold at test.
-    let mut cfg = NetConfig { classes: vec![0, 1], ..NetConfig::default() };
+    // With no background current and a tiny synaptic gain no output neuron can reach threshold at test (with the
+    // gain control off: it would scale the input back up).
+    let mut cfg = NetConfig { classes: vec![0, 1], gain_tau_samples: 0.0, ..NetConfig::default() };
     cfg.lif.i_bg_a = 0.0;
     cfg.lif.v_per_weight_v = 1e-6;
     let o = zeros_ones(cfg);

@@ -35,7 +35,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 0.1)]
     pub mismatch_sigma: f64,
     /// Output neurons per class.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 5)]
     pub per_class: usize,
     /// Run even when the network would need more than 2 GB of memory.
     #[arg(long)]

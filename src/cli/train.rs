@@ -87,7 +87,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub i_bg: Option<f64>,
     /// Output neurons per class (competing for each training sample).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 5)]
     pub per_class: usize,
     /// Spike encoding of the pixels.
     #[arg(long, value_enum, default_value = "regular")]

@@ -7,10 +7,14 @@
 //!   training the label class's neurons all receive the +1 nA teacher, and a spike of one of them resets the
 //!   others of its class (lateral inhibition, a spiking winner-take-all), so the neuron whose weights already
 //!   match the digit best fires and learns it: each neuron becomes one prototype of its class.
-//! - **Homeostasis only in circuit forms.** No software normalisation of weights: two per-neuron adaptive
-//!   thresholds (one raised by each won training sample and relaxing over ~1000 samples, which shares a class's
-//!   samples among its neurons; one that low-passes the depolarisation the neuron's own synaptic input causes) and
-//!   the signed input below. README "Network on MNIST" gives the measured accuracies.
+//! - **Homeostasis only in circuit forms.** No software normalisation of weights. Per output neuron: an adaptive
+//!   threshold raised by each won training sample and relaxing over ~1000 samples (shares a class's samples among
+//!   its neurons); an E/I balance, a shared inhibitory input driven by every input spike whose weight onto the
+//!   neuron adapts by inhibitory plasticity until excitation and inhibition balance on average
+//!   ([`Network::inhib`]); and a gain control that scales the neuron's input to a fixed spread of its balanced
+//!   drive ([`Network::gain`]). Balance and gain adapt on every training sample and, after consolidation, on
+//!   unlabelled training samples with plasticity off ([`NetConfig::readapt_samples`]), as they would while the
+//!   circuit keeps seeing inputs. README "Network on MNIST" gives the measured accuracies.
 //! - **Signed readout.** The thesis fed w = beta v_h + beta V_H0 z straight into the neuron, so every synapse
 //!   excites and the neuron with the largest total weight wins whatever the input. Here each input also drives
 //!   a fixed balancing (inhibitory) synapse of the resting weight beta V_H0 (a differential synapse pair, common in
@@ -103,10 +107,24 @@ pub struct NetConfig {
     pub theta_plus_v: f64,
     /// Relaxation of the adaptive threshold, in training samples.
     pub theta_tau_samples: f64,
-    /// Samples over which each neuron's threshold tracks its mean synaptic drive (0 = off; see
-    /// [`Network::drive_mean`]).
+    /// E/I balance: samples over which each neuron's inhibitory weight m_i from the shared inhibitory input (which
+    /// every input spike drives) adapts by inhibitory plasticity, Delta m_i ~ r_i x (input spikes), toward a balanced
+    /// drive r_i = sum_j n_j (w_ij - m_i) of zero mean (see [`Network::inhib`]); 0 = off.
     #[serde(default)]
-    pub drive_tau_samples: f64,
+    pub balance_tau_samples: f64,
+    /// Gain control: samples over which each neuron tracks the variance of its balanced drive; its input gain
+    /// g_i scales the drive to a standard deviation of `gain_target_v` of mean depolarisation (see
+    /// [`Network::gain`]); 0 = off (gain 1).
+    #[serde(default)]
+    pub gain_tau_samples: f64,
+    /// Target standard deviation of the balanced drive, as mean depolarisation [V].
+    #[serde(default)]
+    pub gain_target_v: f64,
+    /// Unlabelled training samples (the last ones of the training set) presented with plasticity off after
+    /// consolidation and before the late test: balance and gain adapt to the consolidated weights, as they adapted to
+    /// the early weights during training. 0 = none.
+    #[serde(default)]
+    pub readapt_samples: usize,
     /// Device mismatch (circuit model): every synapse gets its own parameters, each bias current
     /// ([`MISMATCH_CURRENTS`]) multiplied by an independent log-normal factor exp(S N(0,1) - S^2 / 2) (mean 1) with
     /// relative sigma S, seeded from `seed`. `None`: one shared parameter set. Any `Some` (also `Some(0)`) runs
@@ -183,7 +201,7 @@ impl Default for NetConfig {
     fn default() -> Self {
         NetConfig {
             classes: (0..10).collect(),
-            per_class: 2,
+            per_class: 5,
             encoding: Encoding::Regular,
             max_rate_hz: 40.0,
             presentation_s: 0.150,
@@ -200,7 +218,10 @@ impl Default for NetConfig {
             surrogate: false,
             theta_plus_v: 0.1e-3,
             theta_tau_samples: 1000.0,
-            drive_tau_samples: 100.0,
+            balance_tau_samples: 100.0,
+            gain_tau_samples: 100.0,
+            gain_target_v: 5e-3,
+            readapt_samples: 500,
             mismatch_sigma: None,
             mismatch_file: None,
         }
@@ -302,11 +323,16 @@ pub struct Network {
     /// relaxing with `theta_tau_samples`, so that every neuron of a class gets to learn a prototype (homeostasis,
     /// as the adaptive threshold of Diehl & Cook 2015).
     pub theta: Vec<f64>,
-    /// Running mean over training samples of each neuron's synaptic drive, as the mean depolarisation it would
-    /// cause [V] (v_w tau_syn sum_j w_j n_j / T): the neuron's threshold follows it (homeostasis in a form a circuit
-    /// has: an adaptive threshold that low-passes the neuron's own input), so a neuron fires for inputs that drive it
-    /// more than its average input does, not for inputs that drive every neuron.
-    pub drive_mean: Vec<f64>,
+    /// Weight of the shared inhibitory input onto each output neuron (weight units): every input spike also drives
+    /// an inhibitory synapse of weight m_i onto neuron i, so the neuron sees w_ij - m_i. It adapts with the
+    /// neuron's balanced drive ([`NetConfig::balance_tau_samples`]), an inhibitory plasticity that holds excitation
+    /// and inhibition in balance (Vogels et al. 2011): its fixed point is m_i = E[d_i n] / E[n^2] with d_i the
+    /// neuron's excitatory drive and n the sample's input spike count.
+    pub inhib: Vec<f64>,
+    /// Running variance of each neuron's balanced drive (weight units squared), for its gain ([`Network::gain`]).
+    pub drive_var: Vec<f64>,
+    /// Running mean of the squared input spike count per sample (the shared inhibitory input's activity).
+    pub ink2: f64,
     /// The surrogate control's fixed table (see [`NetConfig::surrogate`]): per pre spike count, the charge for a
     /// silent and for a teacher-driven post train.
     surrogate: Option<Vec<[ChargeSummary; 2]>>,
@@ -451,7 +477,9 @@ impl Network {
             protein: vec![0.0; n_out],
             mismatch: None,
             theta: vec![0.0; n_out],
-            drive_mean: vec![0.0; n_out],
+            inhib: vec![0.0; n_out],
+            drive_var: vec![0.0; n_out],
+            ink2: 0.0,
             trajectories: 0,
             spike_events: 0,
             surrogate: None,
@@ -675,7 +703,7 @@ impl Network {
                         }
                         v[q] = nv;
                         peak[q] += nv - l.v_rev_v;
-                        let over = nv - (l.v_th_v + self.theta[i] + self.drive_mean[i]);
+                        let over = nv - (l.v_th_v + self.theta[i]);
                         if over >= 0.0 {
                             if inhibit_class && winner.is_none() {
                                 if cand.is_none_or(|(_, o)| over > o) {
@@ -711,10 +739,74 @@ impl Network {
         (post, peak)
     }
 
-    /// The weights the output neurons see, pixel-major: the signed synaptic weights w - beta V_H0, as the circuit
-    /// delivers them (no normalisation in software).
+    /// The signed synaptic weights w - beta V_H0, pixel-major, as the synapses hold them.
     pub fn weights(&self) -> Vec<f64> {
         (0..self.v.len()).into_par_iter().map(|k| self.w_eff(k)).collect()
+    }
+
+    /// Input gain of output neuron i: the gain control's g_i = gain_target_v / (k sqrt(var_i)), with k the mean
+    /// depolarisation per unit of drive (v_w tau_syn / T); 1 while the gain control is off or has no data.
+    pub fn gain(&self, i: usize) -> f64 {
+        let c = &self.cfg;
+        let k = c.lif.v_per_weight_v * c.lif.tau_syn_s / c.presentation_s;
+        let var = self.drive_var[i];
+        if c.gain_tau_samples > 0.0 && var > 0.0 && k > 0.0 {
+            c.gain_target_v / (k * var.sqrt())
+        } else {
+            1.0
+        }
+    }
+
+    /// What each output neuron receives per input spike, pixel-major: g_i (w_ij - m_i), its synapse's signed
+    /// weight less the shared inhibitory input's weight, times its gain (`raw` from [`Network::weights`]).
+    fn input_weights(&self, raw: &[f64]) -> Vec<f64> {
+        let n = self.n_out;
+        let g: Vec<f64> = (0..n).map(|i| self.gain(i)).collect();
+        let m = &self.inhib;
+        raw.par_iter().enumerate().map(|(k, w)| g[k % n] * (w - m[k % n])).collect()
+    }
+
+    /// Homeostasis on one sample's input (`ids`, `trains`) seen through the synaptic weights `raw`: the E/I balance
+    /// and the gain control adapt (not the thresholds, not the synapses).
+    fn adapt_balance(&mut self, ids: &[usize], trains: &[Vec<f64>], raw: &[f64]) {
+        let c = &self.cfg;
+        if c.balance_tau_samples <= 0.0 && c.gain_tau_samples <= 0.0 {
+            return;
+        }
+        let n = self.n_out;
+        let mut drive = vec![0.0; n];
+        let mut ink = 0.0;
+        for (j, &id) in ids.iter().enumerate() {
+            let cnt = trains[id].len() as f64;
+            if cnt > 0.0 {
+                ink += cnt;
+                for (d, w) in drive.iter_mut().zip(&raw[j * n..(j + 1) * n]) {
+                    *d += cnt * w;
+                }
+            }
+        }
+        let first = self.ink2 == 0.0;
+        if c.balance_tau_samples > 0.0 {
+            self.ink2 = if first { ink * ink } else { self.ink2 + (ink * ink - self.ink2) / c.balance_tau_samples };
+        }
+        for (i, d) in drive.into_iter().enumerate() {
+            let r = d - self.inhib[i] * ink;
+            if c.balance_tau_samples > 0.0 && self.ink2 > 0.0 {
+                self.inhib[i] += r * ink / (self.ink2 * c.balance_tau_samples);
+            }
+            if c.gain_tau_samples > 0.0 {
+                let v = &mut self.drive_var[i];
+                *v = if *v == 0.0 { r * r } else { *v + (r * r - *v) / c.gain_tau_samples };
+            }
+        }
+    }
+
+    /// One unlabelled sample with plasticity off: only the E/I balance and the gain control adapt (see
+    /// [`NetConfig::readapt_samples`]).
+    pub fn adapt(&mut self, image: &[u8], rng: &mut impl Rng) {
+        let (ids, trains) = self.encode(image, rng);
+        let raw = self.weights();
+        self.adapt_balance(&ids, &trains, &raw);
     }
 
     /// Train on one sample (plasticity on, teacher currents). Returns the output neurons' spike trains of the
@@ -725,7 +817,8 @@ impl Network {
             .map(|i| if self.class_of(i) == label { self.cfg.teacher_a } else { -self.cfg.teacher_a })
             .collect();
         let weights = self.weights();
-        let (post, _) = self.run_neurons(&ids, &trains, &teacher, true, &weights);
+        let input = self.input_weights(&weights);
+        let (post, _) = self.run_neurons(&ids, &trains, &teacher, true, &input);
         self.learn(&ids, &trains, &post, &weights);
         post
     }
@@ -742,26 +835,8 @@ impl Network {
     /// Plasticity and homeostasis of one training sample with input trains (`ids`, `trains`) and output trains
     /// `post`, `weights` being the weights the neurons saw.
     fn learn(&mut self, ids: &[usize], trains: &[Vec<f64>], post: &[Vec<f64>], weights: &[f64]) {
-        // Homeostasis: the neurons that fired (the winners) raise their threshold; all relax.
-        if self.cfg.drive_tau_samples > 0.0 {
-            // Mean depolarisation of the synaptic drive: v_w tau_syn sum_j w_j n_j / T (stationary Eq. 1).
-            let c = &self.cfg;
-            let k = c.lif.v_per_weight_v * c.lif.tau_syn_s / c.presentation_s;
-            let n = self.n_out;
-            let mut drive = vec![0.0; n];
-            for (j, &id) in ids.iter().enumerate() {
-                let cnt = trains[id].len() as f64;
-                if cnt > 0.0 {
-                    for (d, w) in drive.iter_mut().zip(&weights[j * n..(j + 1) * n]) {
-                        *d += cnt * w;
-                    }
-                }
-            }
-            let a = 1.0 / c.drive_tau_samples;
-            for (m, d) in self.drive_mean.iter_mut().zip(drive) {
-                *m += a * (k * d - *m);
-            }
-        }
+        self.adapt_balance(ids, trains, weights);
+        // The neurons that fired (the winners) raise their threshold; all relax.
         let relax = (-1.0 / self.cfg.theta_tau_samples).exp();
         for (th, p) in self.theta.iter_mut().zip(post) {
             *th *= relax;
@@ -1082,7 +1157,7 @@ impl Network {
     /// Test a batch of images with plasticity off, in parallel. The read-out is the output spikes (see
     /// [`TestResult::predicted`] for the rule).
     pub fn test(&self, images: &[&[u8]], seed: u64) -> Vec<TestResult> {
-        let weights = self.weights();
+        let weights = self.input_weights(&self.weights());
         let teacher = vec![0.0; self.n_out];
         images
             .par_iter()
@@ -1106,8 +1181,9 @@ impl Network {
     /// counter meanwhile).
     pub fn consolidate(&mut self, t_s: f64, accel: f64) {
         let n = self.n_out;
-        // The neurons' adaptive thresholds (theta, drive_mean) are left as they are: they adapt per training
-        // sample, driven by the neuron's activity, and hold their state without input.
+        // The neurons' adaptive thresholds (theta) are left as they are: they adapt per training sample, driven by
+        // the neuron's activity, and hold their state without input. Balance and gain re-adapt afterwards
+        // ([`NetConfig::readapt_samples`]).
         if let SynapseModel::Reference(r) = &self.model {
             // Eq. 3 without calcium: h relaxes exponentially to h0 with tau_h / (0.1 accel); the tag holds while
             // |h - h0| > theta_tag, Eq. 4 runs meanwhile.
@@ -1186,5 +1262,61 @@ impl Network {
     /// Weight map of output neuron i (beta (v_h - V_H0) + beta V_H0 z per input), for heat maps.
     pub fn weight_map(&self, i: usize) -> Vec<f64> {
         (0..self.n_in).map(|j| self.w_eff(j * self.n_out + i)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The E/I balance settles at its fixed point m_i = E[d_i n] / E[n^2] and the gain control at the target spread
+    /// g_i k sqrt(E[(d_i - m_i n)^2]) = gain_target_v, both computed here directly from the images' spike counts
+    /// (d_i = sum_j n_j w_ij, n = sum_j n_j) and the synaptic weights, which adaptation leaves unchanged.
+    #[test]
+    fn balance_and_gain_reach_their_fixed_points() {
+        let syn = crate::params::load_circuit("mnist-network").unwrap();
+        let cfg = NetConfig {
+            classes: vec![0, 1],
+            per_class: 1,
+            balance_tau_samples: 1000.0,
+            gain_tau_samples: 1000.0,
+            init_spread_v: 0.05,
+            ..NetConfig::default()
+        };
+        let mut net = Network::new(cfg.clone(), syn, 784);
+        let data = crate::io::mnist::embedded_train10k().take(40);
+        let raw = net.weights();
+        let mut rng = crate::stimulus::rng(3);
+        for _ in 0..600 {
+            for k in 0..data.len() {
+                net.adapt(data.image(k), &mut rng);
+            }
+        }
+        assert_eq!(raw, net.weights(), "adaptation must not touch the synapses");
+        let counts = |k: usize| -> Vec<f64> {
+            data.image(k)
+                .iter()
+                .map(|&p| encode::regular_count(p, cfg.max_rate_hz, cfg.presentation_s) as f64)
+                .collect()
+        };
+        let kdep = cfg.lif.v_per_weight_v * cfg.lif.tau_syn_s / cfg.presentation_s;
+        for i in 0..net.n_out {
+            let (mut dn, mut nn) = (0.0, 0.0);
+            let mut pairs = Vec::new();
+            for k in 0..data.len() {
+                let c = counts(k);
+                let d: f64 = c.iter().enumerate().map(|(j, x)| x * raw[j * net.n_out + i]).sum();
+                let n: f64 = c.iter().sum();
+                dn += d * n;
+                nn += n * n;
+                pairs.push((d, n));
+            }
+            let m = dn / nn;
+            let var = pairs.iter().map(|(d, n)| (d - m * n).powi(2)).sum::<f64>() / pairs.len() as f64;
+            let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
+            assert!(rel(net.inhib[i], m) < 1e-2, "neuron {i}: m {} against {m}", net.inhib[i]);
+            let spread = net.gain(i) * kdep * var.sqrt();
+            assert!(rel(spread, cfg.gain_target_v) < 2e-2, "neuron {i}: spread {spread} V");
+        }
     }
 }

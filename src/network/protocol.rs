@@ -126,6 +126,11 @@ pub fn run_network(
         (0..net.n_out).map(|i| (format!("neuron {i} (class {})", net.class_of(i)), net.weight_map(i))).collect();
     let (t, accel) = (net.cfg.consolidation_s, net.cfg.accel);
     net.consolidate(t, accel);
+    // Balance and gain re-adapt to the consolidated weights on unlabelled training samples, plasticity off.
+    let mut rng_adapt = crate::stimulus::rng(seed ^ 0xADA7);
+    for k in train.len().saturating_sub(net.cfg.readapt_samples)..train.len() {
+        net.adapt(train.image(k), &mut rng_adapt);
+    }
     let memory_late = net.memory_stats();
     let (accuracy_late, confusion_late, output_spike_share_late) =
         evaluate(&net, test, seed ^ 0xC0FFEE, progress, "test late");
