@@ -410,3 +410,46 @@ fn failed_run_names_its_log() {
     let err = spice::run_deck(&ng, dir.path(), deck, "", &models, None).unwrap_err().to_string();
     assert!(err.contains("ngspice.log") && err.contains("ngspice failed"), "{err}");
 }
+
+/// `stc mismatch-extract` on Monte Carlo samples of the transistor-level synapse (`circuits/sky130/mc-probe.yaml`):
+/// the geometric means of the block quantities it reads are the bias file's values (each block's own current, read
+/// off its own signal), the spreads are positive, and the file it writes is one `stc train --mismatch` accepts.
+#[test]
+fn mismatch_extract_reads_the_bias_point_off_monte_carlo_samples() {
+    let Some(_) = tools() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("mc");
+    let cache = tmp.path().join("cache");
+    let stc = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_stc")).env("STC_RUN_CACHE", &cache).args(args).output().unwrap()
+    };
+    let probe = format!("{}/circuits/sky130/mc-probe.yaml", env!("CARGO_MANIFEST_DIR"));
+    let o = stc(&["characterise", "sky130", "--protocol", &probe, "--mc", "8", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let descs: Vec<String> =
+        (1..=8).map(|k| out.join(format!("mc-probe/mc-{k}/descriptor.yaml")).display().to_string()).collect();
+    let file = tmp.path().join("mm.yaml");
+    let mut args = vec!["mismatch-extract", "--allow-incomplete", "--out", file.to_str().unwrap()];
+    args.extend(descs.iter().map(|s| s.as_str()));
+    let o = stc(&args);
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    println!("{text}");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Bias file: I_THPOT 75 pA, I_THDEP 30 pA, I_TAILP 50 pA, I_TAILD 5 pA (geometric means of the samples read).
+    for (key, nominal) in [
+        ("pot_comparator.threshold_a", 75e-12),
+        ("dep_comparator.threshold_a", 30e-12),
+        ("pot_switch.i_on_a", 50e-12),
+        ("dep_switch.i_on_a", 5e-12),
+    ] {
+        let line = text.lines().find(|l| l.trim_start().starts_with(key)).unwrap_or_else(|| panic!("{key}: {text}"));
+        let mean: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!((mean / nominal).ln().abs() < 0.7_f64.ln().abs(), "{key}: mean {mean:e} against {nominal:e}");
+    }
+    let keys = stc_synapse::params::load_circuit("mnist-network").unwrap().keys();
+    let spec = stc_synapse::params::mismatch::MismatchSpec::load(&file, &keys).unwrap();
+    assert!(spec.parameters.iter().all(|p| p.sigma_rel > 0.0), "{spec:?}");
+    // Too few samples is an error, not a file.
+    let o = stc(&["mismatch-extract", "--out", tmp.path().join("x.yaml").to_str().unwrap(), &descs[0]]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("at least 6"));
+}

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod characterise;
 pub mod check;
 pub mod fit;
+pub mod mismatch;
 pub mod progress;
 pub mod rule;
 pub mod run;
@@ -41,6 +42,8 @@ enum Command {
     /// The learning rule (thesis Fig. 14: Delta v_h per sample, paired / pre-only / post-only / none) at the
     /// network's rates, with the calibration carried to the preset's biases.
     Rule(rule::RuleArgs),
+    /// A device-mismatch file from Monte Carlo waveform sets (block quantities read per sample, log-normal spread).
+    MismatchExtract(mismatch::MismatchArgs),
     /// Simulate the transistor-level sky130 synapse in ngspice for protocol files -> waveform sets (descriptors).
     Characterise(characterise::Args),
     /// List the shipped parameter presets, or print one as YAML.
@@ -117,6 +120,7 @@ pub fn main() -> i32 {
         Command::Simulate(a) => simulate::run(a),
         Command::Fit(a) => fit::run_fit(a),
         Command::Compare(a) => fit::run_compare(a),
+        Command::MismatchExtract(a) => mismatch::run(a),
         Command::Train(a) => train::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Rule(a) => rule::run(a),

@@ -1,5 +1,6 @@
 //! Calibration: fit declared model parameters to imported waveforms.
 
+pub mod extract;
 pub mod linalg;
 pub mod problem;
 pub mod profile;

@@ -1,0 +1,153 @@
+//! `stc mismatch-extract`: a device-mismatch file (`stc train --mismatch FILE`) from Monte Carlo waveform sets,
+//! e.g. the samples of `stc characterise sky130 --mc N`: per sample the block quantities of
+//! [`crate::fit::extract`], then their log-normal spread and correlations.
+
+use super::CliError;
+use crate::fit::extract::{self, Series, KEYS};
+use crate::io::atomic::{self, Stage};
+use crate::io::descriptor::{ModelSignal, WaveformSet};
+use crate::params::mismatch::{Correlation, MismatchParam, MismatchSpec};
+use std::path::PathBuf;
+
+/// Read the resting calcium, the comparator thresholds and the switch on-levels off every Monte Carlo sample
+/// (no fit: each from the signal of its block), and write their relative spread and correlations as a mismatch
+/// file for `stc train --mismatch`.
+#[derive(clap::Args, Debug)]
+pub struct MismatchArgs {
+    /// Waveform-set descriptors, one per sample (e.g. `DIR/<protocol>/mc-*/descriptor.yaml`), at least 6.
+    #[arg(required = true)]
+    pub descriptors: Vec<PathBuf>,
+    /// Mismatch file to write (YAML).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write the per-sample values as CSV.
+    #[arg(long)]
+    pub table: Option<PathBuf>,
+    /// Leave out samples whose quantities cannot be read (e.g. a switch that never turns on: its threshold is
+    /// beyond the calcium the probe reaches) instead of failing; they are listed on stdout and in the file's
+    /// header, and the spread of the others understates the true one.
+    #[arg(long)]
+    pub allow_incomplete: bool,
+    /// Overwrite existing output files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The mismatch file as written (the fields of [`MismatchSpec`], which is parsed back to check it).
+#[derive(serde::Serialize)]
+struct SpecOut {
+    name: String,
+    description: String,
+    parameters: Vec<MismatchParam>,
+    correlations: Vec<Correlation>,
+}
+
+/// Run `stc mismatch-extract`.
+pub fn run(a: MismatchArgs) -> Result<(), CliError> {
+    let mut stages = vec![Stage::file(&a.out, a.force)?];
+    if let Some(t) = &a.table {
+        stages.push(Stage::file(t, a.force)?);
+    }
+    // A correlation matrix of K quantities from n samples has rank at most n - 1: it is positive definite (as a
+    // mismatch file's must be) only with n > K.
+    let need = KEYS.len() + 1;
+    if a.descriptors.len() < need {
+        return Err(format!(
+            "expected at least {need} Monte Carlo samples (descriptors) for {} correlated quantities, found {}",
+            KEYS.len(),
+            a.descriptors.len()
+        )
+        .into());
+    }
+    let mut rows = Vec::new();
+    let mut excluded = Vec::new();
+    for d in &a.descriptors {
+        let ws = WaveformSet::load(d)?;
+        let sig = |m: ModelSignal| {
+            ws.signal(m)
+                .map(|s| Series { t_s: &s.t_s, y: &s.values })
+                .ok_or_else(|| format!("{}: no {} signal (expected i_ca, i_hp and i_hd)", d.display(), m.name()))
+        };
+        let first = ws.spikes.pre.iter().chain(&ws.spikes.post).copied().fold(f64::INFINITY, f64::min);
+        if !first.is_finite() {
+            return Err(format!("{}: the stimulus has no spike", d.display()).into());
+        }
+        match extract::extract(&sig(ModelSignal::ICa)?, &sig(ModelSignal::IHp)?, &sig(ModelSignal::IHd)?, first) {
+            Ok(row) => rows.push((d.display().to_string(), row)),
+            Err(e) => excluded.push(format!("{}: {e}", d.display())),
+        }
+    }
+    if !excluded.is_empty() && !a.allow_incomplete {
+        return Err(format!(
+            "{} of {} samples cannot be read (--allow-incomplete leaves them out):\n  {}",
+            excluded.len(),
+            a.descriptors.len(),
+            excluded.join("\n  ")
+        )
+        .into());
+    }
+    if rows.len() < need {
+        return Err(format!("only {} samples could be read; at least {need} are needed", rows.len()).into());
+    }
+    let values: Vec<[f64; 5]> = rows.iter().map(|(_, r)| *r).collect();
+    let (sigma, corr) = extract::spread(&values);
+    let n = values.len();
+    let spec = SpecOut {
+        name: "measured-mc".into(),
+        description: format!(
+            "log-normal spread of block quantities read off {n} Monte Carlo waveform sets (stc mismatch-extract)"
+        ),
+        parameters: KEYS
+            .iter()
+            .zip(&sigma)
+            .map(|(k, s)| MismatchParam { key: k.to_string(), sigma_rel: *s, mean_rel: 1.0 })
+            .collect(),
+        correlations: (0..5)
+            .flat_map(|i| (i + 1..5).map(move |j| (i, j)))
+            .map(|(i, j)| Correlation { a: KEYS[i].into(), b: KEYS[j].into(), r: corr[i][j] })
+            .collect(),
+    };
+    let mean = |k: usize| (values.iter().map(|r| r[k].ln()).sum::<f64>() / n as f64).exp();
+    let mut text = format!(
+        "# Written by `stc mismatch-extract` from {n} waveform sets ({} ... {}). Per key: sigma_rel = sd(ln x) over\n\
+         # the samples; correlations of ln x; mean_rel 1 (the network keeps its own nominal values). Geometric means:\n",
+        rows[0].0,
+        rows[n - 1].0
+    );
+    for (k, key) in KEYS.iter().enumerate() {
+        text.push_str(&format!("#   {key}: {:.4e}\n", mean(k)));
+    }
+    if !excluded.is_empty() {
+        text.push_str(&format!(
+            "# Left out ({} of {} samples; the spread below understates the true one):\n",
+            excluded.len(),
+            a.descriptors.len()
+        ));
+        for e in &excluded {
+            text.push_str(&format!("#   {e}\n"));
+        }
+    }
+    text.push_str(&serde_yaml::to_string(&spec)?);
+    // The file must be one `stc train --mismatch` accepts (keys known, correlation matrix positive definite).
+    let keys = crate::params::load_circuit("mnist-network")?.keys();
+    MismatchSpec::parse(&text, &a.out.display().to_string(), &keys)
+        .map_err(|e| format!("the extracted spread is not a valid mismatch file: {e}"))?;
+    std::fs::write(stages[0].path(), &text).map_err(|e| format!("{}: {e}", stages[0].path().display()))?;
+    if let Some(stage) = stages.get(1) {
+        let mut csv = format!("descriptor,{}\n", KEYS.join(","));
+        for (d, r) in &rows {
+            csv.push_str(&format!("{d},{}\n", r.iter().map(|x| format!("{x:e}")).collect::<Vec<_>>().join(",")));
+        }
+        std::fs::write(stage.path(), csv).map_err(|e| format!("{}: {e}", stage.path().display()))?;
+    }
+    for e in &excluded {
+        println!("left out: {e}");
+    }
+    println!("{n} samples; relative spread (sigma of ln x) and geometric mean per key:");
+    for (k, key) in KEYS.iter().enumerate() {
+        println!("  {key:<28} sigma {:>6.2} %  mean {:.4e}", 100.0 * sigma[k], mean(k));
+    }
+    atomic::commit_all(stages)?;
+    println!("wrote {}", a.out.display());
+    Ok(())
+}
