@@ -24,8 +24,10 @@ fn calibration_is_carried_not_copied() {
 #[test]
 fn zeros_and_ones_learn_with_output_spikes_and_the_memory_moves_from_v_h_to_z() {
     let o = zeros_ones(NetConfig { classes: vec![0, 1], ..NetConfig::default() });
-    // Measured 99 % early (README); the bar leaves room for platform round-off, far above chance (50 %).
-    assert!(o.accuracy_early >= 0.85, "early {}", o.accuracy_early);
+    // Measured 100 % early and 98 % late (README); the bars leave room for platform round-off, far above chance
+    // (50 %). The late test sees only z: consolidation must carry what was learned.
+    assert!(o.accuracy_early >= 0.9, "early {}", o.accuracy_early);
+    assert!(o.accuracy_late >= 0.9, "late {}", o.accuracy_late);
     assert!(o.output_spike_share_early >= 0.95, "spiking share {}", o.output_spike_share_early);
     // At the late test v_h is back at V_H0: all of |w - w_rest| is in z.
     assert!(o.memory_early.share_v_h > 0.5, "{:?}", o.memory_early);
@@ -43,11 +45,12 @@ fn without_the_late_phase_nothing_is_consolidated() {
     assert_eq!(o.memory_early.z_changed, 0);
     assert_eq!(o.memory_late.share_z, 0.0);
     // Weights are all at rest at the late test: no synapse holds anything of the training. What the neurons still
-    // differ by is their homeostasis (thresholds, and the balance's inhibition, which decays during the re-adaptation
-    // but is scaled up again by the gain control), which does not tell the classes apart: the accuracy is at most
-    // the share of the larger class among the test rows (62 of 100 are ones).
+    // differ by is their homeostasis (thresholds, and the balance's inhibition, which decays during the re-adaptation;
+    // the gain control can scale it up only within its range), which does not tell the classes apart: the accuracy
+    // is at most chance (measured 0 %: the few samples with an output spike go to the wrong class).
     assert_eq!(o.memory_late.share_v_h + o.memory_late.share_z, 0.0, "{:?}", o.memory_late);
-    assert!(o.accuracy_late <= 0.62 + 1e-12, "late {} ({:?})", o.accuracy_late, o.confusion_late);
+    assert!(o.accuracy_late <= 0.5, "late {} ({:?})", o.accuracy_late, o.confusion_late);
+    assert!(o.memory_late.gain_max <= NetConfig::default().gain_range, "{:?}", o.memory_late);
 }
 
 #[test]

@@ -429,7 +429,15 @@ fn mismatch_extract_reads_the_bias_point_off_monte_carlo_samples() {
     let descs: Vec<String> =
         (1..=8).map(|k| out.join(format!("mc-probe/mc-{k}/descriptor.yaml")).display().to_string()).collect();
     let file = tmp.path().join("mm.yaml");
-    let mut args = vec!["mismatch-extract", "--allow-incomplete", "--out", file.to_str().unwrap()];
+    let report = tmp.path().join("report");
+    let mut args = vec![
+        "mismatch-extract",
+        "--allow-incomplete",
+        "--out",
+        file.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ];
     args.extend(descs.iter().map(|s| s.as_str()));
     let o = stc(&args);
     let text = String::from_utf8_lossy(&o.stdout).to_string();
@@ -449,6 +457,18 @@ fn mismatch_extract_reads_the_bias_point_off_monte_carlo_samples() {
     let keys = stc_synapse::params::load_circuit("mnist-network").unwrap().keys();
     let spec = stc_synapse::params::mismatch::MismatchSpec::load(&file, &keys).unwrap();
     assert!(spec.parameters.iter().all(|p| p.sigma_rel > 0.0), "{spec:?}");
+    // The report ranks the quantities by spread (the same sigmas as the file) and draws their histograms.
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    let mut sigmas: Vec<(f64, String)> = spec
+        .parameters
+        .iter()
+        .map(|p| (p.sigma_rel, format!("| `{}` | {:.1} %", p.key, 100.0 * p.sigma_rel)))
+        .collect();
+    sigmas.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let at: Vec<usize> =
+        sigmas.iter().map(|(_, row)| md.find(row.as_str()).unwrap_or_else(|| panic!("{row}: {md}"))).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "ranked by spread: {md}");
+    assert!(report.join("histograms.png").is_file() && report.join("histograms.svg").is_file());
     // Too few samples is an error, not a file.
     let o = stc(&["mismatch-extract", "--out", tmp.path().join("x.yaml").to_str().unwrap(), &descs[0]]);
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("at least 6"));

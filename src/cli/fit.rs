@@ -60,9 +60,10 @@ pub struct CompareArgs {
     /// Circuit parameter set (preset or file) to compare.
     #[arg(long)]
     pub params: String,
-    /// Waveform-set descriptor (YAML).
-    pub descriptor: PathBuf,
-    /// Output directory.
+    /// Waveform-set descriptors (YAML), one or more: each set is predicted with the same parameters.
+    #[arg(required = true, num_args = 1..)]
+    pub descriptors: Vec<PathBuf>,
+    /// Output directory (compare.md, compare.yaml, one overlay per set and signal).
     #[arg(long)]
     pub out: PathBuf,
     /// Overwrite an existing output directory.
@@ -221,7 +222,17 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
     let start_name = a
         .params
         .clone()
-        .or_else(|| spec.start.clone())
+        .or_else(|| {
+            // The spec's `start` is a preset name or a file next to the spec (like a descriptor's data file).
+            spec.start.clone().map(|s| {
+                let beside = spec_path.parent().unwrap_or(Path::new(".")).join(&s);
+                if beside.is_file() {
+                    beside.display().to_string()
+                } else {
+                    s
+                }
+            })
+        })
         .or_else(|| ws.params_path_or_name())
         .ok_or("no starting parameters: pass --params, or set `start` in the spec or `params` in the descriptor")?;
     let mut base = params::load_circuit(&start_name)?;
@@ -514,39 +525,61 @@ fn cross_validation(
     Ok(md)
 }
 
-/// Run `stc compare`.
+/// Run `stc compare`: every set predicted by one parameter file, NRMSE and R² per set and signal.
 pub fn run_compare(a: CompareArgs) -> Result<(), CliError> {
-    let ws = WaveformSet::load(&a.descriptor)?;
+    let mut sets: Vec<WaveformSet> = Vec::new();
+    for d in &a.descriptors {
+        let ws = WaveformSet::load(d)?;
+        if let Some(prev) = sets.iter().position(|w| w.descriptor.name == ws.descriptor.name) {
+            return Err(format!(
+                "{}: set name `{}` is also the name of {}: set names label the results and must differ",
+                d.display(),
+                ws.descriptor.name,
+                a.descriptors[prev].display()
+            )
+            .into());
+        }
+        sets.push(ws);
+    }
     let p = params::load_circuit(&a.params)?;
     let stage = atomic::Stage::dir(&a.out, a.force)?;
     let out = stage.path();
     let none = std::collections::BTreeMap::new();
-    let problem = problem_over(std::slice::from_ref(&ws), &p, vec![], &none, &none)?;
-    overlays(&out, &problem, None, &p, &format!("{} vs {}", a.params, ws.descriptor.name))?;
+    let problem = problem_over(&sets, &p, vec![], &none, &none)?;
+    let names = sets.iter().map(|w| w.descriptor.name.as_str()).collect::<Vec<_>>().join(", ");
+    overlays(&out, &problem, None, &p, &a.params)?;
     let pred = problem.predict(&p);
     let mut md = format!(
-        "# {} against {}\n\n| signal | NRMSE | R² | last data | last model |\n|---|---|---|---|---|\n",
-        a.params, ws.descriptor.name
+        "# {} against {names}\n\nNRMSE: RMS error over the data's range; last: the final sample of data and model.\n\n\
+         | set | signal | NRMSE | R² | last data | last model | last model - data |\n|---|---|---|---|---|---|---|\n",
+        a.params
     );
-    let mut scores = std::collections::BTreeMap::new();
+    let mut by_set: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Score>> =
+        std::collections::BTreeMap::new();
     for (t, m) in problem.targets.iter().zip(&pred) {
+        let set = &problem.sets[t.set].name;
         let f = SignalFit::new(&t.signal, &t.y, m, m);
-        scores.insert(t.signal.clone(), Score { nrmse: finite(f.nrmse_after), r2: finite(f.r2_after) });
+        let score = Score {
+            nrmse: finite(f.nrmse_after),
+            r2: finite(f.r2_after),
+            last_data: finite(f.last_data),
+            last_model: finite(f.last_after),
+        };
+        by_set.entry(set.clone()).or_default().insert(t.signal.clone(), score);
         md += &format!(
-            "| {} | {} | {} | {:.6e} | {:.6e} |\n",
+            "| {set} | {} | {} | {} | {:.6e} | {:.6e} | {:.3e} |\n",
             t.signal,
             fmt_nrmse(f.nrmse_after),
             fmt_r2(f.r2_after),
             f.last_data,
-            f.last_after
+            f.last_after,
+            f.last_after - f.last_data
         );
-        println!("{:5} NRMSE {}  R2 {}", t.signal, fmt_nrmse(f.nrmse_after), fmt_r2(f.r2_after));
+        println!("{set:24} {:5} NRMSE {}  R2 {}", t.signal, fmt_nrmse(f.nrmse_after), fmt_r2(f.r2_after));
     }
     atomic::write_atomic(&out.join("compare.md"), md.as_bytes())?;
-    // The same numbers for machines: per set, per signal (NRMSE as a fraction, R2).
-    let mut sets = std::collections::BTreeMap::new();
-    sets.insert(ws.descriptor.name.clone(), scores);
-    let yaml = serde_yaml::to_string(&CompareYaml { params: a.params.clone(), sets })?;
+    // The same numbers for machines: per set, per signal (NRMSE as a fraction, R2, last samples).
+    let yaml = serde_yaml::to_string(&CompareYaml { params: a.params.clone(), sets: by_set })?;
     atomic::write_atomic(&out.join("compare.yaml"), yaml.as_bytes())?;
     stage.commit()?;
     Ok(())
@@ -562,6 +595,9 @@ fn finite(x: f64) -> Option<f64> {
 struct Score {
     nrmse: Option<f64>,
     r2: Option<f64>,
+    /// The data's and the model's final sample (the consolidated value for v_h), in the signal's SI unit.
+    last_data: Option<f64>,
+    last_model: Option<f64>,
 }
 
 #[derive(serde::Serialize)]

@@ -23,6 +23,10 @@ pub struct MismatchArgs {
     /// Also write the per-sample values as CSV.
     #[arg(long)]
     pub table: Option<PathBuf>,
+    /// Also write a report folder: report.md (the quantities ranked by spread, left-out samples) and
+    /// histograms.png/.svg (per quantity, the samples' ln(x / geometric mean)).
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
     /// Leave out samples whose quantities cannot be read (e.g. a switch that never turns on: its threshold is
     /// beyond the calcium the probe reaches) instead of failing; they are listed on stdout and in the file's
     /// header, and the spread of the others understates the true one.
@@ -47,6 +51,10 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
     let mut stages = vec![Stage::file(&a.out, a.force)?];
     if let Some(t) = &a.table {
         stages.push(Stage::file(t, a.force)?);
+    }
+    let report_at = stages.len();
+    if let Some(r) = &a.report {
+        stages.push(Stage::dir(r, a.force)?);
     }
     // A correlation matrix of K quantities from n samples has rank at most n - 1: it is positive definite (as a
     // mismatch file's must be) only with n > K.
@@ -140,6 +148,9 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
         }
         std::fs::write(stage.path(), csv).map_err(|e| format!("{}: {e}", stage.path().display()))?;
     }
+    if let Some(stage) = a.report.as_ref().map(|_| &stages[report_at]) {
+        report(&stage.path(), &values, &sigma, &excluded, a.descriptors.len())?;
+    }
     for e in &excluded {
         println!("left out: {e}");
     }
@@ -149,5 +160,81 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
     }
     atomic::commit_all(stages)?;
     println!("wrote {}", a.out.display());
+    Ok(())
+}
+
+/// The report of `--report`: the quantities ranked by spread and their histograms (counts of ln(x / geometric
+/// mean) in bins of 0.1, one panel per quantity on a shared axis so the widths compare at a glance).
+fn report(
+    dir: &std::path::Path,
+    values: &[[f64; 5]],
+    sigma: &[f64],
+    excluded: &[String],
+    total: usize,
+) -> Result<(), CliError> {
+    let n = values.len();
+    let logs: Vec<Vec<f64>> = (0..KEYS.len())
+        .map(|k| {
+            let l: Vec<f64> = values.iter().map(|r| r[k].ln()).collect();
+            let m = l.iter().sum::<f64>() / n as f64;
+            l.iter().map(|x| x - m).collect()
+        })
+        .collect();
+    let lim = logs.iter().flatten().fold(0.0f64, |a, x| a.max(x.abs()));
+    let width = 0.1;
+    let half = (lim / width).ceil().max(1.0) as i64 + 1;
+    let series: Vec<crate::plot::Series> = KEYS
+        .iter()
+        .zip(&logs)
+        .map(|(key, l)| {
+            let mut x = Vec::new();
+            let mut y = Vec::new();
+            for b in -half..half {
+                let lo = b as f64 * width;
+                x.push(lo);
+                y.push(l.iter().filter(|&&v| v >= lo && v < lo + width).count() as f64);
+            }
+            x.push(half as f64 * width);
+            y.push(0.0);
+            crate::plot::Series { label: (*key).to_string(), x, y, style: crate::plot::Style::Steps, color: None }
+        })
+        .collect();
+    let panels: Vec<crate::plot::Panel> = series
+        .into_iter()
+        .zip(sigma)
+        .map(|(s, sg)| crate::plot::Panel {
+            title: format!("{} (sigma of ln x {:.1} %)", s.label, 100.0 * sg),
+            y_label: "samples".into(),
+            y_scale: 1.0,
+            series: vec![s],
+            hlines: vec![],
+        })
+        .collect();
+    crate::plot::plot_panels(
+        &dir.join("histograms"),
+        &format!("Monte Carlo spread of the block quantities ({n} samples; bins of 0.1 in ln x)"),
+        "ln(x / geometric mean)",
+        1.0,
+        &panels,
+    )?;
+    let mut order: Vec<usize> = (0..KEYS.len()).collect();
+    order.sort_by(|&i, &j| sigma[j].total_cmp(&sigma[i]));
+    let mut md = format!(
+        "# Monte Carlo mismatch ({n} of {total} samples read)\n\nRanked by relative spread (sigma of ln x):\n\n\
+         | quantity | sigma of ln x | geometric mean | smallest / largest sample |\n|---|---|---|---|\n"
+    );
+    for k in order {
+        let gm = (values.iter().map(|r| r[k].ln()).sum::<f64>() / n as f64).exp();
+        let (lo, hi) = values.iter().fold((f64::INFINITY, 0.0f64), |(a, b), r| (a.min(r[k]), b.max(r[k])));
+        md += &format!("| `{}` | {:.1} % | {gm:.3e} | {lo:.3e} / {hi:.3e} |\n", KEYS[k], 100.0 * sigma[k]);
+    }
+    if !excluded.is_empty() {
+        md += &format!("\nLeft out ({} samples; the spread above understates the true one):\n\n", excluded.len());
+        for e in excluded {
+            md += &format!("- {e}\n");
+        }
+    }
+    md += "\n![histograms](histograms.png)\n";
+    atomic::write_atomic(&dir.join("report.md"), md.as_bytes())?;
     Ok(())
 }

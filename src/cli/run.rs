@@ -195,8 +195,15 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     let late_off = NetConfig { late_phase: false, ..ten.clone() };
     let o_lp = network(&out.join("ablate-late-phase"), late_off, &train, &test, cal, "late off")?;
     let o_id = network(&out.join("ablate-calibration"), ten.clone(), &train, &test, Some("none"), "ideal")?;
-    let sur = NetConfig { surrogate: true, ..ten };
+    let sur = NetConfig { surrogate: true, ..ten.clone() };
     let o_su = network(&out.join("ablate-surrogate"), sur, &train, &test, cal, "surrogate")?;
+    // Homeostasis controls: what the circuit-level balance, gain control and re-adaptation carry.
+    let no_readapt = NetConfig { readapt_samples: 0, ..ten.clone() };
+    let o_ra = network(&out.join("ablate-readapt"), no_readapt, &train, &test, cal, "no re-adaptation")?;
+    let no_gain = NetConfig { gain_tau_samples: 0.0, ..ten.clone() };
+    let o_ga = network(&out.join("ablate-gain"), no_gain, &train, &test, cal, "gain off")?;
+    let no_balance = NetConfig { balance_tau_samples: 0.0, ..ten };
+    let o_ba = network(&out.join("ablate-balance"), no_balance, &train, &test, cal, "balance off")?;
     let _ = writeln!(
         md,
         "## 2. Network (thesis section 3.3, calibrated circuit synapse, `mnist-network` biases)\n\nSpiking read-out: the class with the most output spikes (ties: first spike); a sample without an output spike counts as wrong. Early test right after training; late test after the accelerated consolidation, when v_h is back at V_H0 and only z carries the memory.\n\n| task | train | test | accuracy early | accuracy late | samples with an output spike (early / late) | memory in z (early / late) | equivalent synapse-steps/s (training) |\n|---|---|---|---|---|---|---|---|"
@@ -207,6 +214,9 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         ("ten classes, late phase off", &o_lp),
         ("ten classes, ideal blocks (no calibration)", &o_id),
         ("ten classes, lookup-table surrogate synapse", &o_su),
+        ("ten classes, no re-adaptation after consolidation", &o_ra),
+        ("ten classes, gain control off", &o_ga),
+        ("ten classes, E/I balance off", &o_ba),
     ] {
         let _ = writeln!(
             md,
@@ -228,6 +238,21 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
         "\nTen classes at the early test: {} of {} synapses tagged, {} of them with protein ({} of {} neurons have protein); {} synapses have z != z_init.\n",
         m.tagged, m.synapses, m.tagged_with_protein, m.neurons_with_protein, o10.n_out, m.z_changed
     );
+    for (when, m) in [("early", &o10.memory_early), ("late", &o10.memory_late)] {
+        let _ = writeln!(
+            md,
+            "Homeostasis at the {when} test (ten classes): input gains g_i {:.2} / {:.2} / {:.2} (min / median / max; {} of {} at a limit of [1/{r}, {r}]); inhibitory weights m_i {:+.4} / {:+.4} / {:+.4} of the resting weight.\n",
+            m.gain_min,
+            m.gain_median,
+            m.gain_max,
+            m.gains_at_limit,
+            o10.n_out,
+            m.inhib_min_rel,
+            m.inhib_median_rel,
+            m.inhib_max_rel,
+            r = NetConfig::default().gain_range
+        );
+    }
     if let Some(f) = &o10.fig14 {
         let _ = writeln!(
             md,

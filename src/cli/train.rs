@@ -77,7 +77,8 @@ pub struct TrainArgs {
     pub evaluate: Split,
     /// Control run: `late-phase` (z frozen: the late test must fall to chance), `calibration` (ideal blocks, same
     /// as `--calibration none`), `surrogate` (a fixed lookup table of Delta v_h per pre spike count and post
-    /// silent/firing replaces the circuit).
+    /// silent/firing replaces the circuit); homeostasis controls: `readapt` (no re-adaptation of balance and gain
+    /// after consolidation), `gain` (gain control off), `balance` (E/I balance off).
     #[arg(long, value_enum)]
     pub ablate: Option<Ablation>,
     /// Voltage term per unit synaptic weight of the output neurons' Eq. 1 [V] (the synaptic gain).
@@ -86,6 +87,9 @@ pub struct TrainArgs {
     /// Background current I_bg of the output neurons' Eq. 1 [A] (all neurons, training and test).
     #[arg(long)]
     pub i_bg: Option<f64>,
+    /// Range of the output neurons' gain control: each gain stays within [1/R, R] (default 30).
+    #[arg(long, value_name = "R")]
+    pub gain_range: Option<f64>,
     /// Output neurons per class (competing for each training sample).
     #[arg(long, default_value_t = 5)]
     pub per_class: usize,
@@ -141,6 +145,12 @@ pub enum Ablation {
     Calibration,
     /// Lookup-table surrogate of the synapse.
     Surrogate,
+    /// No re-adaptation of balance and gain after consolidation (the late test uses those of the early test).
+    Readapt,
+    /// Gain control off (every neuron's input gain 1).
+    Gain,
+    /// E/I balance off (no shared inhibitory input: m_i = 0).
+    Balance,
 }
 
 /// Synapse parameters: biases plus the calibration's fitted properties carried to these biases by the transfer rule
@@ -344,6 +354,18 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
         ..NetConfig::default()
     };
     let mut cfg = cfg;
+    match a.ablate {
+        Some(Ablation::Readapt) => cfg.readapt_samples = 0,
+        Some(Ablation::Gain) => cfg.gain_tau_samples = 0.0,
+        Some(Ablation::Balance) => cfg.balance_tau_samples = 0.0,
+        _ => {}
+    }
+    if let Some(r) = a.gain_range {
+        if !(r.is_finite() && r >= 1.0) {
+            return Err(format!("--gain-range must be a finite factor >= 1, found {r}").into());
+        }
+        cfg.gain_range = r;
+    }
     if let Some(g) = a.v_per_weight {
         if !(g.is_finite() && g > 0.0) {
             return Err(format!("--v-per-weight must be a positive voltage, found {g}").into());

@@ -120,6 +120,11 @@ pub struct NetConfig {
     /// Target standard deviation of the balanced drive, as mean depolarisation [V].
     #[serde(default)]
     pub gain_target_v: f64,
+    /// Range of the gain control: g_i stays within [1 / gain_range, gain_range]. A circuit's gain stage (a
+    /// multiplier or a programmable synaptic weight current) spans a bounded range; unbounded, a neuron whose
+    /// drive has almost no variance (e.g. all weights at rest) would amplify it without limit.
+    #[serde(default = "default_gain_range")]
+    pub gain_range: f64,
     /// Unlabelled training samples (the last ones of the training set) presented with plasticity off after
     /// consolidation and before the late test: balance and gain adapt to the consolidated weights, as they adapted to
     /// the early weights during training. 0 = none.
@@ -221,6 +226,7 @@ impl Default for NetConfig {
             balance_tau_samples: 100.0,
             gain_tau_samples: 100.0,
             gain_target_v: 5e-3,
+            gain_range: default_gain_range(),
             readapt_samples: 500,
             mismatch_sigma: None,
             mismatch_file: None,
@@ -230,6 +236,11 @@ impl Default for NetConfig {
 
 fn yes() -> bool {
     true
+}
+
+/// Default range of the gain control, [1/30, 30] (chosen on the validation split, README "Network").
+fn default_gain_range() -> f64 {
+    30.0
 }
 
 /// Spike counts of the output neurons for one test sample.
@@ -262,6 +273,17 @@ pub struct MemoryStats {
     pub neurons_with_protein: u64,
     /// Synapses whose z differs from z_init.
     pub z_changed: u64,
+    /// The output neurons' input gains g_i ([`Network::gain`]): smallest, median, largest.
+    pub gain_min: f64,
+    pub gain_median: f64,
+    pub gain_max: f64,
+    /// Output neurons whose gain sits at a limit of the gain control's range ([`NetConfig::gain_range`]).
+    pub gains_at_limit: u64,
+    /// The E/I balance's inhibitory weights m_i ([`Network::inhib`]) in units of the resting weight beta V_H0
+    /// (or h0): smallest, median, largest.
+    pub inhib_min_rel: f64,
+    pub inhib_median_rel: f64,
+    pub inhib_max_rel: f64,
 }
 
 /// The synapse model of a network: every synapse of a network follows exactly one of them.
@@ -566,6 +588,20 @@ impl Network {
         let z0 = self.late_p.init().z;
         let moved = self.late.iter().filter(|l| l.z != z0).count() as u64;
         let tot = (ev + ez).max(1e-300);
+        let sorted = |mut x: Vec<f64>| {
+            x.sort_by(f64::total_cmp);
+            (x[0], x[x.len() / 2], x[x.len() - 1])
+        };
+        let gains: Vec<f64> = (0..n).map(|i| self.gain(i)).collect();
+        let r = self.cfg.gain_range.max(1.0);
+        let at_limit = if self.cfg.gain_tau_samples > 0.0 {
+            gains.iter().filter(|&&g| (g - r).abs() <= 1e-12 * r || (g - 1.0 / r).abs() <= 1e-12 / r).count() as u64
+        } else {
+            0
+        };
+        let (gain_min, gain_median, gain_max) = sorted(gains);
+        let (inhib_min_rel, inhib_median_rel, inhib_max_rel) =
+            sorted(self.inhib.iter().map(|m| m / zs.abs().max(1e-300)).collect());
         MemoryStats {
             share_v_h: ev / tot,
             share_z: ez / tot,
@@ -574,6 +610,13 @@ impl Network {
             tagged_with_protein: tp,
             neurons_with_protein: self.protein.iter().filter(|&&p| p > 0.0).count() as u64,
             z_changed: moved,
+            gain_min,
+            gain_median,
+            gain_max,
+            gains_at_limit: at_limit,
+            inhib_min_rel,
+            inhib_median_rel,
+            inhib_max_rel,
         }
     }
 
@@ -751,7 +794,8 @@ impl Network {
         let k = c.lif.v_per_weight_v * c.lif.tau_syn_s / c.presentation_s;
         let var = self.drive_var[i];
         if c.gain_tau_samples > 0.0 && var > 0.0 && k > 0.0 {
-            c.gain_target_v / (k * var.sqrt())
+            let r = c.gain_range.max(1.0);
+            (c.gain_target_v / (k * var.sqrt())).clamp(1.0 / r, r)
         } else {
             1.0
         }
@@ -1280,6 +1324,7 @@ mod tests {
             per_class: 1,
             balance_tau_samples: 1000.0,
             gain_tau_samples: 1000.0,
+            gain_range: 1e9,
             init_spread_v: 0.05,
             ..NetConfig::default()
         };
@@ -1318,5 +1363,52 @@ mod tests {
             let spread = net.gain(i) * kdep * var.sqrt();
             assert!(rel(spread, cfg.gain_target_v) < 2e-2, "neuron {i}: spread {spread} V");
         }
+    }
+
+    /// Each output neuron receives g_i (w_ij - m_i) per input spike, with g_i the gain control's value
+    /// gain_target_v / (k sqrt(var_i)) held within [1/R, R]: computed here from the tracked drive variance, the
+    /// inhibitory weight and the synaptic weights, and required of the input the neurons are given.
+    #[test]
+    fn neurons_receive_their_gain_times_the_balanced_weight_within_the_range() {
+        let syn = crate::params::load_circuit("mnist-network").unwrap();
+        let range = 1.5;
+        let cfg = NetConfig {
+            classes: vec![0, 1],
+            per_class: 3,
+            init_spread_v: 0.05,
+            gain_range: range,
+            ..NetConfig::default()
+        };
+        let mut net = Network::new(cfg.clone(), syn, 784);
+        let data = crate::io::mnist::embedded_train10k().take(30);
+        let mut rng = crate::stimulus::rng(5);
+        for k in 0..data.len() {
+            net.adapt(data.image(k), &mut rng);
+        }
+        let raw = net.weights();
+        let input = net.input_weights(&raw);
+        let n = net.n_out;
+        let kdep = cfg.lif.v_per_weight_v * cfg.lif.tau_syn_s / cfg.presentation_s;
+        let mut limited = 0;
+        for i in 0..n {
+            let free = cfg.gain_target_v / (kdep * net.drive_var[i].sqrt());
+            let g = free.min(range).max(1.0 / range);
+            if g != free {
+                limited += 1;
+            }
+            assert!((net.gain(i) - g).abs() <= 1e-12 * g, "neuron {i}: gain {} against {g}", net.gain(i));
+            assert!(net.inhib[i] != 0.0, "neuron {i}: the balance has adapted");
+            for j in 0..net.n_in {
+                let k = j * n + i;
+                let want = g * (raw[k] - net.inhib[i]);
+                assert!(
+                    (input[k] - want).abs() <= 1e-12 * want.abs().max(1e-30),
+                    "synapse {k}: {} vs {want}",
+                    input[k]
+                );
+            }
+        }
+        assert!(limited > 0, "the range must bind for some neuron in this test");
+        assert_eq!(net.memory_stats().gains_at_limit, limited as u64);
     }
 }
