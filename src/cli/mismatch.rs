@@ -141,7 +141,7 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
     MismatchSpec::parse(&text, &a.out.display().to_string(), &keys)
         .map_err(|e| format!("the extracted spread is not a valid mismatch file: {e}"))?;
     std::fs::write(stages[0].path(), &text).map_err(|e| format!("{}: {e}", stages[0].path().display()))?;
-    if let Some(stage) = stages.get(1) {
+    if let Some(stage) = a.table.as_ref().map(|_| &stages[1]) {
         let mut csv = format!("descriptor,{}\n", KEYS.join(","));
         for (d, r) in &rows {
             csv.push_str(&format!("{d},{}\n", r.iter().map(|x| format!("{x:e}")).collect::<Vec<_>>().join(",")));
