@@ -48,14 +48,10 @@ struct SpecOut {
 
 /// Run `stc mismatch-extract`.
 pub fn run(a: MismatchArgs) -> Result<(), CliError> {
-    let mut stages = vec![Stage::file(&a.out, a.force)?];
-    if let Some(t) = &a.table {
-        stages.push(Stage::file(t, a.force)?);
-    }
-    let report_at = stages.len();
-    if let Some(r) = &a.report {
-        stages.push(Stage::dir(r, a.force)?);
-    }
+    // Every output is staged before any work and committed together at the end.
+    let file_stage = Stage::file(&a.out, a.force)?;
+    let table_stage = a.table.as_ref().map(|t| Stage::file(t, a.force)).transpose()?;
+    let report_stage = a.report.as_ref().map(|r| Stage::dir(r, a.force)).transpose()?;
     // A correlation matrix of K quantities from n samples has rank at most n - 1: it is positive definite (as a
     // mismatch file's must be) only with n > K.
     let need = KEYS.len() + 1;
@@ -115,7 +111,8 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
             .map(|(i, j)| Correlation { a: KEYS[i].into(), b: KEYS[j].into(), r: corr[i][j] })
             .collect(),
     };
-    let mean = |k: usize| (values.iter().map(|r| r[k].ln()).sum::<f64>() / n as f64).exp();
+    let means: Vec<f64> =
+        (0..KEYS.len()).map(|k| (values.iter().map(|r| r[k].ln()).sum::<f64>() / n as f64).exp()).collect();
     let mut text = format!(
         "# Written by `stc mismatch-extract` from {n} waveform sets ({} ... {}). Per key: sigma_rel = sd(ln x) over\n\
          # the samples; correlations of ln x; mean_rel 1 (the network keeps its own nominal values). Geometric means:\n",
@@ -123,7 +120,7 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
         rows[n - 1].0
     );
     for (k, key) in KEYS.iter().enumerate() {
-        text.push_str(&format!("#   {key}: {:.4e}\n", mean(k)));
+        text.push_str(&format!("#   {key}: {:.4e}\n", means[k]));
     }
     if !excluded.is_empty() {
         text.push_str(&format!(
@@ -140,25 +137,25 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
     let keys = crate::params::load_circuit("mnist-network")?.keys();
     MismatchSpec::parse(&text, &a.out.display().to_string(), &keys)
         .map_err(|e| format!("the extracted spread is not a valid mismatch file: {e}"))?;
-    std::fs::write(stages[0].path(), &text).map_err(|e| format!("{}: {e}", stages[0].path().display()))?;
-    if let Some(stage) = a.table.as_ref().map(|_| &stages[1]) {
+    std::fs::write(file_stage.path(), &text).map_err(|e| format!("{}: {e}", file_stage.path().display()))?;
+    if let Some(stage) = &table_stage {
         let mut csv = format!("descriptor,{}\n", KEYS.join(","));
         for (d, r) in &rows {
             csv.push_str(&format!("{d},{}\n", r.iter().map(|x| format!("{x:e}")).collect::<Vec<_>>().join(",")));
         }
         std::fs::write(stage.path(), csv).map_err(|e| format!("{}: {e}", stage.path().display()))?;
     }
-    if let Some(stage) = a.report.as_ref().map(|_| &stages[report_at]) {
-        report(&stage.path(), &values, &sigma, &excluded, a.descriptors.len())?;
+    if let Some(stage) = &report_stage {
+        report(&stage.path(), &values, &means, &sigma, &excluded, a.descriptors.len())?;
     }
     for e in &excluded {
         println!("left out: {e}");
     }
     println!("{n} samples; relative spread (sigma of ln x) and geometric mean per key:");
     for (k, key) in KEYS.iter().enumerate() {
-        println!("  {key:<28} sigma {:>6.2} %  mean {:.4e}", 100.0 * sigma[k], mean(k));
+        println!("  {key:<28} sigma {:>6.2} %  mean {:.4e}", 100.0 * sigma[k], means[k]);
     }
-    atomic::commit_all(stages)?;
+    atomic::commit_all(std::iter::once(file_stage).chain(table_stage).chain(report_stage).collect())?;
     println!("wrote {}", a.out.display());
     Ok(())
 }
@@ -168,18 +165,14 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
 fn report(
     dir: &std::path::Path,
     values: &[[f64; 5]],
+    means: &[f64],
     sigma: &[f64],
     excluded: &[String],
     total: usize,
 ) -> Result<(), CliError> {
     let n = values.len();
-    let logs: Vec<Vec<f64>> = (0..KEYS.len())
-        .map(|k| {
-            let l: Vec<f64> = values.iter().map(|r| r[k].ln()).collect();
-            let m = l.iter().sum::<f64>() / n as f64;
-            l.iter().map(|x| x - m).collect()
-        })
-        .collect();
+    let logs: Vec<Vec<f64>> =
+        (0..KEYS.len()).map(|k| values.iter().map(|r| (r[k] / means[k]).ln()).collect()).collect();
     let lim = logs.iter().flatten().fold(0.0f64, |a, x| a.max(x.abs()));
     let width = 0.1;
     let half = (lim / width).ceil().max(1.0) as i64 + 1;
@@ -224,7 +217,7 @@ fn report(
          | quantity | sigma of ln x | geometric mean | smallest / largest sample |\n|---|---|---|---|\n"
     );
     for k in order {
-        let gm = (values.iter().map(|r| r[k].ln()).sum::<f64>() / n as f64).exp();
+        let gm = means[k];
         let (lo, hi) = values.iter().fold((f64::INFINITY, 0.0f64), |(a, b), r| (a.min(r[k]), b.max(r[k])));
         md += &format!("| `{}` | {:.1} % | {gm:.3e} | {lo:.3e} / {hi:.3e} |\n", KEYS[k], 100.0 * sigma[k]);
     }

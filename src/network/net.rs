@@ -593,9 +593,10 @@ impl Network {
             (x[0], x[x.len() / 2], x[x.len() - 1])
         };
         let gains: Vec<f64> = (0..n).map(|i| self.gain(i)).collect();
-        let r = self.cfg.gain_range.max(1.0);
+        // `clamp` returns the limits exactly, so a gain at a limit compares equal to it.
+        let r = self.gain_limit();
         let at_limit = if self.cfg.gain_tau_samples > 0.0 {
-            gains.iter().filter(|&&g| (g - r).abs() <= 1e-12 * r || (g - 1.0 / r).abs() <= 1e-12 / r).count() as u64
+            gains.iter().filter(|&&g| g == r || g == 1.0 / r).count() as u64
         } else {
             0
         };
@@ -794,11 +795,16 @@ impl Network {
         let k = c.lif.v_per_weight_v * c.lif.tau_syn_s / c.presentation_s;
         let var = self.drive_var[i];
         if c.gain_tau_samples > 0.0 && var > 0.0 && k > 0.0 {
-            let r = c.gain_range.max(1.0);
+            let r = self.gain_limit();
             (c.gain_target_v / (k * var.sqrt())).clamp(1.0 / r, r)
         } else {
             1.0
         }
+    }
+
+    /// Upper limit R of the gain control's range [1/R, R] ([`NetConfig::gain_range`], at least 1).
+    fn gain_limit(&self) -> f64 {
+        self.cfg.gain_range.max(1.0)
     }
 
     /// What each output neuron receives per input spike, pixel-major: g_i (w_ij - m_i), its synapse's signed
