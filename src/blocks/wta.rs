@@ -75,6 +75,14 @@ impl WtaParams {
             a.max(b)
         }
     }
+    /// The output of a soft comparator when one delayed view alone decides it: the smaller of the two ramps (see
+    /// [`WtaParams::soft_output_delayed`]) is 0 as soon as one view is at 0, the larger is 1 as soon as one is at 1.
+    /// `None` when both views are needed. Over a stretch where neither view crosses an edge of the ramp, a view at
+    /// that value stays there, so the output is that constant even while the other view moves inside the ramp.
+    pub fn decided_output(&self, i_on: f64, i_off: f64) -> Option<f64> {
+        let decisive = if self.delay_off_s <= self.delay_on_s { 0.0 } else { 1.0 };
+        (self.soft_output(i_on) == decisive || self.soft_output(i_off) == decisive).then_some(decisive)
+    }
     /// Range checks.
     pub fn check(&self, c: &mut Checker) {
         c.positive("threshold_a", self.threshold_a, "A");

@@ -12,8 +12,39 @@
 //!   of a binary search (the same piece);
 //! - a soft comparator's raw hysteretic crossings, which only a hard comparator uses, are not computed;
 //! - a ULL lag whose state already equals its input is left as is: `o + 0 e = o`, `o dt + 0 = o dt` exactly;
-//! - a ULL lag's exponential is reused while the step length is the same to the bit (the ramp sub-steps);
-//! - of a soft comparator's two delayed views, one at the value that decides the min (or max) alone is enough.
+//! - a ULL lag's exponential is reused while the step length is the same to the bit (the ramp sub-steps; the last
+//!   four lengths per time constant);
+//! - of a soft comparator's two delayed views, one at the value that decides the min (or max) alone is enough;
+//! - the linear DPI's (`I_g = 0`) `evolve` is written out inline (the same operations), and a current read twice
+//!   at the same time (both comparators' undelayed views) is computed once.
+//!
+//! # The soft comparator's step pattern in `early_charge` (changed with this file, speed branch)
+//!
+//! `early_charge` (and so this copy) no longer shares the ramp status rule of the simulation's grid; two changes,
+//! both in `Channel::refresh` with `hold` (set only by `early_charge`) and in [`Chan::in_ramp`] here:
+//! 1. *Held intervals are one step.* Between two edges of a channel neither delayed view crosses an edge of the
+//!    ramp, so a view at 0 holds the min of the two (at 1 the max) for the whole interval
+//!    ([`crate::blocks::wta::WtaParams::decided_output`]). Such an interval used to count as "in the ramp" (the
+//!    other view inside it) and was cut into tau_DPI/100 sub-steps whose midpoint outputs all evaluated to that
+//!    same constant; it is now one step, as outside the ramp. Under a constant output the switches' lags are exact
+//!    exponentials that keep their time constant (the state never crosses the output), so the charge is the same
+//!    up to the round-off of composing exponentials. With the onset delays of the calibration (about 2 ms, while a
+//!    pre spike keeps the calcium in a ramp for about 3 ms) most former sub-steps were of this kind: the network's
+//!    trajectories take about half as many steps.
+//! 2. *The status is read inside its interval.* It was read at the middle of [t + tau_DPI/200, next edge]: for an
+//!    interval shorter than tau_DPI/200 that point is past the edge, and the interval took the next one's status;
+//!    when that was "outside the ramp" the step got the next interval's constant output instead of its own
+//!    midpoint value. The old pattern hid most of it (a channel's status was not refreshed while the other one was
+//!    in its ramp), but change 1 exposes it, so the status is now read at the middle of [t, next edge].
+//!    Against a brute-force midpoint integration with 0.2 us steps (`early_charge`'s model without edges or
+//!    status: both soft outputs at the middle of every step), 12 regular pre and 12 regular post spikes in 0.35 s
+//!    give a relative charge error of 4.0e-2 with the old rule and 5.2e-5 with the new one; 8 pre and 3 post
+//!    spikes 5.4e-4 and 3.9e-5; pre spikes alone are unchanged (3.6e-3 and 2.7e-3, the sub-steps' own error).
+//!    The simulation's grid (`simulate`, `charge_steps`, the network's exact mode) keeps the old rule: there the
+//!    steps also carry the capacitor, the tag and the late phase, and changing them changes the model's results.
+//!
+//! Both changes make `early_charge` differ from what it was (the steps in `steps_c` and the running extremes too:
+//! fewer steps); `early_charge_in` follows it operation for operation, so the two stay bit-identical.
 
 use super::circuit::{ChargeSummary, CircuitParams};
 use crate::blocks::dpi::{self, DpiParams};
@@ -28,6 +59,7 @@ pub struct ChargeScratch {
     i0: Vec<f64>,
     i_in: Vec<f64>,
     i_inf: Vec<f64>,
+    d0: Vec<f64>,
     pot_edges: Vec<f64>,
     dep_edges: Vec<f64>,
     /// Net charge of every step with a non-zero charge, in order [C] (as [`ChargeSummary::steps_c`]).
@@ -52,6 +84,13 @@ struct Track<'a> {
     start: &'a [f64],
     i0: &'a [f64],
     i_inf: &'a [f64],
+    /// `i0 - i_inf` of every piece (the first operation of `dpi::evolve`, the same bits).
+    d0: &'a [f64],
+    /// The linear DPI (`I_g = 0`): `dpi::evolve` is then `i_inf + d0 e^(-t / tau)`, evaluated here inline.
+    linear: bool,
+    /// The last (time, value) of [`Track::value_at`]: the release-delayed views of both comparators (delay 0)
+    /// read the same time when both are in their ramps.
+    last: std::cell::Cell<(f64, f64)>,
 }
 
 impl Track<'_> {
@@ -72,8 +111,25 @@ impl Track<'_> {
     /// Exact calcium current at `t` (as `DpiTrack::value_at`).
     #[inline]
     fn value_at(&self, hint: &mut usize, t: f64) -> f64 {
+        let (lt, lv) = self.last.get();
+        if lt.to_bits() == t.to_bits() {
+            return lv;
+        }
         let k = self.piece(hint, t);
-        dpi::evolve(self.p.tau_s, self.p.i_g_a, self.i_inf[k], self.i0[k], (t - self.start[k]).max(0.0))
+        let dt = (t - self.start[k]).max(0.0);
+        let v = if self.linear {
+            // `dpi::evolve` with a = 0, operation for operation.
+            let d0 = self.d0[k];
+            if dt <= 0.0 || d0 == 0.0 {
+                self.i0[k]
+            } else {
+                self.i_inf[k] + d0 * (-dt / self.p.tau_s).exp()
+            }
+        } else {
+            dpi::evolve(self.p.tau_s, self.p.i_g_a, self.i_inf[k], self.i0[k], dt)
+        };
+        self.last.set((t, v));
+        v
     }
 
     /// The current seen through a view delayed by `d` (the initial current before t = 0).
@@ -141,9 +197,9 @@ struct Chan<'a> {
     hint_off: usize,
     /// Evaluate the release-delayed view first (see [`Chan::soft_at`]).
     off_first: bool,
-    /// Last (step, e^(-step / tau)) of the rise, fall and tail lags: consecutive ramp sub-steps have the same
-    /// length to the bit, so the exponential is reused (the same number).
-    exp_cache: [(f64, f64); 3],
+    /// Recent (step, e^(-step / tau)) of the rise, fall and tail lags: the ramp sub-steps have a few lengths to
+    /// the bit (tau_DPI/100 rounded at the ulp of the time), so the exponential is reused (the same number).
+    exp_cache: [ExpCache; 3],
 }
 
 impl<'a> Chan<'a> {
@@ -162,7 +218,9 @@ impl<'a> Chan<'a> {
                 buf.push(t + wta.delay_off_s);
             }
             buf.retain(|&t| t < t_end);
-            buf.sort_unstable_by(f64::total_cmp);
+            // Sorted runs (the crossings, the piece starts, each shifted by both delays): the stable sort merges
+            // them; equal times are the same bits, so the order is the one any sort gives.
+            buf.sort_by(f64::total_cmp);
             buf.dedup();
             track.i0[0] > wta.on_level()
         } else {
@@ -188,7 +246,7 @@ impl<'a> Chan<'a> {
             hint_on: 0,
             hint_off: 0,
             off_first: true,
-            exp_cache: [(f64::NAN, f64::NAN); 3],
+            exp_cache: [ExpCache::default(); 3],
         }
     }
 
@@ -241,19 +299,28 @@ impl<'a> Chan<'a> {
         }
     }
 
+    /// Whether the channel is in its ramp on the edge interval of the step starting at `start` (as
+    /// `Channel::in_ramp` with `hold`: read at the middle of what is left of the interval; an interval held by
+    /// one view is not a ramp).
     #[inline]
-    fn in_ramp(&mut self, track: &Track, t: f64) -> bool {
+    fn in_ramp(&mut self, track: &Track, start: f64) -> bool {
         if !self.soft || self.cache_next == self.next {
             return self.ramp;
         }
-        let tm = 0.5 * (t + self.next_edge().min(t + 1.0));
+        let tm = 0.5 * (start + self.next_edge().min(start + 1.0));
         let half = 0.5 * self.wta.width_a;
         let inside = |i: f64| (i - self.wta.threshold_a).abs() < half;
-        self.ramp = inside(track.view(&mut self.hint_on, tm, self.wta.delay_on_s))
-            || inside(track.view(&mut self.hint_off, tm, self.wta.delay_off_s));
+        let i_on = track.view(&mut self.hint_on, tm, self.wta.delay_on_s);
+        let i_off = track.view(&mut self.hint_off, tm, self.wta.delay_off_s);
         self.cache_next = self.next;
-        if !self.ramp {
-            self.flat = self.soft_at(track, tm);
+        if !(inside(i_on) || inside(i_off)) {
+            self.ramp = false;
+            self.flat = self.wta.soft_output_delayed(i_on, i_off);
+        } else if let Some(x) = self.wta.decided_output(i_on, i_off) {
+            self.ramp = false;
+            self.flat = x;
+        } else {
+            self.ramp = true;
         }
         self.ramp
     }
@@ -281,20 +348,46 @@ impl<'a> Chan<'a> {
     }
 }
 
+/// The last few (dt, e^(-dt / tau)) of one time constant.
+#[derive(Clone, Copy, Debug)]
+struct ExpCache {
+    dt: [f64; 4],
+    e: [f64; 4],
+    next: usize,
+}
+
+impl Default for ExpCache {
+    fn default() -> Self {
+        ExpCache { dt: [f64::NAN; 4], e: [f64::NAN; 4], next: 0 }
+    }
+}
+
+impl ExpCache {
+    /// e^(-dt / tau), from the cache when `dt` is there to the bit (the same number).
+    #[inline]
+    fn get(&mut self, dt: f64, tau: f64) -> f64 {
+        for k in 0..4 {
+            if self.dt[k] == dt {
+                return self.e[k];
+            }
+        }
+        let e = (-dt / tau).exp();
+        let k = self.next;
+        self.dt[k] = dt;
+        self.e[k] = e;
+        self.next = (k + 1) % 4;
+        e
+    }
+}
+
 /// The ULL lag (as `ull::lag`); a state equal to its input stays, which is what the formula gives exactly; `cache`
-/// holds the last (dt, e^(-dt / tau)) of this `tau`.
+/// holds recent (dt, e^(-dt / tau)) of this `tau`.
 #[inline]
-fn lag(x0: f64, o: f64, dt: f64, tau: f64, cache: &mut (f64, f64)) -> (f64, f64) {
+fn lag(x0: f64, o: f64, dt: f64, tau: f64, cache: &mut ExpCache) -> (f64, f64) {
     if tau <= 0.0 || x0 == o {
         return (o, o * dt);
     }
-    let e = if cache.0 == dt {
-        cache.1
-    } else {
-        let e = (-dt / tau).exp();
-        *cache = (dt, e);
-        e
-    };
+    let e = cache.get(dt, tau);
     let x = o + (x0 - o) * e;
     (x, o * dt + (x0 - o) * tau * (1.0 - e))
 }
@@ -316,7 +409,7 @@ impl CircuitParams {
     /// buffer in `scratch`: returns the totals; the charge of every non-zero step is left in `scratch.steps_c`.
     pub fn early_charge_in(&self, pre: &[f64], post: &[f64], t_end: f64, scratch: &mut ChargeScratch) -> ChargeTotals {
         let d = &self.dpi;
-        let ChargeScratch { edges, start, i0, i_in, i_inf, pot_edges, dep_edges, steps_c } = scratch;
+        let ChargeScratch { edges, start, i0, i_in, i_inf, d0, pot_edges, dep_edges, steps_c } = scratch;
         // The DPI pieces (as `DpiTrack::new`).
         edges.clear();
         let (ap, aq) = (d.amplitude_pre(), d.amplitude_post());
@@ -354,7 +447,10 @@ impl CircuitParams {
         }
         i_inf.clear();
         i_inf.extend(i_in.iter().map(|&x| d.i_inf(x)));
-        let track = Track { p: d, start, i0, i_inf };
+        d0.clear();
+        d0.extend(i0.iter().zip(i_inf.iter()).map(|(&a, &b)| a - b));
+        let track =
+            Track { p: d, start, i0, i_inf, d0, linear: d.i_g_a == 0.0, last: std::cell::Cell::new((f64::NAN, 0.0)) };
         // The comparator channels (as `Channel::new`) and the step loop (as `run` without the slow parts).
         let horizon = t_end + 1e-12;
         let pot_on = Chan::edges(&self.pot_comparator, &track, horizon, pot_edges);
@@ -367,8 +463,7 @@ impl CircuitParams {
         let (mut q, mut t) = (0.0, 0.0);
         while t < t_end {
             let mut t1 = t_end.min(pot.next_edge()).min(dep.next_edge());
-            let probe = t + 0.5 * soft_step;
-            if pot.in_ramp(&track, probe) || dep.in_ramp(&track, probe) {
+            if pot.in_ramp(&track, t) || dep.in_ramp(&track, t) {
                 t1 = t1.min(t + soft_step);
             }
             if t1 <= t {

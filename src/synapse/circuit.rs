@@ -236,6 +236,10 @@ struct Channel<'a> {
     ramp: bool,
     /// Soft comparator outside its ramp: the constant output (0 or 1) on the current edge interval.
     flat: f64,
+    /// Treat an interval on which one delayed view holds the output at 0 (or 1) as outside the ramp, the other
+    /// view moving inside it notwithstanding ([`WtaParams::decided_output`]): [`CircuitParams::early_charge`]
+    /// only, see `run`.
+    hold: bool,
 }
 
 impl<'a> Channel<'a> {
@@ -268,6 +272,7 @@ impl<'a> Channel<'a> {
             cache_next: usize::MAX,
             ramp: false,
             flat: 0.0,
+            hold: false,
         }
     }
     fn next_edge(&self) -> f64 {
@@ -294,21 +299,34 @@ impl<'a> Channel<'a> {
     /// Update the cached ramp status for the edge interval containing `t` (the soft edges include every entry
     /// into and exit from the ramp of both delayed views, so the status is constant between edges: evaluating
     /// it once per interval instead of once per step saves the non-linear DPI solutions on quiet stretches).
-    fn refresh(&mut self, track: &DpiTrack, dpi: &DpiParams, t: f64) {
+    ///
+    /// With `hold` (`early_charge`), the status is read at the middle of what is left of the interval from `start`
+    /// (the step's start) instead: `t` is half a sub-step on, which can be past the end of a short interval, whose
+    /// status would then be the next one's. And an interval on which one view holds the output at 0 (or 1)
+    /// counts as outside the ramp ([`WtaParams::decided_output`]).
+    fn refresh(&mut self, track: &DpiTrack, dpi: &DpiParams, t: f64, start: f64) {
         if self.wta.width_a <= 0.0 || self.cache_next == self.next {
             return;
         }
-        let tm = 0.5 * (t + self.next_edge().min(t + 1.0));
+        let from = if self.hold { start } else { t };
+        let tm = 0.5 * (from + self.next_edge().min(from + 1.0));
         self.ramp = self.in_ramp_at(track, dpi, tm);
         self.cache_next = self.next;
-        if !self.ramp {
+        if !self.ramp || self.hold {
             let view = |d: f64| if tm - d < 0.0 { dpi.i_init_a } else { track.value_at(dpi, tm - d) };
-            self.flat = self.wta.soft_output_delayed(view(self.wta.delay_on_s), view(self.wta.delay_off_s));
+            let (i_on, i_off) = (view(self.wta.delay_on_s), view(self.wta.delay_off_s));
+            if !self.ramp {
+                self.flat = self.wta.soft_output_delayed(i_on, i_off);
+            } else if let Some(x) = self.wta.decided_output(i_on, i_off) {
+                self.ramp = false;
+                self.flat = x;
+            }
         }
     }
-    /// Whether the cached status says the soft comparator is inside its ramp (refreshed for `t`).
-    fn in_ramp(&mut self, track: &DpiTrack, dpi: &DpiParams, t: f64) -> bool {
-        self.refresh(track, dpi, t);
+    /// Whether the cached status says the soft comparator is inside its ramp (refreshed for `t`, on the step
+    /// that starts at `start`).
+    fn in_ramp(&mut self, track: &DpiTrack, dpi: &DpiParams, t: f64, start: f64) -> bool {
+        self.refresh(track, dpi, t, start);
         self.ramp
     }
     /// Whether a soft comparator's delayed inputs are inside its ramp at time t (the output then varies).
@@ -509,6 +527,15 @@ impl CircuitParams {
         let soft_step = d.tau_s / 100.0;
         let cap = &self.capacitor;
         let slow = out.is_some();
+        // `early_charge` (no capacitor, tag or late phase stepped, no grid returned): an interval on which a soft
+        // comparator's output is held at 0 or 1 by one delayed view is one step, as outside the ramp, instead of
+        // ramp sub-steps that all evaluate to that constant. The switches' lags are exact exponentials either way
+        // and, under a constant output, keep their time constant (the state never crosses the output), so only
+        // the round-off of composing the exponentials differs. The simulation and `charge_steps` keep the
+        // sub-steps: there the steps also carry the capacitor, the tag and the late phase.
+        let hold = !slow && grid.is_none();
+        pot.hold = hold;
+        dep.hold = hold;
         let mut v = cap.v_init_v;
         let mut late = self.late.init();
         let mut protein = 0.0;
@@ -551,8 +578,8 @@ impl CircuitParams {
                 && t >= t_quiet
                 && pot.next_edge().is_infinite()
                 && dep.next_edge().is_infinite()
-                && !pot.in_ramp(&track, d, t)
-                && !dep.in_ramp(&track, d, t)
+                && !pot.in_ramp(&track, d, t, t)
+                && !dep.in_ramp(&track, d, t, t)
             {
                 let t_next = times.get(next_sample).copied().unwrap_or(t_end).min(t_end);
                 let (op, od) = (pot.output(&track, d, t, t), dep.output(&track, d, t, t));
@@ -576,7 +603,7 @@ impl CircuitParams {
             // ramp's entry or exit instant (a step boundary) the current is at the ramp's edge, and reading it there
             // would make the step pattern depend on round-off (e.g. on the absolute time of a spike).
             let probe = t + 0.5 * soft_step;
-            if pot.in_ramp(&track, d, probe) || dep.in_ramp(&track, d, probe) {
+            if pot.in_ramp(&track, d, probe, t) || dep.in_ramp(&track, d, probe, t) {
                 t1 = t1.min(t + soft_step);
             }
             if let Some(&ts) = times.get(next_sample) {
