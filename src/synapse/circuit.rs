@@ -238,12 +238,14 @@ struct Channel<'a> {
     flat: f64,
     /// Treat an interval on which one delayed view holds the output at 0 (or 1) as outside the ramp, the other
     /// view moving inside it notwithstanding ([`WtaParams::decided_output`]): [`CircuitParams::early_charge`]
-    /// only, see `run`.
+    /// only, see `run`. The edges are then those of [`Channel::held_intervals`], whose statuses are in `status`.
     hold: bool,
+    /// With `hold`: (in the ramp, else the constant output) of the interval before each edge and after the last.
+    status: Vec<(bool, f64)>,
 }
 
 impl<'a> Channel<'a> {
-    fn new(wta: &'a WtaParams, ull: &'a UllParams, track: &DpiTrack, dpi: &DpiParams, t_end: f64) -> Self {
+    fn new(wta: &'a WtaParams, ull: &'a UllParams, track: &DpiTrack, dpi: &DpiParams, t_end: f64, hold: bool) -> Self {
         let (initially_on, raw) = track.crossings(dpi, wta, t_end);
         let edges = if wta.width_a > 0.0 {
             // Soft comparator: breakpoints where the (onset-delayed) current enters or leaves the ramp, and where
@@ -261,6 +263,8 @@ impl<'a> Channel<'a> {
         } else {
             wta.delay_edges(&raw, initially_on)
         };
+        let (edges, status) =
+            if hold && wta.width_a > 0.0 { Self::held_intervals(wta, track, dpi, &edges) } else { (edges, Vec::new()) };
         let x = if initially_on { 1.0 } else { 0.0 };
         Channel {
             wta,
@@ -272,8 +276,47 @@ impl<'a> Channel<'a> {
             cache_next: usize::MAX,
             ramp: false,
             flat: 0.0,
-            hold: false,
+            hold,
+            status,
         }
+    }
+    /// With `hold`: the status (in the ramp, else the constant output) of every interval between the soft
+    /// comparator's edges, read at its middle, with the edges between two intervals of the same constant output
+    /// left out (nothing changes there: the views only change piece or cross a ramp edge where the other one
+    /// holds the output). Returns the edges kept and the status of the interval before each of them and after
+    /// the last.
+    fn held_intervals(
+        wta: &WtaParams,
+        track: &DpiTrack,
+        dpi: &DpiParams,
+        edges: &[f64],
+    ) -> (Vec<f64>, Vec<(bool, f64)>) {
+        let at = |start: f64, end: f64| {
+            let tm = 0.5 * (start + end.min(start + 1.0));
+            let view = |d: f64| if tm - d < 0.0 { dpi.i_init_a } else { track.value_at(dpi, tm - d) };
+            let (i_on, i_off) = (view(wta.delay_on_s), view(wta.delay_off_s));
+            let inside = |i: f64| (i - wta.threshold_a).abs() < 0.5 * wta.width_a;
+            if !(inside(i_on) || inside(i_off)) {
+                (false, wta.soft_output_delayed(i_on, i_off))
+            } else if let Some(x) = wta.decided_output(i_on, i_off) {
+                (false, x)
+            } else {
+                (true, f64::NAN)
+            }
+        };
+        let mut kept = Vec::with_capacity(edges.len());
+        let mut status = Vec::with_capacity(edges.len() + 1);
+        status.push(at(0.0, edges.first().copied().unwrap_or(f64::INFINITY)));
+        for (k, &e) in edges.iter().enumerate() {
+            let s = at(e, edges.get(k + 1).copied().unwrap_or(f64::INFINITY));
+            let last = status[status.len() - 1];
+            if !(s.0 || last.0) && s.1 == last.1 {
+                continue;
+            }
+            kept.push(e);
+            status.push(s);
+        }
+        (kept, status)
     }
     fn next_edge(&self) -> f64 {
         self.edges.get(self.next).copied().unwrap_or(f64::INFINITY)
@@ -299,34 +342,26 @@ impl<'a> Channel<'a> {
     /// Update the cached ramp status for the edge interval containing `t` (the soft edges include every entry
     /// into and exit from the ramp of both delayed views, so the status is constant between edges: evaluating
     /// it once per interval instead of once per step saves the non-linear DPI solutions on quiet stretches).
-    ///
-    /// With `hold` (`early_charge`), the status is read at the middle of what is left of the interval from `start`
-    /// (the step's start) instead: `t` is half a sub-step on, which can be past the end of a short interval, whose
-    /// status would then be the next one's. And an interval on which one view holds the output at 0 (or 1)
-    /// counts as outside the ramp ([`WtaParams::decided_output`]).
-    fn refresh(&mut self, track: &DpiTrack, dpi: &DpiParams, t: f64, start: f64) {
+    /// With `hold` (`early_charge`) the statuses were read when the channel was made ([`Channel::held_intervals`]).
+    fn refresh(&mut self, track: &DpiTrack, dpi: &DpiParams, t: f64) {
         if self.wta.width_a <= 0.0 || self.cache_next == self.next {
             return;
         }
-        let from = if self.hold { start } else { t };
-        let tm = 0.5 * (from + self.next_edge().min(from + 1.0));
-        self.ramp = self.in_ramp_at(track, dpi, tm);
         self.cache_next = self.next;
-        if !self.ramp || self.hold {
+        if self.hold {
+            (self.ramp, self.flat) = self.status[self.next];
+            return;
+        }
+        let tm = 0.5 * (t + self.next_edge().min(t + 1.0));
+        self.ramp = self.in_ramp_at(track, dpi, tm);
+        if !self.ramp {
             let view = |d: f64| if tm - d < 0.0 { dpi.i_init_a } else { track.value_at(dpi, tm - d) };
-            let (i_on, i_off) = (view(self.wta.delay_on_s), view(self.wta.delay_off_s));
-            if !self.ramp {
-                self.flat = self.wta.soft_output_delayed(i_on, i_off);
-            } else if let Some(x) = self.wta.decided_output(i_on, i_off) {
-                self.ramp = false;
-                self.flat = x;
-            }
+            self.flat = self.wta.soft_output_delayed(view(self.wta.delay_on_s), view(self.wta.delay_off_s));
         }
     }
-    /// Whether the cached status says the soft comparator is inside its ramp (refreshed for `t`, on the step
-    /// that starts at `start`).
-    fn in_ramp(&mut self, track: &DpiTrack, dpi: &DpiParams, t: f64, start: f64) -> bool {
-        self.refresh(track, dpi, t, start);
+    /// Whether the cached status says the soft comparator is inside its ramp (refreshed for `t`).
+    fn in_ramp(&mut self, track: &DpiTrack, dpi: &DpiParams, t: f64) -> bool {
+        self.refresh(track, dpi, t);
         self.ramp
     }
     /// Whether a soft comparator's delayed inputs are inside its ramp at time t (the output then varies).
@@ -522,20 +557,19 @@ impl CircuitParams {
         let d = &self.dpi;
         let track = DpiTrack::new(d, spikes);
         let horizon = t_end + 1e-12;
-        let mut pot = Channel::new(&self.pot_comparator, &self.pot_switch, &track, d, horizon);
-        let mut dep = Channel::new(&self.dep_comparator, &self.dep_switch, &track, d, horizon);
-        let soft_step = d.tau_s / 100.0;
-        let cap = &self.capacitor;
         let slow = out.is_some();
         // `early_charge` (no capacitor, tag or late phase stepped, no grid returned): an interval on which a soft
         // comparator's output is held at 0 or 1 by one delayed view is one step, as outside the ramp, instead of
-        // ramp sub-steps that all evaluate to that constant. The switches' lags are exact exponentials either way
-        // and, under a constant output, keep their time constant (the state never crosses the output), so only
-        // the round-off of composing the exponentials differs. The simulation and `charge_steps` keep the
-        // sub-steps: there the steps also carry the capacitor, the tag and the late phase.
+        // ramp sub-steps that all evaluate to that constant, and consecutive intervals of the same constant output
+        // are one ([`Channel::held_intervals`]). The switches' lags are exact exponentials either way and, under a
+        // constant output, keep their time constant (the state never crosses the output), so only the round-off
+        // of composing the exponentials differs. The simulation and `charge_steps` keep every edge and sub-step:
+        // there the steps also carry the capacitor, the tag and the late phase.
         let hold = !slow && grid.is_none();
-        pot.hold = hold;
-        dep.hold = hold;
+        let mut pot = Channel::new(&self.pot_comparator, &self.pot_switch, &track, d, horizon, hold);
+        let mut dep = Channel::new(&self.dep_comparator, &self.dep_switch, &track, d, horizon, hold);
+        let soft_step = d.tau_s / 100.0;
+        let cap = &self.capacitor;
         let mut v = cap.v_init_v;
         let mut late = self.late.init();
         let mut protein = 0.0;
@@ -578,8 +612,8 @@ impl CircuitParams {
                 && t >= t_quiet
                 && pot.next_edge().is_infinite()
                 && dep.next_edge().is_infinite()
-                && !pot.in_ramp(&track, d, t, t)
-                && !dep.in_ramp(&track, d, t, t)
+                && !pot.in_ramp(&track, d, t)
+                && !dep.in_ramp(&track, d, t)
             {
                 let t_next = times.get(next_sample).copied().unwrap_or(t_end).min(t_end);
                 let (op, od) = (pot.output(&track, d, t, t), dep.output(&track, d, t, t));
@@ -603,7 +637,7 @@ impl CircuitParams {
             // ramp's entry or exit instant (a step boundary) the current is at the ramp's edge, and reading it there
             // would make the step pattern depend on round-off (e.g. on the absolute time of a spike).
             let probe = t + 0.5 * soft_step;
-            if pot.in_ramp(&track, d, probe, t) || dep.in_ramp(&track, d, probe, t) {
+            if pot.in_ramp(&track, d, probe) || dep.in_ramp(&track, d, probe) {
                 t1 = t1.min(t + soft_step);
             }
             if let Some(&ts) = times.get(next_sample) {
