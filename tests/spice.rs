@@ -259,12 +259,12 @@ fn composed_synapse_signs() {
     assert!(ihd > 0.6 * b.I_TAILD_A && ihd < 2.0 * b.I_TAILD_A, "i_hd {ihd}");
 }
 
-/// The comparators' output nodes slew: each switches on once the integral of (i_ca - threshold) since the
-/// crossing reaches a fixed charge, whatever the overdrive (the model's `charge_on_c`), not after a fixed delay.
+/// The comparators' output nodes slew: both switch on after about the same integral of (i_ca - threshold) since
+/// the crossing (the model's `charge_on_c`) at different overdrives, so their delays differ.
 /// One pairing (post at 28 ms, pre at 30 ms): the depression comparator sees a ~14 pA overdrive after the post
 /// spike, the potentiation comparator ~19 pA after the pre spike.
 #[test]
-fn comparators_switch_on_after_a_fixed_slew_charge() {
+fn comparators_switch_on_after_the_same_slew_charge_at_different_overdrives() {
     let Some((ng, models)) = tools() else { return };
     let b = Biases::default_point();
     let stim = Stimulus { name: "pairing".into(), duration_s: 0.06, pre_s: vec![0.030], post_s: vec![0.028] };
