@@ -180,15 +180,18 @@ impl DpiTrack {
         p.evolve(self.i_start_a[k], self.i_in_a[k], (t - self.start_s[k]).max(0.0))
     }
 
+    /// Every piece that starts before `t_end`: its index, start and end (clipped at `t_end`).
+    fn pieces(&self, t_end: f64) -> impl Iterator<Item = (usize, f64, f64)> + '_ {
+        (0..self.start_s.len()).map_while(move |k| {
+            let t0 = self.start_s[k];
+            (t0 < t_end).then(|| (k, t0, self.start_s.get(k + 1).copied().unwrap_or(f64::INFINITY).min(t_end)))
+        })
+    }
+
     /// Every instant before `t_end` at which the calcium current crosses `level`, in either direction.
     pub fn level_crossings(&self, p: &DpiParams, level: f64, t_end: f64) -> Vec<f64> {
         let mut out = Vec::new();
-        for k in 0..self.start_s.len() {
-            let t0 = self.start_s[k];
-            if t0 >= t_end {
-                break;
-            }
-            let t1 = self.start_s.get(k + 1).copied().unwrap_or(f64::INFINITY).min(t_end);
+        for (k, t0, t1) in self.pieces(t_end) {
             if let Some(dt) = p.crossing_time(self.i_start_a[k], self.i_in_a[k], level) {
                 if t0 + dt < t1 {
                     out.push(t0 + dt);
@@ -204,15 +207,10 @@ impl DpiTrack {
         let mut on = self.i_start_a[0] > w.on_level();
         let initially = on;
         let mut edges = Vec::new();
-        for k in 0..self.start_s.len() {
-            let t0 = self.start_s[k];
-            if t0 >= t_end {
-                break;
-            }
+        for (k, t0, t1) in self.pieces(t_end) {
             let level = if on { w.off_level() } else { w.on_level() };
             if let Some(dt) = p.crossing_time(self.i_start_a[k], self.i_in_a[k], level) {
-                let t1 = self.start_s.get(k + 1).copied().unwrap_or(f64::INFINITY);
-                if t0 + dt < t1 && t0 + dt < t_end {
+                if t0 + dt < t1 {
                     edges.push(t0 + dt);
                     on = !on;
                 }
@@ -234,12 +232,7 @@ impl DpiTrack {
         let initially = on;
         let mut q = if on { q_max } else { 0.0 };
         let mut edges = Vec::new();
-        for k in 0..self.start_s.len() {
-            let t0 = self.start_s[k];
-            if t0 >= t_end {
-                break;
-            }
-            let t1 = self.start_s.get(k + 1).copied().unwrap_or(f64::INFINITY).min(t_end);
+        for (k, t0, t1) in self.pieces(t_end) {
             let (i_in, i0) = (self.i_in_a[k], self.i_start_a[k]);
             let i_inf = p.i_inf(i_in);
             let tc = p.crossing_time(i0, i_in, th).map(|d| t0 + d).filter(|&t| t > t0 && t < t1);
@@ -255,7 +248,8 @@ impl DpiTrack {
                     (dpi_integral(p.tau_s, p.i_g_a, i_inf, ia, i, s) - th * s, i)
                 };
                 let (dq, ib) = g(len);
-                let rising = p.evolve(ia, i_in, 0.5 * len) > th;
+                // The integrand has one sign on the segment, so the charge gained says which.
+                let rising = dq > 0.0;
                 let target = q_on - q;
                 let crosses = if rising { !on && dq >= target } else { on && dq < target };
                 if crosses {
