@@ -65,6 +65,26 @@ fn parameter_recovery_from_noisy_synthetic_waveforms() {
     }
 }
 
+/// A stage that moves a parameter its own signals do not see (C on i_hp) leaves the whole problem worse than the
+/// start; the staged fit still ends at or below its start's cost (the start competes in the joint stage).
+#[test]
+fn a_staged_fit_never_ends_above_its_start() {
+    let (problem, _) = small_problem(&[("capacitor.c_f", 0.5e-12, 20e-12, Scale::Log)]);
+    let truth = stc_synapse::params::load_circuit("cadence-fig17").unwrap().capacitor.c_f;
+    let stages = [stc_synapse::fit::spec::Stage {
+        name: "switch only".into(),
+        signals: vec!["i_hp".into()],
+        keys: vec!["capacitor.c_f".into()],
+    }];
+    let solver = SolverSpec { particles: 4, global_iterations: 2, local_iterations: 0, local_restarts: 0, seed: 1 };
+    let sol = solve_staged(&problem, &[truth], &solver, &stages, &|_| {}).unwrap();
+    let start_cost = sol.stages[0].cost_after;
+    let joint = sol.stages.last().unwrap();
+    assert!(joint.cost_before > start_cost, "the stage must have made things worse for this test: {sol:?}");
+    assert!(sol.solution.cost <= start_cost, "ended at {} above the start's {start_cost}", sol.solution.cost);
+    assert_eq!(sol.solution.values, vec![truth]);
+}
+
 /// Both Cadence sets as one problem (the Fig. 11(b) run with its overrides), as `stc fit A B` builds it.
 fn cadence_sets() -> (Vec<WaveformSet>, Vec<RunSet>, Vec<Target>) {
     let sets: Vec<WaveformSet> =

@@ -259,6 +259,45 @@ fn composed_synapse_signs() {
     assert!(ihd > 0.6 * b.I_TAILD_A && ihd < 2.0 * b.I_TAILD_A, "i_hd {ihd}");
 }
 
+/// The comparators' output nodes slew: both switch on after about the same integral of (i_ca - threshold) since
+/// the crossing (the model's `charge_on_c`) at different overdrives, so their delays differ.
+/// One pairing (post at 28 ms, pre at 30 ms): the depression comparator sees a ~14 pA overdrive after the post
+/// spike, the potentiation comparator ~19 pA after the pre spike.
+#[test]
+fn comparators_switch_on_after_the_same_slew_charge_at_different_overdrives() {
+    let Some((ng, models)) = tools() else { return };
+    let b = Biases::default_point();
+    let stim = Stimulus { name: "pairing".into(), duration_s: 0.06, pre_s: vec![0.030], post_s: vec![0.028] };
+    let out = synapse_run(stim, &b, &ng, &models);
+    let t = &out.file.trace("i(vica)").unwrap().t_s;
+    let ica = trace(&out, "i(vica)");
+    // Onset: the first sample where the switched current passes half its tail current; the crossing: the last
+    // sample before it where i_ca was below the threshold; the charge: trapezoidal integral in between.
+    let onset = |i: &[f64], level: f64, threshold: f64| {
+        let k = (0..i.len()).find(|&k| i[k] > level).unwrap();
+        let c = (0..k).rev().find(|&j| ica[j] <= threshold).unwrap();
+        let q: f64 = (c..k).map(|j| 0.5 * (ica[j] + ica[j + 1] - 2.0 * threshold) * (t[j + 1] - t[j])).sum();
+        (t[k] - t[c], q, (0..k).map(|j| ica[j]).fold(0.0, f64::max) - threshold)
+    };
+    let (dp, qp, op) = onset(trace(&out, "i(vihp)"), 0.5 * b.I_TAILP_A, b.I_THPOT_A);
+    let (dd, qd, od) = onset(trace(&out, "i(vihd)"), 0.5 * b.I_TAILD_A, b.I_THDEP_A);
+    eprintln!(
+        "potentiation comparator: on {:.3} ms after the crossing, peak overdrive {:.1} pA, slew charge {:.2} fC",
+        dp * 1e3,
+        op * 1e12,
+        qp * 1e15
+    );
+    eprintln!(
+        "depression comparator: on {:.3} ms after the crossing, peak overdrive {:.1} pA, slew charge {:.2} fC",
+        dd * 1e3,
+        od * 1e12,
+        qd * 1e15
+    );
+    assert!(dd > 1.2 * dp, "the delays differ with the overdrive: {dp} s vs {dd} s");
+    assert!((qp / qd - 1.0).abs() < 0.25, "the charges agree: {qp} C vs {qd} C");
+    assert!(qp > 1e-15 && qp < 10e-15, "{qp}");
+}
+
 /// Potentiation -> tag -> consolidation: 10 pairings raise v_h past the tag threshold, the bump detector tags,
 /// and the late phase (tau_z shortened to 0.05 s for the test) moves z up; the unpaired rate block moves it down.
 #[test]

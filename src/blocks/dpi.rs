@@ -224,6 +224,13 @@ pub fn evolve(tau: f64, a: f64, i_inf: f64, i0: f64, t: f64) -> f64 {
     i_inf + s * u.exp()
 }
 
+/// Exact integral of the solution over `[0, t]`, given its value `i_t` at `t` (from [`evolve`]): from
+/// `(i - i_inf) dt = -tau (1 + a/i) di`, it is `i_inf t - tau [(i_t - i0) + a ln(i_t / i0)]` [A s].
+pub fn integral(tau: f64, a: f64, i_inf: f64, i0: f64, i_t: f64, t: f64) -> f64 {
+    let log = if a == 0.0 { 0.0 } else { a * (i_t / i0).ln() };
+    i_inf * t - tau * ((i_t - i0) + log)
+}
+
 /// Time for the exact solution to go from `i0` to `level`, or `None` if `level` is not strictly between them.
 pub fn crossing_time(tau: f64, a: f64, i_inf: f64, i0: f64, level: f64) -> Option<f64> {
     let between = (i0 < level && level < i_inf) || (i_inf < level && level < i0);

@@ -35,6 +35,17 @@ pub struct SolveError(String);
 /// Run the swarm from the unit box, seeded with the start point, then Nelder-Mead restarts.
 /// Progress can be followed through [`FitProblem::evaluations`] from another thread.
 pub fn solve(problem: &FitProblem, start: &[f64], solver: &SolverSpec) -> Result<Solution, SolveError> {
+    solve_with(problem, start, None, solver)
+}
+
+/// [`solve`] with one more candidate for the local stage, `also` = (values, their known cost), which competes with
+/// the swarm's best and the start point without being evaluated again.
+fn solve_with(
+    problem: &FitProblem,
+    start: &[f64],
+    also: Option<(&[f64], f64)>,
+    solver: &SolverSpec,
+) -> Result<Solution, SolveError> {
     let p = problem.free.len();
     let evals = problem.evaluations();
     let before = evals.load(std::sync::atomic::Ordering::Relaxed);
@@ -57,6 +68,12 @@ pub fn solve(problem: &FitProblem, start: &[f64], solver: &SolverSpec) -> Result
     if cost_start < best_cost {
         best_values = start.to_vec();
         best_cost = cost_start;
+    }
+    if let Some((v, c)) = also {
+        if c < best_cost {
+            best_values = v.to_vec();
+            best_cost = c;
+        }
     }
     let cost_global = best_cost;
 
@@ -182,7 +199,10 @@ pub fn solve_staged(
         });
     }
     on_stage("joint");
-    let mut s = solve(problem, &values, solver)?;
+    // Each stage minimises its own signals only, so together they can leave the whole problem worse than the
+    // start (a parameter a stage's signals do not see moves anywhere): the start competes in the joint stage too,
+    // with the cost already evaluated above, so a staged fit never ends above its start.
+    let mut s = solve_with(problem, &values, Some((start, cost_start)), solver)?;
     report.push(StageReport {
         name: "joint".to_string(),
         cost_before: s.cost_start,

@@ -156,6 +156,10 @@ pub fn synapse_deck(stim: &Stimulus, b: &Biases, opt: &DeckOptions) -> String {
         num(b.TAU_Z_S)
     );
     d.push_str("Vica oca 0 0\nVihp ihp h 0\nVihd h ihd 0\n");
+    // The hold node starts at V_H0, as after a reset. Without it the operating point leaves it wherever the fA
+    // currents on the node balance: 904.7 mV at 27 C (the 10 fA recovery transconductor against the switches'
+    // leakage), 8 mV at 0 C. From V_H0 the node drifts towards that balance at ~1 mV/s at 27 C.
+    let _ = writeln!(d, ".ic v(h)={}", num(b.V_H0_V));
     let tstep = (stim.duration_s / 1000.0).min(10e-6);
     let _ = writeln!(d, ".tran {} {} 0 {}", num(tstep), num(stim.duration_s), num(opt.max_step_s));
     d.push_str(".control\nset wr_singlescale\nset wr_vecnames\nrun\n");

@@ -53,6 +53,7 @@
 //! fewer steps); `early_charge_in` follows it operation for operation, so the two stay bit-identical.
 
 use super::circuit::{ChargeSummary, CircuitParams};
+use super::Spikes;
 use crate::blocks::dpi::{self, DpiParams};
 use crate::blocks::ull::{UllParams, UllState};
 use crate::blocks::wta::WtaParams;
@@ -450,6 +451,12 @@ impl CircuitParams {
     /// [`CircuitParams::early_charge`] of the trains `pre`, `post` over `[0, t_end]`, bit-identical, with every
     /// buffer in `scratch`: returns the totals; the charge of every non-zero step is left in `scratch.steps_c`.
     pub fn early_charge_in(&self, pre: &[f64], post: &[f64], t_end: f64, scratch: &mut ChargeScratch) -> ChargeTotals {
+        if self.pot_comparator.integrating() || self.dep_comparator.integrating() {
+            // Slew-charge comparators have no allocation-free path yet: the same function, hence the same bits.
+            let q = self.early_charge(&Spikes { pre: pre.to_vec(), post: post.to_vec() }, t_end);
+            scratch.steps_c.clone_from(&q.steps_c);
+            return ChargeTotals { q_total_c: q.q_total_c, q_min_c: q.q_min_c, q_max_c: q.q_max_c };
+        }
         let d = &self.dpi;
         let ChargeScratch { edges, start, i0, i_in, i_inf, d0, pot_edges, dep_edges, pot_status, dep_status, steps_c } =
             scratch;
