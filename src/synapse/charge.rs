@@ -18,10 +18,10 @@
 //! - the linear DPI's (`I_g = 0`) `evolve` is written out inline (the same operations), and a current read twice
 //!   at the same time (both comparators' undelayed views) is computed once.
 //!
-//! # The soft comparator's step pattern in `early_charge` (changed with this file, speed branch)
+//! # The soft comparator's step pattern (speed branch)
 //!
-//! `early_charge` (and so this copy) no longer shares the ramp status rule of the simulation's grid; three changes,
-//! in `Channel` with `hold` (set only by `early_charge`) and in `Chan` here:
+//! The soft comparator's step pattern changed on this branch, in `Channel` (every run of the circuit) and in `Chan`
+//! here:
 //! 1. *Held intervals are one step.* Between two edges of a channel neither delayed view crosses an edge of the
 //!    ramp, so a view at 0 holds the min of the two (at 1 the max) for the whole interval
 //!    ([`crate::blocks::wta::WtaParams::decided_output`]). Such an interval used to count as "in the ramp" (the
@@ -40,8 +40,8 @@
 //!    status: both soft outputs at the middle of every step), 12 regular pre and 12 regular post spikes in 0.35 s
 //!    give a relative charge error of 4.0e-2 with the old rule and 5.2e-5 with the new one; 8 pre and 3 post
 //!    spikes 5.4e-4 and 3.9e-5; pre spikes alone are unchanged (3.6e-3 and 2.7e-3, the sub-steps' own error).
-//!    The simulation's grid (`simulate`, `charge_steps`, the network's exact mode) keeps the old rule: there the
-//!    steps also carry the capacitor, the tag and the late phase, and changing them changes the model's results.
+//!    The simulation's grid (`simulate`, `charge_steps`, the network's exact mode) now uses the same statuses
+//!    (merge of the speed branch with main, below).
 //! 3. *Consecutive intervals of the same constant output are one.* The statuses of all intervals are read when the
 //!    channel is made, at the middle of each interval between its edges (`Chan::held_intervals`,
 //!    `Channel::held_intervals`), and an edge between two intervals of the same constant output is dropped: the
@@ -49,10 +49,23 @@
 //!    sub-steps start (they are no longer cut at that edge), within the sub-steps' own error: against the same
 //!    reference, 3.4e-5 (8 pre, 3 post) and 4.7e-5 (12 and 12).
 //!
+//! 4. *The instant where the two delayed views swap order is an edge* (`circuit::view_swap`). Inside a ramp
+//!    interval the output is the ramp of the smaller (larger) view, with a kink where the views cross; a midpoint
+//!    evaluation over a step containing it is first-order only: with `fits/cadence.yaml` a pairing at +5 ms was
+//!    off by 2e-2 of the potentiation charge (a 32 us interval, one step, both views in the ramp).
+//!
 //! The changes make `early_charge` differ from what it was (the steps in `steps_c` and the running extremes too:
 //! fewer steps); `early_charge_in` follows it operation for operation, so the two stay bit-identical.
+//!
+//! **One model.** `simulate` and `charge_steps` use the same channels (statuses, dropped edges, swap instants) and
+//! the same comparator steps: from edge to edge, cut into tau_DPI/100 sub-steps while a soft comparator is in its
+//! ramp, outputs at the middle of each. `max_step_s` and the sample times only cut a comparator step into pieces
+//! under the same outputs, so the three integrate one comparator output and agree to round-off of composing the
+//! lags (`synapse::circuit` test against an independent 0.2 us midpoint integration: 1e-11 of the gross charge
+//! between them, and against the reference at most 9.1e-5 with the network's synapse and 2.8e-4 with
+//! `fits/cadence.yaml` over pairings from -10 to +10 ms).
 
-use super::circuit::{ChargeSummary, CircuitParams};
+use super::circuit::{view_swap, ChargeSummary, CircuitParams};
 use super::Spikes;
 use crate::blocks::dpi::{self, DpiParams};
 use crate::blocks::ull::{UllParams, UllState};
@@ -71,6 +84,7 @@ pub struct ChargeScratch {
     dep_edges: Vec<f64>,
     pot_status: Vec<(bool, f64)>,
     dep_status: Vec<(bool, f64)>,
+    held: Vec<f64>,
     /// Net charge of every step with a non-zero charge, in order [C] (as [`ChargeSummary::steps_c`]).
     pub steps_c: Vec<f64>,
 }
@@ -243,8 +257,16 @@ impl<'a> Chan<'a> {
     }
 
     /// As `Channel::held_intervals`: the statuses of the intervals between the soft comparator's edges `buf`,
-    /// read at their middles, into `status`; edges between two intervals of the same constant output are left out.
-    fn held_intervals(wta: &WtaParams, track: &Track, buf: &mut Vec<f64>, status: &mut Vec<(bool, f64)>) {
+    /// read at their middles, into `status`; edges between two intervals of the same constant output are left out,
+    /// and the instants where the two views swap order inside a ramp interval are added ([`view_swap`]). `tmp` is
+    /// a scratch buffer.
+    fn held_intervals(
+        wta: &WtaParams,
+        track: &Track,
+        buf: &mut Vec<f64>,
+        status: &mut Vec<(bool, f64)>,
+        tmp: &mut Vec<f64>,
+    ) {
         status.clear();
         if wta.width_a <= 0.0 {
             return;
@@ -264,21 +286,32 @@ impl<'a> Chan<'a> {
                 (true, f64::NAN)
             }
         };
-        status.push(at(0.0, buf.first().copied().unwrap_or(f64::INFINITY)));
-        let n = buf.len();
-        let mut kept = 0;
-        for k in 0..n {
+        let (mut g_on, mut g_off) = (0usize, 0usize);
+        let mut g = |t: f64| track.view(&mut g_on, t, wta.delay_on_s) - track.view(&mut g_off, t, wta.delay_off_s);
+        tmp.clear();
+        let end = buf.first().copied().unwrap_or(f64::INFINITY);
+        let s = at(0.0, end);
+        status.push(s);
+        if let Some(r) = view_swap(s.0, 0.0, end, &mut g) {
+            tmp.push(r);
+            status.push(s);
+        }
+        for k in 0..buf.len() {
             let e = buf[k];
-            let s = at(e, buf.get(k + 1).copied().unwrap_or(f64::INFINITY));
+            let end = buf.get(k + 1).copied().unwrap_or(f64::INFINITY);
+            let s = at(e, end);
             let last = status[status.len() - 1];
             if !(s.0 || last.0) && s.1 == last.1 {
                 continue;
             }
-            buf[kept] = e;
-            kept += 1;
+            tmp.push(e);
             status.push(s);
+            if let Some(r) = view_swap(s.0, e, end, &mut g) {
+                tmp.push(r);
+                status.push(s);
+            }
         }
-        buf.truncate(kept);
+        std::mem::swap(buf, tmp);
     }
 
     fn new(
@@ -357,7 +390,7 @@ impl<'a> Chan<'a> {
         }
     }
 
-    /// Whether the channel is in its ramp on its current edge interval (as `Channel::in_ramp` with `hold`).
+    /// Whether the channel is in its ramp on its current edge interval (as `Channel::in_ramp`).
     #[inline]
     fn in_ramp(&mut self) -> bool {
         if !self.soft || self.cache_next == self.next {
@@ -458,8 +491,20 @@ impl CircuitParams {
             return ChargeTotals { q_total_c: q.q_total_c, q_min_c: q.q_min_c, q_max_c: q.q_max_c };
         }
         let d = &self.dpi;
-        let ChargeScratch { edges, start, i0, i_in, i_inf, d0, pot_edges, dep_edges, pot_status, dep_status, steps_c } =
-            scratch;
+        let ChargeScratch {
+            edges,
+            start,
+            i0,
+            i_in,
+            i_inf,
+            d0,
+            pot_edges,
+            dep_edges,
+            pot_status,
+            dep_status,
+            held,
+            steps_c,
+        } = scratch;
         // The DPI pieces (as `DpiTrack::new`).
         edges.clear();
         let (ap, aq) = (d.amplitude_pre(), d.amplitude_post());
@@ -505,8 +550,8 @@ impl CircuitParams {
         let horizon = t_end + 1e-12;
         let pot_on = Chan::edges(&self.pot_comparator, &track, horizon, pot_edges);
         let dep_on = Chan::edges(&self.dep_comparator, &track, horizon, dep_edges);
-        Chan::held_intervals(&self.pot_comparator, &track, pot_edges, pot_status);
-        Chan::held_intervals(&self.dep_comparator, &track, dep_edges, dep_status);
+        Chan::held_intervals(&self.pot_comparator, &track, pot_edges, pot_status, held);
+        Chan::held_intervals(&self.dep_comparator, &track, dep_edges, dep_status, held);
         let mut pot = Chan::new(&self.pot_comparator, &self.pot_switch, pot_on, pot_edges, pot_status);
         let mut dep = Chan::new(&self.dep_comparator, &self.dep_switch, dep_on, dep_edges, dep_status);
         let soft_step = d.tau_s / 100.0;
