@@ -124,3 +124,33 @@ fn network_biases_are_not_a_knife_edge() {
         }
     }
 }
+
+/// `stc rule --mismatch-sigma`: with sigma 0 every drawn synapse is the network's own synapse (the same table, all
+/// signs kept); with sigma 0.1 the synapses differ, the draw is seeded, and the spread brackets the nominal table.
+/// The shares at 10 % are printed for the README.
+#[test]
+fn rule_under_mismatch_reduces_to_the_nominal_table_at_zero_sigma() {
+    use stc_synapse::network::net::mismatched_synapses;
+    use stc_synapse::network::rule::Fig14Spread;
+    let cfg = NetConfig::default();
+    let (syn, nominal) = table("mnist-network", None);
+    let zero: Vec<Fig14> = mismatched_synapses(&syn, 8, 1, 0.0, None).iter().map(|p| fig14(p, &cfg)).collect();
+    for t in &zero {
+        assert!((t.paired_v - nominal.paired_v).abs() < 1e-12, "{t:?} vs {nominal:?}");
+        assert!(
+            (t.pre_only_v - nominal.pre_only_v).abs() < 1e-12 && (t.post_only_v - nominal.post_only_v).abs() < 1e-12
+        );
+    }
+    assert_eq!(Fig14Spread::of(&zero, TOL_V).all_signs_share, 1.0);
+    let draw = |seed| -> Vec<Fig14> {
+        mismatched_synapses(&syn, 200, seed, 0.1, None).iter().map(|p| fig14(p, &cfg)).collect()
+    };
+    let (a, b) = (draw(1), draw(1));
+    assert_eq!(a, b, "seeded");
+    assert_ne!(a, draw(2), "another seed, other synapses");
+    let s = Fig14Spread::of(&a, TOL_V);
+    eprintln!("mnist-network, default calibration, 10 % current mismatch, 200 synapses:\n{}", s.markdown());
+    eprintln!("all four signs on {:.1} %", 100.0 * s.all_signs_share);
+    assert!(s.paired.p05_v < nominal.paired_v && nominal.paired_v < s.paired.p95_v, "{s:?}");
+    assert!(s.post_only.p05_v < nominal.post_only_v && nominal.post_only_v < s.post_only.p95_v, "{s:?}");
+}
