@@ -818,3 +818,18 @@ fn mismatch_file_errors_are_located_before_work() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert_eq!(names(dir.path()), vec!["m.yaml"]);
 }
+
+// `stc rule --mismatch-sigma / --mismatch / --samples` are checked before anything is computed or written.
+#[test]
+fn rule_mismatch_errors_come_before_work() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("m.yaml"), "name: m\nparameters:\n  - {key: dpi.tau, sigma_rel: 0.1}\n").unwrap();
+    let o = run_in(dir.path(), &["rule", "--mismatch-sigma", "-0.1", "--out", "r.yaml"]);
+    fails_with(&o, &["--mismatch-sigma must be a finite relative sigma >= 0, found -0.1"]);
+    let o = run_in(dir.path(), &["rule", "--mismatch-sigma", "0.1", "--samples", "0", "--out", "r.yaml"]);
+    fails_with(&o, &["--samples must be at least 1"]);
+    let o = run_in(dir.path(), &["rule", "--mismatch", "m.yaml", "--out", "r.yaml"]);
+    fails_with(&o, &["m.yaml:3:11: `dpi.tau` is not a circuit parameter"]);
+    assert!(String::from_utf8_lossy(&o.stdout).is_empty(), "printed before the error");
+    assert_eq!(names(dir.path()), vec!["m.yaml"]);
+}

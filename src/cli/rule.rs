@@ -2,8 +2,10 @@
 
 use super::CliError;
 use crate::io::atomic;
-use crate::network::rule::fig14;
+use crate::network::net::mismatched_synapses;
+use crate::network::rule::{fig14, Fig14Spread};
 use crate::network::NetConfig;
+use rayon::prelude::*;
 use std::path::PathBuf;
 
 /// Print (and write as YAML) the thesis Fig. 14 table: Delta v_h over one 150 ms sample + 200 ms gap for paired,
@@ -26,6 +28,20 @@ pub struct RuleArgs {
     /// Overwrite an existing --out file.
     #[arg(long)]
     pub force: bool,
+    /// Also show how the rule spreads under device mismatch: --samples synapses, each bias current multiplied by a
+    /// log-normal factor of relative sigma S, drawn as `stc train --mismatch-sigma S --seed N` draws its first
+    /// synapses.
+    #[arg(long, conflicts_with = "mismatch")]
+    pub mismatch_sigma: Option<f64>,
+    /// As --mismatch-sigma, with the variation from a mismatch file (as `stc train --mismatch FILE`).
+    #[arg(long)]
+    pub mismatch: Option<PathBuf>,
+    /// Mismatched synapses to simulate (with --mismatch-sigma or --mismatch).
+    #[arg(long, default_value_t = 400)]
+    pub samples: usize,
+    /// Seed of the mismatch draw.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 /// Run `stc rule`.
@@ -36,6 +52,19 @@ pub fn run(a: RuleArgs) -> Result<(), CliError> {
         }
     }
     let (syn, applied) = super::train::synapse(&a.params, a.calibration.as_deref())?;
+    // Every input is checked before anything is computed or printed.
+    let mismatch = a.mismatch_sigma.is_some() || a.mismatch.is_some();
+    let sigma = a.mismatch_sigma.unwrap_or(0.0);
+    if !(sigma.is_finite() && sigma >= 0.0) {
+        return Err(format!("--mismatch-sigma must be a finite relative sigma >= 0, found {sigma}").into());
+    }
+    if mismatch && a.samples == 0 {
+        return Err("--samples must be at least 1".into());
+    }
+    let file = match &a.mismatch {
+        Some(path) => Some(crate::params::mismatch::MismatchSpec::load(path, &syn.keys())?),
+        None => None,
+    };
     let t = fig14(&syn, &NetConfig::default());
     println!(
         "Fig. 14 rule of `{}` ({}), {} pre / {} post spikes in {} s:",
@@ -51,6 +80,26 @@ pub fn run(a: RuleArgs) -> Result<(), CliError> {
     );
     print!("{}", t.markdown());
     println!("signs as thesis Fig. 14: {}", if t.signs_hold(1e-5) { "yes" } else { "NO" });
+    let spread = if mismatch {
+        let cfg = NetConfig::default();
+        let synapses = mismatched_synapses(&syn, a.samples, a.seed, sigma, file.as_ref());
+        let tables: Vec<_> = synapses.par_iter().map(|p| fig14(p, &cfg)).collect();
+        let s = Fig14Spread::of(&tables, 1e-5);
+        println!(
+            "under mismatch ({}, seed {}), {} synapses: all four signs on {:.1} %",
+            match &a.mismatch {
+                Some(f) => format!("file {}", f.display()),
+                None => format!("sigma {sigma} on every bias current"),
+            },
+            a.seed,
+            s.synapses,
+            100.0 * s.all_signs_share
+        );
+        print!("{}", s.markdown());
+        Some(s)
+    } else {
+        None
+    };
     if let Some(out) = &a.out {
         let mut m = serde_yaml::Mapping::new();
         m.insert("params".into(), a.params.clone().into());
@@ -58,6 +107,15 @@ pub fn run(a: RuleArgs) -> Result<(), CliError> {
         m.insert("fig14".into(), serde_yaml::to_value(&t)?);
         m.insert("signs_hold".into(), t.signs_hold(1e-5).into());
         m.insert("calibration_applied".into(), serde_yaml::to_value(&applied)?);
+        if let Some(sp) = &spread {
+            m.insert("mismatch_sigma".into(), serde_yaml::to_value(a.mismatch_sigma)?);
+            m.insert(
+                "mismatch_file".into(),
+                serde_yaml::to_value(a.mismatch.as_ref().map(|p| p.display().to_string()))?,
+            );
+            m.insert("seed".into(), a.seed.into());
+            m.insert("fig14_under_mismatch".into(), serde_yaml::to_value(sp)?);
+        }
         atomic::write_atomic(out, serde_yaml::to_string(&m)?.as_bytes())?;
     }
     Ok(())

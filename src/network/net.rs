@@ -193,6 +193,23 @@ fn mismatched(syn: &CircuitParams, n: usize, seed: u64, mismatch: Mismatch) -> V
         .collect()
 }
 
+/// `n` synapses drawn as the network draws them under device mismatch (`--mismatch-sigma S` on every current of
+/// [`MISMATCH_CURRENTS`], or `--mismatch FILE`, which takes precedence), seeded from `seed`, each with its calcium at
+/// rest. `stc rule --mismatch-sigma` uses it to show how the learning rule spreads over the network's synapses.
+pub fn mismatched_synapses(
+    syn: &CircuitParams,
+    n: usize,
+    seed: u64,
+    sigma: f64,
+    file: Option<&crate::params::mismatch::MismatchSpec>,
+) -> Vec<CircuitParams> {
+    let m = match file {
+        Some(f) => Mismatch::File(f),
+        None => Mismatch::Currents(sigma),
+    };
+    mismatched(syn, n, seed, m)
+}
+
 /// Where the per-synapse variation comes from.
 #[derive(Clone, Copy)]
 enum Mismatch<'a> {

@@ -105,3 +105,130 @@ pub fn fig14(syn: &CircuitParams, cfg: &NetConfig) -> Fig14 {
         window_s: window,
     }
 }
+
+/// How one case of the Fig. 14 table spreads over mismatched synapses [V].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CaseSpread {
+    /// Share of synapses whose Delta v_h has the thesis' sign (for `none`: |Delta v_h| within the tolerance).
+    pub right_sign_share: f64,
+    /// 5th percentile of Delta v_h [V].
+    pub p05_v: f64,
+    /// Median of Delta v_h [V].
+    pub median_v: f64,
+    /// 95th percentile of Delta v_h [V].
+    pub p95_v: f64,
+}
+
+/// The Fig. 14 table over a population of mismatched synapses: how often each case keeps its sign, and how far its
+/// Delta v_h spreads. A network learns from what the synapses do on average, but a synapse whose paired sample does
+/// not potentiate, or whose post-only sample potentiates, learns the opposite of its neighbours.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Fig14Spread {
+    /// Synapses simulated.
+    pub synapses: usize,
+    /// Share of synapses for which all four signs hold.
+    pub all_signs_share: f64,
+    /// Paired sample.
+    pub paired: CaseSpread,
+    /// Pre spikes only.
+    pub pre_only: CaseSpread,
+    /// Post spikes only.
+    pub post_only: CaseSpread,
+    /// No spikes.
+    pub none: CaseSpread,
+}
+
+impl Fig14Spread {
+    /// Summarise the tables of `tables` (one per synapse) with sign tolerance `tol_v`.
+    pub fn of(tables: &[Fig14], tol_v: f64) -> Fig14Spread {
+        let case = |get: &dyn Fn(&Fig14) -> f64, right: &dyn Fn(f64) -> bool| {
+            let mut v: Vec<f64> = tables.iter().map(get).collect();
+            v.sort_by(f64::total_cmp);
+            let q = |p: f64| {
+                if v.is_empty() {
+                    f64::NAN
+                } else {
+                    v[((p * (v.len() - 1) as f64).round() as usize).min(v.len() - 1)]
+                }
+            };
+            CaseSpread {
+                right_sign_share: v.iter().filter(|&&x| right(x)).count() as f64 / v.len().max(1) as f64,
+                p05_v: q(0.05),
+                median_v: q(0.5),
+                p95_v: q(0.95),
+            }
+        };
+        Fig14Spread {
+            synapses: tables.len(),
+            all_signs_share: tables.iter().filter(|t| t.signs_hold(tol_v)).count() as f64 / tables.len().max(1) as f64,
+            paired: case(&|t| t.paired_v, &|x| x > tol_v),
+            pre_only: case(&|t| t.pre_only_v, &|x| x < -tol_v),
+            post_only: case(&|t| t.post_only_v, &|x| x < -tol_v),
+            none: case(&|t| t.none_v, &|x| x.abs() <= tol_v),
+        }
+    }
+
+    /// The spread as Markdown rows (mV).
+    pub fn markdown(&self) -> String {
+        let mut s = String::from(
+            "| sample | right sign | 5 % [mV] | median [mV] | 95 % [mV] | thesis Fig. 14 |\n|---|---|---|---|---|---|\n",
+        );
+        for (name, c, want) in [
+            ("paired", &self.paired, "> 0"),
+            ("pre-only", &self.pre_only, "< 0"),
+            ("post-only", &self.post_only, "< 0"),
+            ("none", &self.none, "~ 0"),
+        ] {
+            s.push_str(&format!(
+                "| {name} | {:.1} % | {:+.3} | {:+.3} | {:+.3} | {want} |\n",
+                100.0 * c.right_sign_share,
+                1e3 * c.p05_v,
+                1e3 * c.median_v,
+                1e3 * c.p95_v
+            ));
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(paired_mv: f64, pre_mv: f64, post_mv: f64, none_mv: f64) -> Fig14 {
+        Fig14 {
+            paired_v: 1e-3 * paired_mv,
+            pre_only_v: 1e-3 * pre_mv,
+            post_only_v: 1e-3 * post_mv,
+            none_v: 1e-3 * none_mv,
+            pre_spikes: 6,
+            post_spikes: 13,
+            window_s: 0.35,
+        }
+    }
+
+    #[test]
+    fn spread_counts_signs_and_reads_nearest_rank_percentiles() {
+        // 21 synapses: paired -1..19 mV (19 of 21 above the 10 uV tolerance: 0 is not), pre-only -5 mV except
+        // one at +1 mV, post-only all -2 mV, none 0 except one at +0.02 mV (outside the tolerance).
+        let tables: Vec<Fig14> = (0..21)
+            .map(|k| {
+                let k = k as f64;
+                t(k - 1.0, if k == 3.0 { 1.0 } else { -5.0 }, -2.0, if k == 20.0 { 0.02 } else { 0.0 })
+            })
+            .collect();
+        let s = Fig14Spread::of(&tables, 1e-5);
+        assert_eq!(s.synapses, 21);
+        assert!((s.paired.right_sign_share - 19.0 / 21.0).abs() < 1e-12);
+        assert!((s.pre_only.right_sign_share - 20.0 / 21.0).abs() < 1e-12);
+        assert_eq!(s.post_only.right_sign_share, 1.0);
+        assert!((s.none.right_sign_share - 20.0 / 21.0).abs() < 1e-12);
+        // k = 0 (paired -1 mV), 1 (paired 0), 3 (pre-only +1 mV) and 20 (none) break a sign: 17 of 21 keep all four.
+        assert!((s.all_signs_share - 17.0 / 21.0).abs() < 1e-12);
+        // Nearest rank on 21 sorted values: 5 % -> index 1, median -> 10, 95 % -> 19.
+        assert!((s.paired.p05_v - 0.0).abs() < 1e-15);
+        assert!((s.paired.median_v - 9e-3).abs() < 1e-15);
+        assert!((s.paired.p95_v - 18e-3).abs() < 1e-15);
+        assert!((s.pre_only.p95_v + 5e-3).abs() < 1e-15 && (s.pre_only.p05_v + 5e-3).abs() < 1e-15);
+    }
+}
