@@ -819,17 +819,28 @@ fn mismatch_file_errors_are_located_before_work() {
     assert_eq!(names(dir.path()), vec!["m.yaml"]);
 }
 
-// `stc rule --mismatch-sigma / --mismatch / --samples` are checked before anything is computed or written.
+// `stc rule --mismatch-sigma / --mismatch / --synapses` are checked before anything is computed, printed or written;
+// --seed and --synapses without a mismatch flag are refused, not ignored.
 #[test]
 fn rule_mismatch_errors_come_before_work() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("m.yaml"), "name: m\nparameters:\n  - {key: dpi.tau, sigma_rel: 0.1}\n").unwrap();
-    let o = run_in(dir.path(), &["rule", "--mismatch-sigma", "-0.1", "--out", "r.yaml"]);
-    fails_with(&o, &["--mismatch-sigma must be a finite relative sigma >= 0, found -0.1"]);
-    let o = run_in(dir.path(), &["rule", "--mismatch-sigma", "0.1", "--samples", "0", "--out", "r.yaml"]);
-    fails_with(&o, &["--samples must be at least 1"]);
-    let o = run_in(dir.path(), &["rule", "--mismatch", "m.yaml", "--out", "r.yaml"]);
-    fails_with(&o, &["m.yaml:3:11: `dpi.tau` is not a circuit parameter"]);
-    assert!(String::from_utf8_lossy(&o.stdout).is_empty(), "printed before the error");
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["rule", "--mismatch-sigma", "-0.1", "--out", "r.yaml"],
+            "--mismatch-sigma must be a finite relative sigma >= 0, found -0.1",
+        ),
+        (
+            &["rule", "--mismatch-sigma", "0.1", "--synapses", "0", "--out", "r.yaml"],
+            "--synapses must be between 1 and 100000, found 0",
+        ),
+        (&["rule", "--mismatch", "m.yaml", "--out", "r.yaml"], "m.yaml:3:11: `dpi.tau` is not a circuit parameter"),
+        (&["rule", "--seed", "5", "--out", "r.yaml"], "--mismatch"),
+    ];
+    for (args, needle) in cases {
+        let o = run_in(dir.path(), args);
+        fails_with(&o, &[needle]);
+        assert!(String::from_utf8_lossy(&o.stdout).is_empty(), "{args:?} printed before the error");
+    }
     assert_eq!(names(dir.path()), vec!["m.yaml"]);
 }

@@ -13,6 +13,7 @@ use crate::params;
 use crate::plot;
 use crate::synapse::{CircuitParams, Spikes};
 use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -310,8 +311,10 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let cost = |v: &[f64]| problem.cost_values(v);
+    // The profiles are independent of each other: one per core (each is deterministic, so the order does not
+    // matter).
     let profiles: Vec<profile::Profile> = profiled
-        .iter()
+        .par_iter()
         .filter_map(|&k| {
             profile_bar.set_message(names[k].clone());
             let opts = profile::ProfileOptions::default();
