@@ -36,7 +36,7 @@ fn zeros_and_ones_learn_with_output_spikes_and_the_memory_moves_from_v_h_to_z() 
     // Not every synapse is tagged (some stay untagged).
     assert!(o.memory_early.tagged < o.memory_early.synapses, "{:?}", o.memory_early);
     let f = o.fig14.expect("circuit model carries its rule");
-    assert!(f.signs_hold(1e-5), "{}", f.markdown());
+    assert!(f.signs_hold(stc_synapse::network::rule::SIGN_TOL_V), "{}", f.markdown());
 }
 
 #[test]

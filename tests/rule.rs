@@ -16,8 +16,8 @@ use stc_synapse::network::rule::{fig14, Fig14};
 use stc_synapse::network::NetConfig;
 use stc_synapse::synapse::CircuitParams;
 
-/// 10 uV: "none ~ 0" against round-off (recovery at V_H0 is zero).
-const TOL_V: f64 = 1e-5;
+/// 10 uV: "none ~ 0" against round-off (recovery at V_H0 is zero); the tolerance `stc rule` uses.
+const TOL_V: f64 = stc_synapse::network::rule::SIGN_TOL_V;
 
 fn table(preset: &str, cal: Option<&str>) -> (CircuitParams, Fig14) {
     let (syn, applied) = synapse(preset, cal).unwrap();

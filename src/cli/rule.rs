@@ -3,7 +3,7 @@
 use super::CliError;
 use crate::io::atomic;
 use crate::network::net::mismatched_synapses;
-use crate::network::rule::{fig14, Fig14Spread};
+use crate::network::rule::{fig14, Fig14Spread, SIGN_TOL_V};
 use crate::network::NetConfig;
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -35,7 +35,7 @@ pub struct RuleArgs {
     /// with the same --params, --calibration, sigma and --seed (its first ones, pixel by pixel). Prints, per
     /// sample type, the share of synapses that keep the thesis' sign (within 10 uV) and the 5 %, median and 95 %
     /// of Delta v_h.
-    #[arg(long, value_name = "S", conflicts_with = "mismatch", group = "variation")]
+    #[arg(long, value_name = "S", group = "variation")]
     pub mismatch_sigma: Option<f64>,
     /// As --mismatch-sigma, with the variation from a mismatch file (as `stc train --mismatch FILE`).
     #[arg(long, value_name = "FILE", group = "variation")]
@@ -69,7 +69,8 @@ pub fn run(a: RuleArgs) -> Result<(), CliError> {
         Some(path) => Some(crate::params::mismatch::MismatchSpec::load(path, &syn.keys())?),
         None => None,
     };
-    let t = fig14(&syn, &NetConfig::default());
+    let cfg = NetConfig::default();
+    let t = fig14(&syn, &cfg);
     println!(
         "Fig. 14 rule of `{}` ({}), {} pre / {} post spikes in {} s:",
         a.params,
@@ -83,12 +84,11 @@ pub fn run(a: RuleArgs) -> Result<(), CliError> {
         t.window_s
     );
     print!("{}", t.markdown());
-    println!("signs as thesis Fig. 14: {}", if t.signs_hold(1e-5) { "yes" } else { "NO" });
+    println!("signs as thesis Fig. 14: {}", if t.signs_hold(SIGN_TOL_V) { "yes" } else { "NO" });
     let spread = if mismatch {
-        let cfg = NetConfig::default();
         let synapses = mismatched_synapses(&syn, a.synapses, a.seed, sigma, file.as_ref());
         let tables: Vec<_> = synapses.par_iter().map(|p| fig14(p, &cfg)).collect();
-        let s = Fig14Spread::of(&tables, 1e-5);
+        let s = Fig14Spread::of(&tables, SIGN_TOL_V);
         println!(
             "under mismatch ({}, seed {}), {} synapses: all four signs on {:.1} %",
             match &a.mismatch {
@@ -109,7 +109,7 @@ pub fn run(a: RuleArgs) -> Result<(), CliError> {
         m.insert("params".into(), a.params.clone().into());
         m.insert("calibration".into(), a.calibration.clone().unwrap_or_else(|| "fits/cadence.yaml".into()).into());
         m.insert("fig14".into(), serde_yaml::to_value(&t)?);
-        m.insert("signs_hold".into(), t.signs_hold(1e-5).into());
+        m.insert("signs_hold".into(), t.signs_hold(SIGN_TOL_V).into());
         m.insert("calibration_applied".into(), serde_yaml::to_value(&applied)?);
         if let Some(sp) = &spread {
             m.insert("mismatch_sigma".into(), serde_yaml::to_value(a.mismatch_sigma)?);

@@ -36,22 +36,51 @@ pub struct Fig14 {
     pub window_s: f64,
 }
 
+/// One sample type of the Fig. 14 table: its name, its Delta v_h in a [`Fig14`], and the sign the thesis gives it.
+pub struct Case {
+    /// Row name.
+    pub name: &'static str,
+    /// The thesis' sign, as printed.
+    pub want: &'static str,
+    /// Delta v_h of this case [V].
+    pub get: fn(&Fig14) -> f64,
+    /// +1: must exceed the tolerance; -1: must be below minus it; 0: must stay within it.
+    pub sign: i8,
+}
+
+impl Case {
+    /// Whether `v` [V] has this case's sign, values within `tol_v` of zero counting as zero.
+    pub fn holds(&self, v: f64, tol_v: f64) -> bool {
+        match self.sign {
+            1 => v > tol_v,
+            -1 => v < -tol_v,
+            _ => v.abs() <= tol_v,
+        }
+    }
+}
+
+/// The four cases of thesis Fig. 14, in table order.
+pub const CASES: [Case; 4] = [
+    Case { name: "paired", want: "> 0", get: |t| t.paired_v, sign: 1 },
+    Case { name: "pre-only", want: "< 0", get: |t| t.pre_only_v, sign: -1 },
+    Case { name: "post-only", want: "< 0", get: |t| t.post_only_v, sign: -1 },
+    Case { name: "none", want: "~ 0", get: |t| t.none_v, sign: 0 },
+];
+
+/// Tolerance of the signs [V]: 10 uV, "none ~ 0" against round-off (recovery at V_H0 is zero).
+pub const SIGN_TOL_V: f64 = 1e-5;
+
 impl Fig14 {
-    /// Whether the signs of thesis Fig. 14 hold (|none| below `tol_v`).
+    /// Whether the signs of thesis Fig. 14 hold (values within `tol_v` of zero count as zero).
     pub fn signs_hold(&self, tol_v: f64) -> bool {
-        self.paired_v > tol_v && self.pre_only_v < -tol_v && self.post_only_v < -tol_v && self.none_v.abs() <= tol_v
+        CASES.iter().all(|c| c.holds((c.get)(self), tol_v))
     }
 
     /// The table as Markdown rows (mV).
     pub fn markdown(&self) -> String {
         let mut s = String::from("| sample | Delta v_h [mV] | thesis Fig. 14 |\n|---|---|---|\n");
-        for (name, v, want) in [
-            ("paired", self.paired_v, "> 0"),
-            ("pre-only", self.pre_only_v, "< 0"),
-            ("post-only", self.post_only_v, "< 0"),
-            ("none", self.none_v, "~ 0"),
-        ] {
-            s.push_str(&format!("| {name} | {:+.3} | {want} |\n", 1e3 * v));
+        for c in &CASES {
+            s.push_str(&format!("| {} | {:+.3} | {} |\n", c.name, 1e3 * (c.get)(self), c.want));
         }
         s
     }
@@ -143,8 +172,8 @@ pub struct Fig14Spread {
 impl Fig14Spread {
     /// Summarise the tables of `tables` (one per synapse) with sign tolerance `tol_v`.
     pub fn of(tables: &[Fig14], tol_v: f64) -> Fig14Spread {
-        let case = |get: &dyn Fn(&Fig14) -> f64, right: &dyn Fn(f64) -> bool| {
-            let mut v: Vec<f64> = tables.iter().map(get).collect();
+        let [paired, pre_only, post_only, none] = CASES.map(|c| {
+            let mut v: Vec<f64> = tables.iter().map(c.get).collect();
             v.sort_by(f64::total_cmp);
             let q = |p: f64| {
                 if v.is_empty() {
@@ -154,19 +183,19 @@ impl Fig14Spread {
                 }
             };
             CaseSpread {
-                right_sign_share: v.iter().filter(|&&x| right(x)).count() as f64 / v.len().max(1) as f64,
+                right_sign_share: v.iter().filter(|&&x| c.holds(x, tol_v)).count() as f64 / v.len().max(1) as f64,
                 p05_v: q(0.05),
                 median_v: q(0.5),
                 p95_v: q(0.95),
             }
-        };
+        });
         Fig14Spread {
             synapses: tables.len(),
             all_signs_share: tables.iter().filter(|t| t.signs_hold(tol_v)).count() as f64 / tables.len().max(1) as f64,
-            paired: case(&|t| t.paired_v, &|x| x > tol_v),
-            pre_only: case(&|t| t.pre_only_v, &|x| x < -tol_v),
-            post_only: case(&|t| t.post_only_v, &|x| x < -tol_v),
-            none: case(&|t| t.none_v, &|x| x.abs() <= tol_v),
+            paired,
+            pre_only,
+            post_only,
+            none,
         }
     }
 
@@ -175,18 +204,15 @@ impl Fig14Spread {
         let mut s = String::from(
             "| sample | right sign | 5 % [mV] | median [mV] | 95 % [mV] | thesis Fig. 14 |\n|---|---|---|---|---|---|\n",
         );
-        for (name, c, want) in [
-            ("paired", &self.paired, "> 0"),
-            ("pre-only", &self.pre_only, "< 0"),
-            ("post-only", &self.post_only, "< 0"),
-            ("none", &self.none, "~ 0"),
-        ] {
+        for (c, sp) in CASES.iter().zip([&self.paired, &self.pre_only, &self.post_only, &self.none]) {
             s.push_str(&format!(
-                "| {name} | {:.1} % | {:+.3} | {:+.3} | {:+.3} | {want} |\n",
-                100.0 * c.right_sign_share,
-                1e3 * c.p05_v,
-                1e3 * c.median_v,
-                1e3 * c.p95_v
+                "| {} | {:.1} % | {:+.3} | {:+.3} | {:+.3} | {} |\n",
+                c.name,
+                100.0 * sp.right_sign_share,
+                1e3 * sp.p05_v,
+                1e3 * sp.median_v,
+                1e3 * sp.p95_v,
+                c.want
             ));
         }
         s
