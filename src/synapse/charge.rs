@@ -62,8 +62,9 @@
 //! ramp, outputs at the middle of each. `max_step_s` and the sample times only cut a comparator step into pieces
 //! under the same outputs, so the three integrate one comparator output and agree to round-off of composing the
 //! lags (`synapse::circuit` test against an independent 0.2 us midpoint integration: 1e-11 of the gross charge
-//! between them, and against the reference at most 9.1e-5 with the network's synapse and 2.8e-4 with
-//! `fits/cadence.yaml` over pairings from -10 to +10 ms).
+//! between them, and against the reference at most 7.6e-4 with the network's synapse and 8.9e-4 with
+//! `fits/cadence.yaml` over pairings from -10 to +10 ms: first order in the sub-step, from the switches' lags
+//! changing time constant inside a sub-step; see that test).
 
 use super::circuit::{view_swap, ChargeSummary, CircuitParams};
 use super::Spikes;
