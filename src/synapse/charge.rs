@@ -16,7 +16,8 @@
 //!   four lengths per time constant);
 //! - of a soft comparator's two delayed views, one at the value that decides the min (or max) alone is enough;
 //! - the linear DPI's (`I_g = 0`) `evolve` is written out inline (the same operations), and a current read twice
-//!   at the same time (both comparators' undelayed views) is computed once.
+//!   at the same time (two views whose delays coincide, e.g. both comparators' undelayed views with ideal blocks)
+//!   is computed once.
 //!
 //! # The soft comparator's step pattern (speed branch)
 //!
@@ -112,8 +113,8 @@ struct Track<'a> {
     d0: &'a [f64],
     /// The linear DPI (`I_g = 0`): `dpi::evolve` is then `i_inf + d0 e^(-t / tau)`, evaluated here inline.
     linear: bool,
-    /// The last (time, value) of [`Track::value_at`]: the release-delayed views of both comparators (delay 0)
-    /// read the same time when both are in their ramps.
+    /// The last (time, value) of [`Track::value_at`]: two views with the same delay (e.g. both comparators'
+    /// release views at delay 0 with ideal blocks) read the same time when both are in their ramps.
     last: std::cell::Cell<(f64, f64)>,
 }
 
@@ -689,5 +690,12 @@ mod tests {
         q.dpi.i_init_a = q.dpi.i_rest();
         q.capacitor.c_f = 1e-14;
         check_identical(&q, &mut rng, &mut scratch);
+        // Release later than onset (the soft output is the max of the two views' ramps, not the min).
+        let mut r = calibrated();
+        for w in [&mut r.pot_comparator, &mut r.dep_comparator] {
+            std::mem::swap(&mut w.delay_on_s, &mut w.delay_off_s);
+        }
+        assert!(r.dep_comparator.delay_off_s > r.dep_comparator.delay_on_s);
+        check_identical(&r, &mut rng, &mut scratch);
     }
 }

@@ -12,7 +12,9 @@
 //!    steps no longer than `max_step_s` (default 0.1 ms), which only matters for those slow parts.
 //!
 //! A comparator with a finite transition width has a continuously varying output while its input is inside the
-//! ramp; there it is evaluated at the midpoint of sub-steps no longer than tau_DPI/100 (second-order accurate).
+//! ramp; there it is evaluated at the midpoint of sub-steps no longer than tau_DPI/100 (first-order accurate in
+//! the sub-step where a switch's lag changes its time constant inside one, second order elsewhere; see the test
+//! against an independent integration below).
 //! The instants where the input enters or leaves the ramp are exact crossings, and outside the ramp the output is
 //! exactly 0 or 1, so quiet stretches cost one step.
 
@@ -330,7 +332,8 @@ struct Channel<'a> {
     state: UllState,
     /// Edge index the cached ramp status belongs to (between two edges it cannot change).
     cache_next: usize,
-    /// Soft comparator: whether a delayed view of the current is inside the ramp on the current edge interval.
+    /// Soft comparator: whether the output follows the ramp on the current edge interval (a delayed view inside
+    /// it and not decided by the other view, [`Channel::held_intervals`]); `false` where the output is constant.
     ramp: bool,
     /// Soft comparator outside its ramp: the constant output (0 or 1) on the current edge interval.
     flat: f64,
@@ -383,7 +386,11 @@ impl<'a> Channel<'a> {
     /// changes there: the views only change piece or cross a ramp edge where the other one holds the output).
     /// An interval on which one delayed view holds the output at 0 (or 1) counts as outside the ramp, the other
     /// view moving inside it notwithstanding ([`WtaParams::decided_output`]). Returns the edges kept and the
-    /// status of the interval before each of them and after the last.
+    /// status of the interval before each of them and after the last. Known defect: the last interval's status is
+    /// read 0.5 s after the last edge, past the end of the run, so a run that ends inside an excursion takes the
+    /// status after it for its last stretch. Reading it at the middle of [last edge, end] leaves the checked-in
+    /// calibrations' predictions unchanged but moves the Fig. 17 refit to another optimum (README "Status"), so
+    /// it waits for a refit.
     fn held_intervals(
         wta: &WtaParams,
         track: &DpiTrack,
@@ -1175,26 +1182,41 @@ mod tests {
         // that put two edges of a comparator's interval list within tau_DPI/200 of each other (the ramp status of
         // such an interval was read past its end). `simulate` (v_h with recovery off and a capacitor large enough
         // never to reach a rail), `early_charge` and the reference must agree on the net switched charge, relative
-        // to the gross charge (potentiation plus depression: the net is near zero at some lags).
+        // to the gross charge (potentiation plus depression: the net is near zero at some lags). Three synapses:
+        // the Cadence calibration, the network's, and the network's with each comparator's onset and release
+        // delays swapped (release later than onset: the output is the max of the two views' ramps, not the min).
         let (network, _) = crate::cli::train::synapse("mnist-network", None).unwrap();
         let cadence = params::load_circuit("fits/cadence.yaml").unwrap();
-        let t_end = 0.2;
+        let mut swapped = network.clone();
+        for w in [&mut swapped.pot_comparator, &mut swapped.dep_comparator] {
+            std::mem::swap(&mut w.delay_on_s, &mut w.delay_off_s);
+        }
+        assert!(swapped.pot_comparator.delay_off_s > swapped.pot_comparator.delay_on_s);
         let mut shortest = f64::INFINITY;
         let mut worst = (0.0f64, 0.0f64);
-        for (name, base) in [("cadence", cadence), ("network", network)] {
+        for (name, base) in [("cadence", cadence), ("network", network), ("network, delays swapped", swapped)] {
             let mut p = base;
             p.capacitor.i_hrp_a = 0.0;
             p.capacitor.i_hrn_a = 0.0;
             p.capacitor.c_f *= 100.0;
             let lags = [-10e-3, -1e-3, -0.1e-3, 0.0, 3e-6, 10e-6, 50e-6, 0.2e-3, 0.98e-3, 1e-3, 2e-3, 5e-3, 10e-3];
+            // A run cut inside an excursion (t_end 1 ms after the last pre spike) is not checked here: the last
+            // interval's status is read past the end (known defect, `Channel::held_intervals`).
+            let t_end = 0.2;
             for lag in lags {
                 let pre: Vec<f64> = (0..6).map(|k| 0.010 + k as f64 * 0.025).collect();
                 let post = pre.iter().map(|t| t + lag).collect();
                 let s = Spikes { pre, post };
                 let track = DpiTrack::new(&p.dpi, &s);
                 for (w, u) in [(&p.pot_comparator, &p.pot_switch), (&p.dep_comparator, &p.dep_switch)] {
+                    // The shortest interval that the next one's different status follows (the kind the old rule
+                    // read past).
                     let ch = Channel::new(w, u, &track, &p.dpi, t_end);
-                    let short = ch.edges.windows(2).map(|e| e[1] - e[0]).fold(f64::INFINITY, f64::min);
+                    let key = |k: usize| (ch.status[k].0, ch.status[k].1.to_bits());
+                    let short = (1..ch.edges.len())
+                        .filter(|&k| key(k) != key(k + 1))
+                        .map(|k| ch.edges[k] - ch.edges[k - 1])
+                        .fold(f64::INFINITY, f64::min);
                     shortest = shortest.min(short / p.dpi.tau_s);
                 }
                 let (qp, qd) = midpoint_reference(&p, &s, t_end);
@@ -1205,7 +1227,7 @@ mod tests {
                 let q_early = p.early_charge(&s, t_end).q_total_c;
                 let (e_sim, e_early) = ((q_sim - q_ref).abs() / gross, (q_sim - q_early).abs() / gross);
                 println!(
-                    "{name} lag {:+.3} ms: net {:.6e} C (gross {:.4e}); simulate - reference {:.2e}, simulate - early_charge {:.2e}, early_charge - reference {:.2e} of gross; net rel {:.2e}",
+                    "{name} lag {:+.3} ms, end {t_end} s: net {:.6e} C (gross {:.4e}); simulate - reference {:.2e}, simulate - early_charge {:.2e}, early_charge - reference {:.2e} of gross; net rel {:.2e}",
                     lag * 1e3,
                     q_ref,
                     gross,
@@ -1218,7 +1240,7 @@ mod tests {
             }
         }
         println!("shortest edge interval {shortest:.3e} tau; worst simulate - reference {:.2e}, simulate - early_charge {:.2e}", worst.0, worst.1);
-        assert!(shortest < 0.005, "a lag gives an interval shorter than tau/200: {shortest}");
+        assert!(shortest < 0.005, "no lag gives an interval shorter than tau/200 before another status: {shortest}");
         // Measured: at most 7.6e-4 of the gross charge with the network's synapse (lags -10 and +10 ms) and 8.9e-4
         // with fits/cadence.yaml (+2 ms); the other lags below 6e-5. It is the ramp sub-steps' own error and it is
         // first order in their length: tau_DPI/200 gives 4.3e-4 and 4.8e-4, tau_DPI/400 1.6e-4 and 1.7e-4 at the
@@ -1226,7 +1248,8 @@ mod tests {
         // small (worst 3.6e-5 at tau_DPI/100, 1.1e-5 at /200): what carries it is the lag changing its time
         // constant (rise while the output is above the state, fall or tail below) where the output crosses the
         // state inside a sub-step, which no edge marks. Left as it is (below 1e-3 of the gross charge); the bound
-        // still fails on the status bug this test was written for (6.2e-3).
+        // still fails on the status bug this test was written for (simulate - reference 6.3e-3 with the
+        // network's synapse, 3.4e-3 with fits/cadence.yaml, before the fix).
         assert!(worst.0 < 1.5e-3, "simulate vs reference {}", worst.0);
         assert!(worst.1 < 1e-9, "simulate vs early_charge {}", worst.1);
     }
