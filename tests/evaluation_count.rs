@@ -52,8 +52,8 @@ fn summary_numbers(stdout: &str) -> Vec<u64> {
 
 #[test]
 fn the_printed_evaluation_summary_adds_up_and_matches_the_file() {
-    let dir = std::env::temp_dir().join(format!("stc-evalcount-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let spec = dir.join("spec.yaml");
     std::fs::write(
         &spec,
@@ -90,5 +90,4 @@ fn the_printed_evaluation_summary_adds_up_and_matches_the_file() {
             .unwrap()
     };
     assert_eq!((field("evaluations:"), field("simulations:")), (n[0], n[6]));
-    let _ = std::fs::remove_dir_all(&dir);
 }

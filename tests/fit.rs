@@ -192,21 +192,24 @@ fn a_free_parameter_without_effect_is_named() {
     let (problem, start) =
         small_problem(&[("capacitor.c_f", 1e-12, 20e-12, Scale::Log), ("tag.theta_pro_v", 0.1, 0.9, Scale::Linear)]);
     assert_eq!(problem.inert_parameters(&start), vec!["tag.theta_pro_v".to_string()]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fit.yaml");
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_stc"))
         .args(["fit", "waveforms/cadence-fig17/descriptor.yaml", "--spec"])
-        .arg(write_spec_with_inert_param())
+        .arg(write_spec_with_inert_param(dir.path()))
         .args(["--out"])
-        .arg(std::env::temp_dir().join("stc-inert-fit.yaml"))
+        .arg(&out)
         .arg("--force")
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("tag.theta_pro_v") && err.contains("no effect"), "{err}");
+    assert!(!out.exists(), "a refused fit wrote {}", out.display());
 }
 
-fn write_spec_with_inert_param() -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!("stc-inert-spec-{}.yaml", std::process::id()));
+fn write_spec_with_inert_param(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("spec.yaml");
     std::fs::write(
         &path,
         "name: inert\nstart: cadence-fig17\nsolver: {particles: 4, global_iterations: 1, local_iterations: 1, seed: 1}\n\
