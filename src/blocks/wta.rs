@@ -111,6 +111,19 @@ impl WtaParams {
         let decisive = if self.delay_off_s <= self.delay_on_s { 0.0 } else { 1.0 };
         (self.soft_output(i_on) == decisive || self.soft_output(i_off) == decisive).then_some(decisive)
     }
+    /// A soft comparator's output over an interval between its edges, from the two delayed views at the interval's
+    /// middle: `(true, NaN)` while it follows the ramp, else `(false, x)` with the constant output x (both views
+    /// outside the ramp, or one view deciding it, [`WtaParams::decided_output`]).
+    pub fn interval_status(&self, i_on: f64, i_off: f64) -> (bool, f64) {
+        let inside = |i: f64| (i - self.threshold_a).abs() < 0.5 * self.width_a;
+        if !(inside(i_on) || inside(i_off)) {
+            (false, self.soft_output_delayed(i_on, i_off))
+        } else if let Some(x) = self.decided_output(i_on, i_off) {
+            (false, x)
+        } else {
+            (true, f64::NAN)
+        }
+    }
     /// Range checks.
     pub fn check(&self, c: &mut Checker) {
         c.positive("threshold_a", self.threshold_a, "A");

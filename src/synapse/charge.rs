@@ -67,7 +67,7 @@
 //! `fits/cadence.yaml` over pairings from -10 to +10 ms: first order in the sub-step, from the switches' lags
 //! changing time constant inside a sub-step; see that test).
 
-use super::circuit::{view_swap, ChargeSummary, CircuitParams};
+use super::circuit::{held_statuses, ChargeSummary, CircuitParams};
 use super::Spikes;
 use crate::blocks::dpi::{self, DpiParams};
 use crate::blocks::ull::{UllParams, UllState};
@@ -260,8 +260,8 @@ impl<'a> Chan<'a> {
 
     /// As `Channel::held_intervals`: the statuses of the intervals between the soft comparator's edges `buf`,
     /// read at their middles, into `status`; edges between two intervals of the same constant output are left out,
-    /// and the instants where the two views swap order inside a ramp interval are added ([`view_swap`]). `tmp` is
-    /// a scratch buffer.
+    /// and the instants where the two views swap order inside a ramp interval are added (`circuit::view_swap`);
+    /// `tmp` is a scratch buffer. The merge is [`held_statuses`], the one `Channel::held_intervals` uses.
     fn held_intervals(
         wta: &WtaParams,
         track: &Track,
@@ -274,45 +274,15 @@ impl<'a> Chan<'a> {
             return;
         }
         let (mut h_on, mut h_off) = (0usize, 0usize);
-        let half = 0.5 * wta.width_a;
-        let mut at = |start: f64, end: f64| {
+        let at = |start: f64, end: f64| {
             let tm = 0.5 * (start + end.min(start + 1.0));
             let i_on = track.view(&mut h_on, tm, wta.delay_on_s);
             let i_off = track.view(&mut h_off, tm, wta.delay_off_s);
-            let inside = |i: f64| (i - wta.threshold_a).abs() < half;
-            if !(inside(i_on) || inside(i_off)) {
-                (false, wta.soft_output_delayed(i_on, i_off))
-            } else if let Some(x) = wta.decided_output(i_on, i_off) {
-                (false, x)
-            } else {
-                (true, f64::NAN)
-            }
+            wta.interval_status(i_on, i_off)
         };
         let (mut g_on, mut g_off) = (0usize, 0usize);
-        let mut g = |t: f64| track.view(&mut g_on, t, wta.delay_on_s) - track.view(&mut g_off, t, wta.delay_off_s);
-        tmp.clear();
-        let end = buf.first().copied().unwrap_or(f64::INFINITY);
-        let s = at(0.0, end);
-        status.push(s);
-        if let Some(r) = view_swap(s.0, 0.0, end, &mut g) {
-            tmp.push(r);
-            status.push(s);
-        }
-        for k in 0..buf.len() {
-            let e = buf[k];
-            let end = buf.get(k + 1).copied().unwrap_or(f64::INFINITY);
-            let s = at(e, end);
-            let last = status[status.len() - 1];
-            if !(s.0 || last.0) && s.1 == last.1 {
-                continue;
-            }
-            tmp.push(e);
-            status.push(s);
-            if let Some(r) = view_swap(s.0, e, end, &mut g) {
-                tmp.push(r);
-                status.push(s);
-            }
-        }
+        let g = |t: f64| track.view(&mut g_on, t, wta.delay_on_s) - track.view(&mut g_off, t, wta.delay_off_s);
+        held_statuses(buf, at, g, tmp, status);
         std::mem::swap(buf, tmp);
     }
 

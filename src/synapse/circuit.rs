@@ -322,6 +322,42 @@ pub(crate) fn view_swap(ramp: bool, a: f64, b: f64, mut g: impl FnMut(f64) -> f6
     (r > a && r < b).then_some(r)
 }
 
+/// The merge behind [`Channel::held_intervals`], shared with the allocation-free path (`synapse::charge`), which
+/// must follow it operation for operation: `at(start, end)` gives an interval's status, `g` the difference of the
+/// two delayed views (for [`view_swap`]). Fills `kept` with the edges kept (and the swap instants) and `status` with
+/// the status of the interval before each of them and after the last; both are cleared first.
+pub(crate) fn held_statuses(
+    edges: &[f64],
+    mut at: impl FnMut(f64, f64) -> (bool, f64),
+    mut g: impl FnMut(f64) -> f64,
+    kept: &mut Vec<f64>,
+    status: &mut Vec<(bool, f64)>,
+) {
+    kept.clear();
+    status.clear();
+    let end = edges.first().copied().unwrap_or(f64::INFINITY);
+    let s = at(0.0, end);
+    status.push(s);
+    if let Some(r) = view_swap(s.0, 0.0, end, &mut g) {
+        kept.push(r);
+        status.push(s);
+    }
+    for (k, &e) in edges.iter().enumerate() {
+        let end = edges.get(k + 1).copied().unwrap_or(f64::INFINITY);
+        let s = at(e, end);
+        let last = status[status.len() - 1];
+        if !(s.0 || last.0) && s.1 == last.1 {
+            continue;
+        }
+        kept.push(e);
+        status.push(s);
+        if let Some(r) = view_swap(s.0, e, end, &mut g) {
+            kept.push(r);
+            status.push(s);
+        }
+    }
+}
+
 /// One comparator + switch channel prepared for a run.
 struct Channel<'a> {
     wta: &'a WtaParams,
@@ -400,15 +436,7 @@ impl<'a> Channel<'a> {
         let at = |start: f64, end: f64| {
             let tm = 0.5 * (start + end.min(start + 1.0));
             let view = |d: f64| if tm - d < 0.0 { dpi.i_init_a } else { track.value_at(dpi, tm - d) };
-            let (i_on, i_off) = (view(wta.delay_on_s), view(wta.delay_off_s));
-            let inside = |i: f64| (i - wta.threshold_a).abs() < 0.5 * wta.width_a;
-            if !(inside(i_on) || inside(i_off)) {
-                (false, wta.soft_output_delayed(i_on, i_off))
-            } else if let Some(x) = wta.decided_output(i_on, i_off) {
-                (false, x)
-            } else {
-                (true, f64::NAN)
-            }
+            wta.interval_status(view(wta.delay_on_s), view(wta.delay_off_s))
         };
         let g = |t: f64| {
             let view = |d: f64| if t - d < 0.0 { dpi.i_init_a } else { track.value_at(dpi, t - d) };
@@ -416,27 +444,7 @@ impl<'a> Channel<'a> {
         };
         let mut kept = Vec::with_capacity(edges.len());
         let mut status = Vec::with_capacity(edges.len() + 1);
-        let end = edges.first().copied().unwrap_or(f64::INFINITY);
-        let s = at(0.0, end);
-        status.push(s);
-        if let Some(r) = view_swap(s.0, 0.0, end, g) {
-            kept.push(r);
-            status.push(s);
-        }
-        for (k, &e) in edges.iter().enumerate() {
-            let end = edges.get(k + 1).copied().unwrap_or(f64::INFINITY);
-            let s = at(e, end);
-            let last = status[status.len() - 1];
-            if !(s.0 || last.0) && s.1 == last.1 {
-                continue;
-            }
-            kept.push(e);
-            status.push(s);
-            if let Some(r) = view_swap(s.0, e, end, g) {
-                kept.push(r);
-                status.push(s);
-            }
-        }
+        held_statuses(edges, at, g, &mut kept, &mut status);
         (kept, status)
     }
     fn next_edge(&self) -> f64 {
