@@ -395,6 +395,7 @@ fn item11_unwritable_outputs_are_found_first() {
     let t0 = std::time::Instant::now();
     fails_with(&run_in(d, &["fit", desc, "--out", "folder"]), &["folder: is a folder"]);
     fails_with(&run_in(d, &["fit", desc, "--out", "file/fit.yaml"]), &["file: is a file"]);
+    fails_with(&run_in(d, &["fit", desc, "--starts", "0", "--out", "fit.yaml"]), &["--starts", "1 to 1000"]);
     fails_with(&run_in(d, &["train", "--out", "file/T"]), &["file: is a file"]);
     assert!(t0.elapsed().as_secs_f64() < 10.0, "errors came after the work");
     assert_eq!(names(d), vec!["file", "folder"]);

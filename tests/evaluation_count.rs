@@ -14,7 +14,8 @@ use common::small_problem;
 #[test]
 fn every_solver_evaluation_is_one_simulation_run() {
     let (problem, start) = small_problem(&[("capacitor.c_f", 1e-12, 20e-12, Scale::Log)]);
-    let solver = SolverSpec { particles: 6, global_iterations: 5, local_iterations: 20, local_restarts: 0, seed: 1 };
+    let solver =
+        SolverSpec { particles: 6, global_iterations: 5, local_iterations: 20, local_restarts: 0, seed: 1, starts: 1 };
 
     let sims_before = simulations_run();
     let s = solve_staged(&problem, &start, &solver, &[], &|_| {}).unwrap();

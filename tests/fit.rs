@@ -53,7 +53,14 @@ fn parameter_recovery_from_noisy_synthetic_waveforms() {
     let start_params = stc_synapse::params::load_circuit("cadence-fig17").unwrap();
     let start: Vec<f64> = params.iter().map(|f| start_params.get(&f.key).unwrap().clamp(f.lower, f.upper)).collect();
     let problem = FitProblem::new(start_params, params.clone(), spikes, targets, vec![1.0; 3], vec![0.0; 3]);
-    let solver = SolverSpec { particles: 24, global_iterations: 60, local_iterations: 800, local_restarts: 2, seed: 3 };
+    let solver = SolverSpec {
+        particles: 24,
+        global_iterations: 60,
+        local_iterations: 800,
+        local_restarts: 2,
+        seed: 3,
+        starts: 1,
+    };
     let sol = solve_staged(&problem, &start, &solver, &[], &|_| {}).unwrap().solution;
     let want = [1.1e-3, 1.4e-3, 0.3e-3, 0.8e-3, 5.5e-12];
     // Stated tolerances: delays within 30 us, time constants and C within 5 % (1 % uniform noise on each point).
@@ -76,13 +83,50 @@ fn a_staged_fit_never_ends_above_its_start() {
         signals: vec!["i_hp".into()],
         keys: vec!["capacitor.c_f".into()],
     }];
-    let solver = SolverSpec { particles: 4, global_iterations: 2, local_iterations: 0, local_restarts: 0, seed: 1 };
+    let solver =
+        SolverSpec { particles: 4, global_iterations: 2, local_iterations: 0, local_restarts: 0, seed: 1, starts: 1 };
     let sol = solve_staged(&problem, &[truth], &solver, &stages, &|_| {}).unwrap();
     let start_cost = sol.stages[0].cost_after;
     let joint = sol.stages.last().unwrap();
     assert!(joint.cost_before > start_cost, "the stage must have made things worse for this test: {sol:?}");
     assert!(sol.solution.cost <= start_cost, "ended at {} above the start's {start_cost}", sol.solution.cost);
     assert_eq!(sol.solution.values, vec![truth]);
+}
+
+/// `solver.starts`: K starts are K single-start fits with seeds seed .. seed + K - 1; the lowest final cost wins
+/// (the earliest seed among equal costs), every start's evaluations are counted, and a last stage row holds the
+/// other starts' evaluations.
+#[test]
+fn several_starts_keep_the_best_single_start_and_count_them_all() {
+    let (problem, start) = small_problem(&[
+        ("capacitor.c_f", 1e-12, 20e-12, Scale::Log),
+        ("pot_switch.tau_rise_s", 1e-5, 2e-3, Scale::Log),
+    ]);
+    let one = |seed: u64| {
+        let solver =
+            SolverSpec { particles: 3, global_iterations: 1, local_iterations: 4, local_restarts: 0, seed, starts: 1 };
+        solve_staged(&problem, &start, &solver, &[], &|_| {}).unwrap()
+    };
+    let singles: Vec<_> = (7..10).map(one).collect();
+    let costs: Vec<f64> = singles.iter().map(|s| s.solution.cost).collect();
+    // The test needs starts that end differently, else it cannot tell a best from a first.
+    assert!(costs.iter().any(|&c| c != costs[0]), "all three seeds end at the same cost: {costs:?}");
+    let best = (0..3).fold(0, |b, k| if costs[k] < costs[b] { k } else { b });
+    let solver =
+        SolverSpec { particles: 3, global_iterations: 1, local_iterations: 4, local_restarts: 0, seed: 7, starts: 3 };
+    let named = std::sync::Mutex::new(Vec::new());
+    let multi = solve_staged(&problem, &start, &solver, &[], &|s| named.lock().unwrap().push(s.to_string())).unwrap();
+    assert_eq!(multi.seed, 7 + best as u64);
+    assert_eq!(multi.solution.cost, costs[best]);
+    assert_eq!(multi.solution.values, singles[best].solution.values);
+    let total: u64 = singles.iter().map(|s| s.solution.evaluations).sum();
+    assert_eq!(multi.solution.evaluations, total);
+    assert_eq!(multi.stages.iter().map(|st| st.evaluations).sum::<u64>(), total, "{:?}", multi.stages);
+    let last = multi.stages.last().unwrap();
+    assert_eq!(last.name, "other 2 starts");
+    let others_best = (0..3).filter(|&k| k != best).map(|k| costs[k]).fold(f64::INFINITY, f64::min);
+    assert_eq!(last.cost_after, others_best);
+    assert!(named.lock().unwrap().iter().any(|s| s == "start 3 of 3 (seed 9)"), "{:?}", named.lock().unwrap());
 }
 
 /// Both Cadence sets as one problem (the Fig. 11(b) run with its overrides), as `stc fit A B` builds it.
@@ -259,7 +303,14 @@ fn recovery_covered(seed: u64) -> Vec<(String, bool)> {
     let start: Vec<f64> = params.iter().map(|f| start_params.get(&f.key).unwrap()).collect();
     let n = targets.len();
     let problem = FitProblem::new_sets(start_params, params.clone(), runs, targets, vec![1.0; n], vec![0.0; n]);
-    let solver = SolverSpec { particles: 8, global_iterations: 8, local_iterations: 1000, local_restarts: 3, seed: 5 };
+    let solver = SolverSpec {
+        particles: 8,
+        global_iterations: 8,
+        local_iterations: 1000,
+        local_restarts: 3,
+        seed: 5,
+        starts: 1,
+    };
     let sol = solve_staged(&problem, &start, &solver, &[], &|_| {}).unwrap().solution;
     let resid = |v: &[f64]| problem.residuals(&problem.params_with(v));
     let lower: Vec<f64> = params.iter().map(|f| f.lower).collect();

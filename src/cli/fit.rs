@@ -40,6 +40,11 @@ pub struct FitArgs {
     /// Seed of the particle swarm (default: the spec's).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Independent starts (default: the spec's `solver.starts`, else 1): the whole fit runs with seeds SEED,
+    /// SEED + 1, ... and keeps the lowest cost; every start's evaluations are counted. The swarm does not reach
+    /// the same optimum from every seed.
+    #[arg(long, value_name = "K")]
+    pub starts: Option<usize>,
     /// Output parameter file, e.g. fits/NAME.yaml.
     #[arg(long)]
     pub out: PathBuf,
@@ -220,6 +225,12 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
     if let Some(s) = a.seed {
         spec.solver.seed = s;
     }
+    if let Some(k) = a.starts {
+        if !(1..=1000).contains(&k) {
+            return Err(format!("--starts must be 1 to 1000, found {k}").into());
+        }
+        spec.solver.starts = k;
+    }
     let start_name = a
         .params
         .clone()
@@ -363,9 +374,9 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
         start: start_name.clone(),
         inputs_sha256: sets.iter().flat_map(|w| w.file_sha256.clone()).collect(),
         solver: format!(
-            "argmin ParticleSwarm ({} particles, seed {}) then NelderMead on logit-transformed parameters; stages: {}",
+            "argmin ParticleSwarm ({} particles, {}) then NelderMead on logit-transformed parameters; stages: {}",
             spec.solver.particles,
-            spec.solver.seed,
+            seeds_text(&spec.solver, result.seed),
             result.stages.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(" -> ")
         ),
         iterations_global: sol.global_iterations,
@@ -422,8 +433,9 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
             ),
             format!("start: `{start_name}`; spec: `{}`; output: `{}`", spec_path.display(), a.out.display()),
             format!(
-                "solver: particle swarm ({} particles, seed {}) then Nelder-Mead on logit-transformed parameters",
-                spec.solver.particles, spec.solver.seed
+                "solver: particle swarm ({} particles, {}) then Nelder-Mead on logit-transformed parameters",
+                spec.solver.particles,
+                seeds_text(&spec.solver, result.seed)
             ),
             format!("cost {:.4e} -> {:.4e}, {:.1} s; {evaluation_line}", sol.cost_start, sol.cost, wall),
             format!(
@@ -685,4 +697,14 @@ struct Provenance {
     wall_s: f64,
     nrmse: std::collections::BTreeMap<String, Option<f64>>,
     fitted: Vec<FittedParam>,
+}
+
+/// "seed S", or with several starts "seeds S..S+K-1, best S'".
+fn seeds_text(solver: &crate::fit::spec::SolverSpec, won: u64) -> String {
+    if solver.starts > 1 {
+        let last = solver.seed.wrapping_add(solver.starts as u64 - 1);
+        format!("{} starts, seeds {}..{}, best seed {won}", solver.starts, solver.seed, last)
+    } else {
+        format!("seed {}", solver.seed)
+    }
 }

@@ -119,6 +119,7 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
             spec: None,
             free: vec![],
             seed: None,
+            starts: None,
             out: path.clone(),
             report: Some(out.join("fit")),
             force: false,

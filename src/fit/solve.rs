@@ -138,15 +138,66 @@ pub struct StageReport {
 /// Result of a staged fit: the final solution and a line per stage for the report.
 #[derive(Clone, Debug)]
 pub struct StagedSolution {
-    /// Final solution over all free parameters; its `evaluations` is the total over all stages.
+    /// Final solution over all free parameters; its `evaluations` is the total over all stages (and all starts).
     pub solution: Solution,
-    /// Each block-wise stage, then the joint one.
+    /// Each block-wise stage, then the joint one, of the start that won; with several starts a last row counts
+    /// the other starts' evaluations (its costs: the start cost and the best of them).
     pub stages: Vec<StageReport>,
+    /// Seed of the start that won (the spec's seed with one start).
+    pub seed: u64,
 }
 
-/// Fit block by block (each stage on its own signals with the other parameters held), then all jointly.
-/// `on_stage` is told each stage's name before it starts.
+/// Fit block by block (each stage on its own signals with the other parameters held), then all jointly;
+/// `solver.starts` times with seeds `seed`, `seed + 1`, ..., keeping the lowest final cost (the earliest seed
+/// among equal costs). `on_stage` is told each stage's name before it starts.
 pub fn solve_staged(
+    problem: &FitProblem,
+    start: &[f64],
+    solver: &SolverSpec,
+    stages: &[super::spec::Stage],
+    on_stage: &dyn Fn(&str),
+) -> Result<StagedSolution, SolveError> {
+    let starts = solver.starts.max(1);
+    let mut best: Option<StagedSolution> = None;
+    let (mut others, mut others_best, mut git, mut lit) = (0u64, f64::INFINITY, 0u64, 0u64);
+    for k in 0..starts {
+        let seed = solver.seed.wrapping_add(k as u64);
+        if starts > 1 {
+            on_stage(&format!("start {} of {starts} (seed {seed})", k + 1));
+        }
+        let one = SolverSpec { seed, starts: 1, ..solver.clone() };
+        let s = solve_staged_once(problem, start, &one, stages, on_stage)?;
+        let (loser, winner) = match best.take() {
+            Some(b) if b.solution.cost <= s.solution.cost => (s, b),
+            Some(b) => (b, s),
+            None => {
+                best = Some(s);
+                continue;
+            }
+        };
+        others += loser.solution.evaluations;
+        others_best = others_best.min(loser.solution.cost);
+        git += loser.solution.global_iterations;
+        lit += loser.solution.local_iterations;
+        best = Some(winner);
+    }
+    let mut b = best.expect("at least one start");
+    if starts > 1 {
+        b.stages.push(StageReport {
+            name: format!("other {} starts", starts - 1),
+            cost_before: b.solution.cost_start,
+            cost_after: others_best,
+            evaluations: others,
+        });
+        b.solution.evaluations += others;
+        b.solution.global_iterations += git;
+        b.solution.local_iterations += lit;
+    }
+    Ok(b)
+}
+
+/// One start of [`solve_staged`] with `solver.seed`.
+fn solve_staged_once(
     problem: &FitProblem,
     start: &[f64],
     solver: &SolverSpec,
@@ -213,5 +264,5 @@ pub fn solve_staged(
     s.evaluations += evaluations + 1;
     s.global_iterations += git;
     s.local_iterations += lit;
-    Ok(StagedSolution { solution: s, stages: report })
+    Ok(StagedSolution { solution: s, stages: report, seed: solver.seed })
 }

@@ -65,10 +65,19 @@ pub struct SolverSpec {
     pub local_restarts: usize,
     /// Seed of the swarm (same seed, same fit).
     pub seed: u64,
+    /// Independent starts: the whole staged fit is run with seeds `seed`, `seed + 1`, ... and the lowest final
+    /// cost is kept (the swarm does not reach the same optimum from every seed; README "Calibration"). Every
+    /// start's evaluations are counted. Default 1.
+    #[serde(default = "default_starts")]
+    pub starts: usize,
 }
 
 fn default_restarts() -> usize {
     2
+}
+
+fn default_starts() -> usize {
+    1
 }
 
 /// A fit spec.
@@ -168,6 +177,13 @@ impl FitSpec {
         }
         if spec.parameters.is_empty() {
             return Err(SpecError::Param { path: path.into(), key: "-".into(), message: "no free parameters".into() });
+        }
+        if !(1..=1000).contains(&spec.solver.starts) {
+            return Err(SpecError::Param {
+                path: path.into(),
+                key: "solver.starts".into(),
+                message: format!("expected 1 to 1000 independent starts, found {}", spec.solver.starts),
+            });
         }
         if spec.solver.particles < 2 {
             return Err(SpecError::Param {
@@ -302,5 +318,11 @@ mod tests {
             format!("{base}  - {{key: dpi.tau_s, lower: 1.0, upper: 2.0, scale: log, role: bias, colour: red}}\n");
         let e = FitSpec::parse(&typo, "s.yaml", &[]).unwrap_err().to_string();
         assert!(e.starts_with("s.yaml:4:"), "{e}");
+        let param = "  - {key: dpi.tau_s, lower: 1.0e-3, upper: 2.0e-2, scale: log, role: property}\n";
+        let ok = FitSpec::parse(&format!("{base}{param}"), "s.yaml", &[]).unwrap();
+        assert_eq!(ok.solver.starts, 1, "one start unless the spec asks for more");
+        let zero = format!("{}{param}", base.replace("seed: 1}", "seed: 1, starts: 0}"));
+        let e = FitSpec::parse(&zero, "s.yaml", &[]).unwrap_err().to_string();
+        assert!(e.contains("solver.starts") && e.contains("1 to 1000"), "{e}");
     }
 }
