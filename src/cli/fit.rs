@@ -377,7 +377,13 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
             "argmin ParticleSwarm ({} particles, {}) then NelderMead on logit-transformed parameters; stages: {}",
             spec.solver.particles,
             seeds_text(&spec.solver, result.seed),
-            result.stages.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(" -> ")
+            result
+                .stages
+                .iter()
+                .map(|s| s.name.as_str())
+                .filter(|n| !n.starts_with("other "))
+                .collect::<Vec<_>>()
+                .join(" -> ")
         ),
         iterations_global: sol.global_iterations,
         iterations_local: sol.local_iterations,
@@ -497,8 +503,9 @@ fn cross_validation(
     let labels: Vec<String> = joint.targets.iter().map(|t| label(joint, t)).collect();
     let mut md = String::from(
         "\n## Cross-validation (fit on one set alone, NRMSE on every set)\n\nEach row is a fit with the same \
-         spec on one set only (free parameters without effect on that set held at their start values); the \
-         columns are its NRMSE on every set's signals, shown as they are.\n\n| fitted on | ",
+         spec (and the same number of solver starts) on one set only (free parameters without effect on that set \
+         held at their start values); the columns are its NRMSE on every set's signals, shown as they are. These \
+         fits' evaluations are not in the counts above.\n\n| fitted on | ",
     );
     md += &labels.join(" | ");
     md += " |\n|---|";

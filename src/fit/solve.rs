@@ -184,7 +184,7 @@ pub fn solve_staged(
     let mut b = best.expect("at least one start");
     if starts > 1 {
         b.stages.push(StageReport {
-            name: format!("other {} starts", starts - 1),
+            name: format!("other {} starts (not kept; cost after: the best of them)", starts - 1),
             cost_before: b.solution.cost_start,
             cost_after: others_best,
             evaluations: others,
