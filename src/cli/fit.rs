@@ -226,8 +226,8 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
         spec.solver.seed = s;
     }
     if let Some(k) = a.starts {
-        if !(1..=1000).contains(&k) {
-            return Err(format!("--starts must be 1 to 1000, found {k}").into());
+        if !(1..=crate::fit::spec::MAX_STARTS).contains(&k) {
+            return Err(format!("--starts must be 1 to {}, found {k}", crate::fit::spec::MAX_STARTS).into());
         }
         spec.solver.starts = k;
     }
@@ -377,13 +377,7 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
             "argmin ParticleSwarm ({} particles, {}) then NelderMead on logit-transformed parameters; stages: {}",
             spec.solver.particles,
             seeds_text(&spec.solver, result.seed),
-            result
-                .stages
-                .iter()
-                .map(|s| s.name.as_str())
-                .filter(|n| !n.starts_with("other "))
-                .collect::<Vec<_>>()
-                .join(" -> ")
+            result.winner_stages().iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(" -> ")
         ),
         iterations_global: sol.global_iterations,
         iterations_local: sol.local_iterations,

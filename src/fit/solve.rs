@@ -145,6 +145,15 @@ pub struct StagedSolution {
     pub stages: Vec<StageReport>,
     /// Seed of the start that won (the spec's seed with one start).
     pub seed: u64,
+    /// Starts run (`solver.starts`, at least 1).
+    pub starts: usize,
+}
+
+impl StagedSolution {
+    /// The winning start's own stages (without the other starts' row).
+    pub fn winner_stages(&self) -> &[StageReport] {
+        &self.stages[..self.stages.len() - usize::from(self.starts > 1)]
+    }
 }
 
 /// Fit block by block (each stage on its own signals with the other parameters held), then all jointly;
@@ -193,6 +202,7 @@ pub fn solve_staged(
         b.solution.global_iterations += git;
         b.solution.local_iterations += lit;
     }
+    b.starts = starts;
     Ok(b)
 }
 
@@ -264,5 +274,5 @@ fn solve_staged_once(
     s.evaluations += evaluations + 1;
     s.global_iterations += git;
     s.local_iterations += lit;
-    Ok(StagedSolution { solution: s, stages: report, seed: solver.seed })
+    Ok(StagedSolution { solution: s, stages: report, seed: solver.seed, starts: 1 })
 }

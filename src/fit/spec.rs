@@ -80,6 +80,9 @@ fn default_starts() -> usize {
     1
 }
 
+/// Most independent starts a fit accepts (`solver.starts`, `stc fit --starts`).
+pub const MAX_STARTS: usize = 1000;
+
 /// A fit spec.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -178,11 +181,11 @@ impl FitSpec {
         if spec.parameters.is_empty() {
             return Err(SpecError::Param { path: path.into(), key: "-".into(), message: "no free parameters".into() });
         }
-        if !(1..=1000).contains(&spec.solver.starts) {
+        if !(1..=MAX_STARTS).contains(&spec.solver.starts) {
             return Err(SpecError::Param {
                 path: path.into(),
                 key: "solver.starts".into(),
-                message: format!("expected 1 to 1000 independent starts, found {}", spec.solver.starts),
+                message: format!("expected 1 to {MAX_STARTS} independent starts, found {}", spec.solver.starts),
             });
         }
         if spec.solver.particles < 2 {

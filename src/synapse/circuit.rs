@@ -1235,7 +1235,7 @@ mod tests {
                 let q_early = p.early_charge(&s, t_end).q_total_c;
                 let (e_sim, e_early) = ((q_sim - q_ref).abs() / gross, (q_sim - q_early).abs() / gross);
                 println!(
-                    "{name} lag {:+.3} ms, end {t_end} s: net {:.6e} C (gross {:.4e}); simulate - reference {:.2e}, simulate - early_charge {:.2e}, early_charge - reference {:.2e} of gross; net rel {:.2e}",
+                    "{name} lag {:+.3} ms: net {:.6e} C (gross {:.4e}); simulate - reference {:.2e}, simulate - early_charge {:.2e}, early_charge - reference {:.2e} of gross; net rel {:.2e}",
                     lag * 1e3,
                     q_ref,
                     gross,
