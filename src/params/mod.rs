@@ -17,6 +17,7 @@ pub const PRESETS: &[(&str, &str)] = &[
     ("thesis-fig9", include_str!("../../presets/thesis-fig9.yaml")),
     ("thesis-network", include_str!("../../presets/thesis-network.yaml")),
     ("mnist-network", include_str!("../../presets/mnist-network.yaml")),
+    ("mnist-robust", include_str!("../../presets/mnist-robust.yaml")),
     ("cadence-fig17", include_str!("../../presets/cadence-fig17.yaml")),
     ("reference", include_str!("../../presets/reference.yaml")),
     ("luboeinski-tetzlaff", include_str!("../../presets/luboeinski-tetzlaff.yaml")),
