@@ -10,8 +10,8 @@
 //!   to these thresholds) are longer than Appendix D's sub-millisecond threshold excursions; fitted with slew-charge
 //!   comparators instead (fits/cadence-fig17-slew.yaml), no sample moves v_h. That is a property of the calibrated
 //!   circuit at those biases, tested here as a finding, with the controls that remove it (delays or charges zero).
-//! - `mnist-robust`, the biases for a synapse with device mismatch, keeps the signs with the calibration and keeps
-//!   its margins under 10 % current mismatch, where `mnist-network` does not.
+//! - `mnist-robust`, the biases for a synapse with device mismatch, keeps the signs with the calibration, and under
+//!   10 % current mismatch far more of its synapses keep a working rule than `mnist-network`'s.
 
 use stc_synapse::cli::train::synapse;
 use stc_synapse::network::rule::{fig14, Fig14};
@@ -170,14 +170,15 @@ fn rule_under_mismatch_reduces_to_the_nominal_table_at_zero_sigma() {
     assert_eq!(mismatched_synapses(&syn, 50, 1, 0.0, Some(&file)), mismatched_synapses(&syn, 50, 1, 0.1, None));
 }
 
-/// Why `mnist-network` loses most of its accuracy under device mismatch and `mnist-robust` much less (README
-/// "Device mismatch", `bash scripts/mismatch-tables`): a neuron is silent in most training samples, so its synapses
-/// mostly see pre-only samples. `mnist-network`'s pre-only depression sits just under what one sample's recovery
-/// gives back (a knife edge); with 10 % current mismatch a large share of synapses move further than recovery
-/// brings back on a pre-only sample and run to a rail, and some potentiate less on a paired than on a post-only
-/// sample. `mnist-robust` keeps its depression far below recovery and its calcium levels away from the thresholds,
-/// so few do either (its pre-only calcium ripple reaches I_THPOT, and a few synapses potentiate on it). Same 400 synapses
-/// per preset as `stc rule --mismatch-sigma 0.1` (seed 1, default calibration). Printed: both spreads.
+/// How the rule of the two network presets spreads under 10 % current mismatch (same 400 synapses as `stc rule
+/// --mismatch-sigma 0.1`, seed 1, default calibration). `mnist-network`'s calcium levels sit close to its thresholds
+/// (its I_THPOT window is 34 to 39 pA, and the pre-only calcium only just crosses I_THDEP), so mismatched synapses
+/// include paired samples that depress, post-only samples that potentiate, and synapses whose paired sample ends
+/// below their post-only one (inverted: when their neuron fires they favour the pixels that were off).
+/// `mnist-robust` keeps its levels away from the thresholds: its paired samples potentiate, by at least a tenth of
+/// the nominal amount, in nearly every synapse, its post-only samples never potentiate, and almost none inverts.
+/// What that does to the network's accuracy is measured by `bash scripts/mismatch-tables` (README "Device
+/// mismatch"), not here. Printed: both spreads.
 #[test]
 fn robust_preset_keeps_its_margins_under_mismatch_where_mnist_network_does_not() {
     use stc_synapse::network::net::mismatched_synapses;
@@ -187,26 +188,17 @@ fn robust_preset_keeps_its_margins_under_mismatch_where_mnist_network_does_not()
         let (syn, t) = table(preset, None);
         let tables: Vec<Fig14> = mismatched_synapses(&syn, 400, 1, 0.1, None).iter().map(|p| fig14(p, &cfg)).collect();
         let s = Fig14Spread::of(&tables, TOL_V);
-        eprintln!(
-            "{preset}, 10 % mismatch:\n{}pre-only runaway {:.1} %, inverted {:.1} %",
-            s.markdown(),
-            100.0 * s.pre_only_runaway_share,
-            100.0 * s.inverted_share
-        );
+        eprintln!("{preset}, 10 % mismatch:\n{}inverted {:.1} %", s.markdown(), 100.0 * s.inverted_share);
         (t, s)
     };
     let (tn, n) = spread("mnist-network");
     let (tr, r) = spread("mnist-robust");
-    // Nominal: both keep the thesis' signs with the calibration; mnist-network's pre-only depression is within 15 %
-    // of one sample's recovery, mnist-robust's depressions are a small fraction of it.
     assert!(tn.signs_hold(TOL_V) && tr.signs_hold(TOL_V), "{}\n{}", tn.markdown(), tr.markdown());
-    assert!(-tn.pre_only_v > 0.85 * tn.recovery_up_v, "{tn:?}");
-    assert!(-tr.pre_only_v < 0.2 * tr.recovery_up_v && -tr.post_only_v < 0.6 * tr.recovery_up_v, "{tr:?}");
-    assert!(tr.paired_v > 0.5 * tn.paired_v, "the robust preset still learns: {tr:?}");
-    // Under mismatch.
-    assert!(n.pre_only_runaway_share > 0.3 && n.inverted_share > 0.05, "{n:?}");
-    assert!(r.pre_only_runaway_share < 0.05 && r.inverted_share < 0.01, "{r:?}");
+    assert!(tr.paired_v > 0.5 * tn.paired_v, "the robust preset still potentiates: {tr:?}");
+    assert!(n.inverted_share > 0.05 && n.paired.p05_v < 0.0 && n.post_only.p95_v > TOL_V, "{n:?}");
+    assert!(r.inverted_share < 0.01, "{r:?}");
     assert!(r.paired.right_sign_share > 0.97 && r.paired.p05_v > 0.1 * tr.paired_v, "{r:?}");
+    assert!(r.post_only.p95_v <= TOL_V, "{r:?}");
 }
 
 /// The Appendix D finding is not an artefact of the delay model. Fitted to Fig. 17 with slew-charge comparators (on

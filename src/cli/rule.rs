@@ -100,14 +100,7 @@ pub fn run(a: RuleArgs) -> Result<(), CliError> {
             100.0 * s.all_signs_share
         );
         print!("{}", s.markdown());
-        println!(
-            "pre-only sample moving v_h further than one sample's recovery brings it back ({:.1} mV up / {:.1} mV down \
-             nominal; such a synapse runs to a rail in a network): {:.1} %; paired at or below post-only (inverted): {:.1} %",
-            1e3 * t.recovery_up_v,
-            1e3 * t.recovery_down_v,
-            100.0 * s.pre_only_runaway_share,
-            100.0 * s.inverted_share
-        );
+        println!("paired sample ending below post-only (inverted): {:.1} %", 100.0 * s.inverted_share);
         Some(s)
     } else {
         None
