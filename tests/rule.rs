@@ -11,7 +11,8 @@
 //!   comparators instead (fits/cadence-fig17-slew.yaml), no sample moves v_h. That is a property of the calibrated
 //!   circuit at those biases, tested here as a finding, with the controls that remove it (delays or charges zero).
 //! - `mnist-robust`, the biases for a synapse with device mismatch, keeps the signs with the calibration, and under
-//!   10 % current mismatch far more of its synapses keep a working rule than `mnist-network`'s.
+//!   10 % current mismatch more of its synapses potentiate on pairing and fewer invert than `mnist-network`'s (by
+//!   all four signs it does no better: its pre-only change is near zero).
 
 use stc_synapse::cli::train::synapse;
 use stc_synapse::network::rule::{fig14, Fig14};
@@ -175,8 +176,9 @@ fn rule_under_mismatch_reduces_to_the_nominal_table_at_zero_sigma() {
 /// (its I_THPOT window is 34 to 39 pA, and the pre-only calcium only just crosses I_THDEP), so mismatched synapses
 /// include paired samples that depress, post-only samples that potentiate, and synapses whose paired sample ends
 /// below their post-only one (inverted: when their neuron fires they favour the pixels that were off).
-/// `mnist-robust` keeps its levels away from the thresholds: its paired samples potentiate, by at least a tenth of
-/// the nominal amount, in nearly every synapse, its post-only samples never potentiate, and almost none inverts.
+/// `mnist-robust` keeps its levels away from the thresholds: more than 97 % of its synapses potentiate on a paired
+/// sample and at least 95 % by a tenth of the nominal amount or more, at most 5 % potentiate on a post-only sample,
+/// and fewer than 1 % invert.
 /// What that does to the network's accuracy is measured by `bash scripts/mismatch-tables` (README "Device
 /// mismatch"), not here. Printed: both spreads.
 #[test]
