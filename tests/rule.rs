@@ -173,7 +173,7 @@ fn rule_under_mismatch_reduces_to_the_nominal_table_at_zero_sigma() {
 
 /// How the rule of the two network presets spreads under 10 % current mismatch (same 400 synapses as `stc rule
 /// --mismatch-sigma 0.1`, seed 1, default calibration). `mnist-network`'s calcium levels sit close to its thresholds
-/// (its I_THPOT window is 34 to 39 pA, and the pre-only calcium only just crosses I_THDEP), so mismatched synapses
+/// (its I_THPOT window is 34 to 39 pA with ideal and calibrated blocks), so mismatched synapses
 /// include paired samples that depress, post-only samples that potentiate, and synapses whose paired sample ends
 /// below their post-only one (inverted: when their neuron fires they favour the pixels that were off).
 /// `mnist-robust` keeps its levels away from the thresholds: more than 97 % of its synapses potentiate on a paired

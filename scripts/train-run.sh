@@ -1,0 +1,24 @@
+# Sourced by scripts/network-tables and scripts/mismatch-tables (not run on its own): the zeros/ones arguments and
+# `run NAME ARGS...`, which runs `$STC train ARGS... --out $OUT/NAME --force` (log in $OUT/NAME.log, shown on failure)
+# and prints one line "NAME: early / late % (spike share early / late, z share early / late, gain max early / late)".
+# The caller sets STC and OUT and has cd'ed to the repository root.
+Z01=(--train-csv data/thesis-mnist-0-1/mnist_train_0_1_16th.csv --test-csv data/thesis-mnist-0-1/mnist_test_0_1_100_rows.csv --n-train 170)
+run() {
+    local name="$1"; shift
+    $STC train "$@" --out "$OUT/$name" --force >"$OUT/$name.log" 2>&1 || { cat "$OUT/$name.log" >&2; exit 1; }
+    python3 - "$OUT/$name/summary.yaml" "$name" <<'PY'
+import sys, re
+s = open(sys.argv[1]).read()
+def top(k):
+    m = re.search(r"^%s: (\S+)" % k, s, re.M)
+    return float(m.group(1))
+def mem(which, k):
+    block = s.split("memory_%s:" % which, 1)[1]
+    return float(re.search(r"^  %s: (\S+)" % k, block, re.M).group(1))
+print("%-34s %5.1f / %5.1f %%  spikes %5.1f / %5.1f %%  z share %5.1f / %5.1f %%  gain max %6.2f / %6.2f" % (
+    sys.argv[2], 100 * top("accuracy_early"), 100 * top("accuracy_late"),
+    100 * top("output_spike_share_early"), 100 * top("output_spike_share_late"),
+    100 * mem("early", "share_z"), 100 * mem("late", "share_z"),
+    mem("early", "gain_max"), mem("late", "gain_max")))
+PY
+}
