@@ -96,7 +96,8 @@ pub struct TrainArgs {
     /// Spike encoding of the pixels.
     #[arg(long, value_enum, default_value = "regular")]
     pub encoding: Encoding,
-    /// Seed (Poisson trains, initial mismatch, test trains).
+    /// Seed: the initial v_h (normal, sd 10 mV around V_H0), the mismatch draw, and Poisson trains
+    /// (training, test, re-adaptation); with regular trains and no mismatch only the initial v_h.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Exact synapse updates: every synapse replays each sample step by step on the single-synapse simulation's
