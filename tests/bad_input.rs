@@ -845,3 +845,24 @@ fn rule_mismatch_errors_come_before_work() {
     }
     assert_eq!(names(dir.path()), vec!["m.yaml"]);
 }
+
+// `stc train --set-network KEY=VALUE`: an unknown key, a key with its own flag, a wrong type or an out-of-range
+// value is refused before any data is read, naming the key; nothing is written.
+#[test]
+fn set_network_errors_name_the_key_before_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str); 6] = [
+        ("gain_target=4e-3", "unknown key `gain_target` (expected one of: "),
+        ("per_class=3", "`per_class` has its own flag, --per-class"),
+        ("lif.tau_syn_s=abc", "expected f64 (in lif.tau_syn_s=abc)"),
+        ("gain_range=0.5", "gain_range must be a finite factor >= 1, found 0.5"),
+        ("max_rate_hz=1e9", "spikes per input and sample; at most 10,000"),
+        ("lif", "--set-network expects KEY=VALUE, found `lif`"),
+    ];
+    for (set, want) in cases {
+        // --n-train 0 would fail later, at the data: the setting must be refused first.
+        let o = run_in(dir.path(), &["train", "--set-network", set, "--train-csv", "missing.csv", "--out", "t"]);
+        fails_with(&o, &[want]);
+    }
+    assert_eq!(names(dir.path()), Vec::<String>::new());
+}

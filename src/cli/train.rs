@@ -116,6 +116,11 @@ pub struct TrainArgs {
     /// from --seed. Circuit model, without --exact or --ablate surrogate.
     #[arg(long, value_name = "FILE")]
     pub mismatch: Option<PathBuf>,
+    /// Set one network setting by its key in `summary.yaml`'s `network:` block, e.g. `gain_target_v=4e-3`,
+    /// `theta_plus_v=2e-4`, `lif.tau_syn_s=5e-3` (SI units in the key; repeatable; applied after the other
+    /// flags, so it wins over them). Unknown keys are an error that lists the known ones.
+    #[arg(long = "set-network", value_name = "KEY=VALUE")]
+    pub set_network: Vec<String>,
     /// Output directory.
     #[arg(long)]
     pub out: PathBuf,
@@ -285,6 +290,56 @@ pub fn write_outcome(
     Ok(())
 }
 
+/// Apply `--set-network KEY=VALUE` settings to `cfg`: the key is a path in the configuration as `summary.yaml`
+/// writes it (`lif.i_bg_a`), the value a YAML scalar; the result must deserialise as a configuration again, so a
+/// wrong type is an error naming the key.
+pub fn set_network(cfg: NetConfig, sets: &[String]) -> Result<NetConfig, CliError> {
+    if sets.is_empty() {
+        return Ok(cfg);
+    }
+    let mut root = serde_yaml::to_value(&cfg)?;
+    for item in sets {
+        let Some((key, value)) = item.split_once('=') else {
+            return Err(format!("--set-network expects KEY=VALUE, found `{item}`").into());
+        };
+        let key = key.trim();
+        if let Some((_, flag)) = OWN_FLAG.iter().find(|(k, _)| *k == key) {
+            return Err(format!("--set-network: `{key}` has its own flag, {flag}").into());
+        }
+        let parsed: serde_yaml::Value = serde_yaml::from_str(value.trim())
+            .map_err(|e| format!("--set-network {key}: value `{value}` is not a YAML scalar ({e})"))?;
+        let mut node = &mut root;
+        for part in key.trim().split('.') {
+            let map = node.as_mapping_mut().ok_or_else(|| format!("--set-network: `{key}` is not a setting"))?;
+            let known: Vec<String> = map.keys().filter_map(|k| k.as_str().map(str::to_string)).collect();
+            node = map
+                .get_mut(part)
+                .ok_or_else(|| format!("--set-network: unknown key `{key}` (expected one of: {})", known.join(", ")))?;
+        }
+        if node.is_mapping() || node.is_sequence() {
+            return Err(format!("--set-network: `{key}` is not a single value; set one of its keys").into());
+        }
+        *node = parsed;
+    }
+    let cfg: NetConfig =
+        serde_yaml::from_value(root).map_err(|e| format!("--set-network: {e} (in {})", sets.join(" ")))?;
+    cfg.check().map_err(|e| format!("--set-network: {e}"))?;
+    Ok(cfg)
+}
+
+/// Network settings that have their own flag (which checks them against the data and the model).
+const OWN_FLAG: [(&str, &str); 9] = [
+    ("classes", "--classes"),
+    ("per_class", "--per-class"),
+    ("encoding", "--encoding"),
+    ("seed", "--seed"),
+    ("late_phase", "--ablate late-phase"),
+    ("exact", "--exact"),
+    ("surrogate", "--ablate surrogate"),
+    ("mismatch_sigma", "--mismatch-sigma"),
+    ("mismatch_file", "--mismatch"),
+];
+
 /// Run `stc train`.
 pub fn run(a: TrainArgs) -> Result<(), CliError> {
     let stage = atomic::Stage::dir(&a.out, a.force)?;
@@ -295,6 +350,8 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     if let Some(n) = a.n_test {
         super::check::at_least_one("n-test", n)?;
     }
+    // The settings are checked before any data is read (and applied below, after the flags).
+    set_network(NetConfig::default(), &a.set_network)?;
     let reference = a.model == super::simulate::Model::Reference;
     let params_name =
         a.params.clone().unwrap_or_else(|| if reference { "reference".into() } else { "mnist-network".into() });
@@ -394,6 +451,7 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
             return Err("--mismatch-sigma needs the circuit model, without --exact or --ablate surrogate".into());
         }
     }
+    let cfg = set_network(cfg, &a.set_network)?;
     if cfg.exact && (reference || cfg.surrogate) {
         return Err("--exact needs the circuit model without --ablate surrogate".into());
     }
@@ -438,4 +496,23 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
         wall
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_network_changes_only_the_named_settings() {
+        let base = NetConfig::default();
+        let sets = ["gain_target_v=4e-3".to_string(), " lif.i_bg_a = 1.2e-10".to_string()];
+        let got = set_network(base.clone(), &sets).unwrap();
+        assert_eq!(got.gain_target_v, 4e-3);
+        assert_eq!(got.lif.i_bg_a, 1.2e-10);
+        let mut want = base;
+        want.gain_target_v = 4e-3;
+        want.lif.i_bg_a = 1.2e-10;
+        assert_eq!(serde_yaml::to_string(&got).unwrap(), serde_yaml::to_string(&want).unwrap());
+        assert!(set_network(NetConfig::default(), &["theta_tau_samples=-1".to_string()]).is_err());
+    }
 }

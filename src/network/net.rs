@@ -251,6 +251,78 @@ impl Default for NetConfig {
     }
 }
 
+impl NetConfig {
+    /// The numbers a run needs to make sense: every setting finite, durations, time constants and the neuron's
+    /// resistance positive, counts and increments not negative, the gain range at least 1. Returns what is wrong,
+    /// by key.
+    pub fn check(&self) -> Result<(), String> {
+        let l = &self.lif;
+        let positive = [
+            ("max_rate_hz", self.max_rate_hz),
+            ("presentation_s", self.presentation_s),
+            ("dt_s", self.dt_s),
+            ("lif.tau_m_s", l.tau_m_s),
+            ("lif.r_m_ohm", l.r_m_ohm),
+            ("lif.tau_syn_s", l.tau_syn_s),
+            ("lif.v_per_weight_v", l.v_per_weight_v),
+            ("accel", self.accel),
+        ];
+        let not_negative = [
+            ("gap_s", self.gap_s),
+            ("teacher_a", self.teacher_a),
+            ("consolidation_s", self.consolidation_s),
+            ("init_spread_v", self.init_spread_v),
+            ("lif.t_ref_s", l.t_ref_s),
+            ("theta_plus_v", self.theta_plus_v),
+            ("theta_tau_samples", self.theta_tau_samples),
+            ("balance_tau_samples", self.balance_tau_samples),
+            ("gain_tau_samples", self.gain_tau_samples),
+            ("gain_target_v", self.gain_target_v),
+        ];
+        let any = [
+            ("lif.v_rev_v", l.v_rev_v),
+            ("lif.v_reset_v", l.v_reset_v),
+            ("lif.v_th_v", l.v_th_v),
+            ("lif.i_bg_a", l.i_bg_a),
+        ];
+        for (k, x) in positive {
+            if !(x.is_finite() && x > 0.0) {
+                return Err(format!("{k} must be a finite number > 0, found {x}"));
+            }
+        }
+        for (k, x) in not_negative {
+            if !(x.is_finite() && x >= 0.0) {
+                return Err(format!("{k} must be a finite number >= 0, found {x}"));
+            }
+        }
+        for (k, x) in any {
+            if !x.is_finite() {
+                return Err(format!("{k} must be a finite number, found {x}"));
+            }
+        }
+        if !(self.gain_range.is_finite() && self.gain_range >= 1.0) {
+            return Err(format!("gain_range must be a finite factor >= 1, found {}", self.gain_range));
+        }
+        // Bounded work per sample (a typo of a few orders of magnitude is refused, not run for hours).
+        if self.max_rate_hz * self.presentation_s > 1e4 {
+            return Err(format!(
+                "max_rate_hz x presentation_s = {} spikes per input and sample; at most 10,000",
+                self.max_rate_hz * self.presentation_s
+            ));
+        }
+        if (self.presentation_s + self.gap_s) / self.dt_s > 1e7 || self.dt_s > self.presentation_s {
+            return Err(format!(
+                "dt_s {} must lie within presentation_s {} and give at most 1e7 neuron steps per sample",
+                self.dt_s, self.presentation_s
+            ));
+        }
+        if l.v_th_v <= l.v_reset_v {
+            return Err(format!("lif.v_th_v ({}) must lie above lif.v_reset_v ({})", l.v_th_v, l.v_reset_v));
+        }
+        Ok(())
+    }
+}
+
 fn yes() -> bool {
     true
 }
