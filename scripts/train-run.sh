@@ -1,8 +1,9 @@
-# Sourced by scripts/network-tables and scripts/mismatch-tables (not run on its own): the zeros/ones arguments and
+# Sourced by scripts/network-tables and scripts/mismatch-tables (not run on its own): the zeros/ones arguments (the
+# thesis CSVs, 170 training rows, the zeros/ones network's I_bg: `network::net::ZEROS_ONES_I_BG_A`) and
 # `run NAME ARGS...`, which runs `$STC train ARGS... --out $OUT/NAME --force` (log in $OUT/NAME.log, shown on failure)
 # and prints one line "NAME: early / late % (spike share early / late, z share early / late, gain max early / late)".
 # The caller sets STC and OUT and has cd'ed to the repository root.
-Z01=(--train-csv data/thesis-mnist-0-1/mnist_train_0_1_16th.csv --test-csv data/thesis-mnist-0-1/mnist_test_0_1_100_rows.csv --n-train 170)
+Z01=(--train-csv data/thesis-mnist-0-1/mnist_train_0_1_16th.csv --test-csv data/thesis-mnist-0-1/mnist_test_0_1_100_rows.csv --n-train 170 --i-bg 0.155e-9)
 run() {
     local name="$1"; shift
     $STC train "$@" --out "$OUT/$name" --force >"$OUT/$name.log" 2>&1 || { cat "$OUT/$name.log" >&2; exit 1; }

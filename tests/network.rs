@@ -23,12 +23,13 @@ fn calibration_is_carried_not_copied() {
 
 #[test]
 fn zeros_and_ones_learn_with_output_spikes_and_the_memory_moves_from_v_h_to_z() {
-    let o = zeros_ones(NetConfig { classes: vec![0, 1], ..NetConfig::default() });
-    // Measured 100 % early and 98 % late (README); the bars leave room for platform round-off, far above chance
-    // (50 %). The late test sees only z: consolidation must carry what was learned.
-    assert!(o.accuracy_early >= 0.9, "early {}", o.accuracy_early);
-    assert!(o.accuracy_late >= 0.9, "late {}", o.accuracy_late);
-    assert!(o.output_spike_share_early >= 0.95, "spiking share {}", o.output_spike_share_early);
+    let o = zeros_ones(NetConfig::zeros_ones());
+    // Issue 8's bar for zeros/ones: >= 99 % early and late on the thesis' 100 test rows (measured 99 / 99 % with
+    // seed 1, README), at most one miss in each test. The late test sees only z: consolidation must carry what was
+    // learned.
+    assert!(o.accuracy_early >= 0.99, "early {}", o.accuracy_early);
+    assert!(o.accuracy_late >= 0.99, "late {}", o.accuracy_late);
+    assert!(o.output_spike_share_early >= 0.99, "spiking share {}", o.output_spike_share_early);
     // At the late test v_h is back at V_H0: all of |w - w_rest| is in z.
     assert!(o.memory_early.share_v_h > 0.5, "{:?}", o.memory_early);
     assert_eq!(o.memory_late.share_v_h, 0.0, "{:?}", o.memory_late);
@@ -41,7 +42,7 @@ fn zeros_and_ones_learn_with_output_spikes_and_the_memory_moves_from_v_h_to_z() 
 
 #[test]
 fn without_the_late_phase_nothing_is_consolidated() {
-    let o = zeros_ones(NetConfig { classes: vec![0, 1], late_phase: false, ..NetConfig::default() });
+    let o = zeros_ones(NetConfig { late_phase: false, ..NetConfig::zeros_ones() });
     assert_eq!(o.memory_early.z_changed, 0);
     assert_eq!(o.memory_late.share_z, 0.0);
     // Weights are all at rest at the late test: no synapse holds anything of the training. What the neurons still

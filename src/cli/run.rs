@@ -180,7 +180,7 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     stage(3, "network: zeros and ones (thesis protocol: first 170 training rows, 100 test rows)");
     let o01 = network(
         &out.join("network-0-1"),
-        NetConfig { classes: vec![0, 1], ..NetConfig::default() },
+        NetConfig::zeros_ones(),
         &mnist::embedded_thesis_train().take(170),
         &mnist::embedded_thesis_test(),
         cal_arg.as_deref(),
@@ -207,7 +207,9 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     let o_ba = network(&out.join("ablate-balance"), no_balance, &train, &test, cal, "balance off")?;
     let _ = writeln!(
         md,
-        "## 2. Network (thesis section 3.3, calibrated circuit synapse, `mnist-network` biases)\n\nSpiking read-out: the class with the most output spikes (ties: first spike); a sample without an output spike counts as wrong. Early test right after training; late test after the accelerated consolidation, when v_h is back at V_H0 and only z carries the memory.\n\n| task | train | test | accuracy early | accuracy late | samples with an output spike (early / late) | memory in z (early / late) | equivalent synapse-steps/s (training) |\n|---|---|---|---|---|---|---|---|"
+        "## 2. Network (thesis section 3.3, calibrated circuit synapse, `mnist-network` biases)\n\nSpiking read-out: the class with the most output spikes (ties: first spike); a sample without an output spike counts as wrong. Early test right after training; late test after the accelerated consolidation, when v_h is back at V_H0 and only z carries the memory. Background current I_bg {:.3} nA for ten classes, {:.3} nA for zeros/ones (each network's own bias, chosen on its validation split; README).\n\n| task | train | test | accuracy early | accuracy late | samples with an output spike (early / late) | memory in z (early / late) | equivalent synapse-steps/s (training) |\n|---|---|---|---|---|---|---|---|",
+        1e9 * crate::network::lif::LifParams::default().i_bg_a,
+        1e9 * crate::network::net::ZEROS_ONES_I_BG_A
     );
     for (name, o) in [
         ("zeros/ones", &o01),
