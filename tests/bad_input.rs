@@ -851,18 +851,21 @@ fn rule_mismatch_errors_come_before_work() {
 #[test]
 fn set_network_errors_name_the_key_before_work() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, &str); 6] = [
+    let cases: [(&str, &str); 7] = [
         ("gain_target=4e-3", "unknown key `gain_target` (expected one of: "),
         ("per_class=3", "`per_class` has its own flag, --per-class"),
         ("lif.tau_syn_s=abc", "expected f64 (in lif.tau_syn_s=abc)"),
-        ("gain_range=0.5", "gain_range must be a finite factor >= 1, found 0.5"),
+        ("gain_tau_samples=0.5", "gain_tau_samples must be 0 (off) or a finite number of samples >= 1, found 0.5"),
+        ("lif.i_bg_a=1e-10", "`lif.i_bg_a` has its own flag, --i-bg"),
         ("max_rate_hz=1e9", "spikes per input and sample; at most 10,000"),
         ("lif", "--set-network expects KEY=VALUE, found `lif`"),
     ];
     for (set, want) in cases {
-        // --n-train 0 would fail later, at the data: the setting must be refused first.
+        // The missing CSV would fail later, at the data: the setting must be refused first.
         let o = run_in(dir.path(), &["train", "--set-network", set, "--train-csv", "missing.csv", "--out", "t"]);
         fails_with(&o, &[want]);
     }
+    let o = run_in(dir.path(), &["train", "--ablate", "gain", "--set-network", "gain_tau_samples=50", "--out", "t"]);
+    fails_with(&o, &["--set-network gain_tau_samples conflicts with --ablate gain"]);
     assert_eq!(names(dir.path()), Vec::<String>::new());
 }

@@ -238,8 +238,18 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     let m = &o10.memory_early;
     let _ = writeln!(
         md,
-        "\nTen classes at the early test: {} of {} synapses tagged, {} of them with protein ({} of {} neurons have protein); {} synapses have z != z_init.\n",
-        m.tagged, m.synapses, m.tagged_with_protein, m.neurons_with_protein, o10.n_out, m.z_changed
+        "\nTen classes at the early test: {} of {} synapses tagged, {} of them with protein ({} of {} neurons have protein); {} synapses have z != z_init. In training, {} synapse-samples ended tagged while their neuron had no protein yet (the protein condition withheld their late phase); {}.\n",
+        m.tagged,
+        m.synapses,
+        m.tagged_with_protein,
+        m.neurons_with_protein,
+        o10.n_out,
+        m.z_changed,
+        m.tagged_without_protein,
+        match m.samples_until_all_protein {
+            Some(k) => format!("every neuron had protein after training sample {k}"),
+            None => "some neuron never got protein".to_string(),
+        }
     );
     for (when, m) in [("early", &o10.memory_early), ("late", &o10.memory_late)] {
         let _ = writeln!(

@@ -117,8 +117,9 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE")]
     pub mismatch: Option<PathBuf>,
     /// Set one network setting by its key in `summary.yaml`'s `network:` block, e.g. `gain_target_v=4e-3`,
-    /// `theta_plus_v=2e-4`, `lif.tau_syn_s=5e-3` (SI units in the key; repeatable; applied after the other
-    /// flags, so it wins over them). Unknown keys are an error that lists the known ones.
+    /// `theta_plus_v=2e-4`, `lif.tau_syn_s=5e-3` (SI units in the key; repeatable). Keys with their own flag
+    /// (`--per-class`, `--i-bg`, `--seed`, ...) are refused, as is the time scale of a mechanism an `--ablate` turns
+    /// off; unknown keys are an error that lists the known ones.
     #[arg(long = "set-network", value_name = "KEY=VALUE")]
     pub set_network: Vec<String>,
     /// Output directory.
@@ -328,7 +329,7 @@ pub fn set_network(cfg: NetConfig, sets: &[String]) -> Result<NetConfig, CliErro
 }
 
 /// Network settings that have their own flag (which checks them against the data and the model).
-const OWN_FLAG: [(&str, &str); 9] = [
+const OWN_FLAG: [(&str, &str); 12] = [
     ("classes", "--classes"),
     ("per_class", "--per-class"),
     ("encoding", "--encoding"),
@@ -338,6 +339,9 @@ const OWN_FLAG: [(&str, &str); 9] = [
     ("surrogate", "--ablate surrogate"),
     ("mismatch_sigma", "--mismatch-sigma"),
     ("mismatch_file", "--mismatch"),
+    ("lif.i_bg_a", "--i-bg"),
+    ("lif.v_per_weight_v", "--v-per-weight"),
+    ("gain_range", "--gain-range"),
 ];
 
 /// Run `stc train`.
@@ -352,6 +356,16 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     }
     // The settings are checked before any data is read (and applied below, after the flags).
     set_network(NetConfig::default(), &a.set_network)?;
+    // An ablation switches its mechanism off; a setting of that mechanism's time scale would switch it back on.
+    for (ablation, key) in [
+        (Ablation::Gain, "gain_tau_samples"),
+        (Ablation::Balance, "balance_tau_samples"),
+        (Ablation::Readapt, "readapt_samples"),
+    ] {
+        if a.ablate == Some(ablation) && a.set_network.iter().any(|s| s.split('=').next().map(str::trim) == Some(key)) {
+            return Err(format!("--set-network {key} conflicts with --ablate {ablation:?}").to_lowercase().into());
+        }
+    }
     let reference = a.model == super::simulate::Model::Reference;
     let params_name =
         a.params.clone().unwrap_or_else(|| if reference { "reference".into() } else { "mnist-network".into() });
@@ -505,13 +519,13 @@ mod tests {
     #[test]
     fn set_network_changes_only_the_named_settings() {
         let base = NetConfig::default();
-        let sets = ["gain_target_v=4e-3".to_string(), " lif.i_bg_a = 1.2e-10".to_string()];
+        let sets = ["gain_target_v=4e-3".to_string(), " lif.tau_syn_s = 4e-3".to_string()];
         let got = set_network(base.clone(), &sets).unwrap();
         assert_eq!(got.gain_target_v, 4e-3);
-        assert_eq!(got.lif.i_bg_a, 1.2e-10);
+        assert_eq!(got.lif.tau_syn_s, 4e-3);
         let mut want = base;
         want.gain_target_v = 4e-3;
-        want.lif.i_bg_a = 1.2e-10;
+        want.lif.tau_syn_s = 4e-3;
         assert_eq!(serde_yaml::to_string(&got).unwrap(), serde_yaml::to_string(&want).unwrap());
         assert!(set_network(NetConfig::default(), &["theta_tau_samples=-1".to_string()]).is_err());
     }
