@@ -252,8 +252,8 @@ impl Default for NetConfig {
 }
 
 /// Background current I_bg of the zeros/ones network (thesis CSVs, 2 classes x 5 output neurons) [A], instead of
-/// the ten-class network's 0.145 nA ([`LifParams::default`]). With 0.145 nA every miss of the zeros/ones test was a
-/// sample without an output spike. Chosen on a validation split in the thesis' own format, rows 398-547 of its
+/// the ten-class network's 0.145 nA ([`LifParams::default`]). With 0.145 nA (and theta_pro 0.02 V, then) every miss of the
+/// zeros/ones test was a sample without an output spike. Chosen on a validation split in the thesis' own format, rows 398-547 of its
 /// training CSV (`stc train --train-csv data/thesis-mnist-0-1/mnist_train_0_1_16th.csv --n-train 170 --validation
 /// 150 --evaluate validation --i-bg I`, seeds 1-5, with theta_pro 0.02 V; `scripts/network-sweep`): 0.145 nA 99.0 /
 /// 97.9 % early / late, 0.15 nA 99.9 / 98.0 %, 0.155 nA 100.0 / 98.3 %, 0.16 nA 99.4 / 98.5 %. On ten classes 0.155 nA is worse (validation,
