@@ -260,6 +260,14 @@ impl Default for NetConfig {
 /// seeds 1-3: 83.9 / 86.1 % against 87.7 / 87.7 %), so the bias is per network, as a circuit's would be.
 pub const ZEROS_ONES_I_BG_A: f64 = 0.155e-9;
 
+/// What [`NetConfig::check`] requires of a number (besides being finite).
+enum Range {
+    Positive,
+    NotNegative,
+    OffOrSamples,
+    Finite,
+}
+
 impl NetConfig {
     /// The zeros/ones network of the thesis protocol: classes 0 and 1, I_bg [`ZEROS_ONES_I_BG_A`], the rest as
     /// [`NetConfig::default`].
@@ -273,56 +281,42 @@ impl NetConfig {
     /// resistance positive, counts and increments not negative, the gain range at least 1. Returns what is wrong,
     /// by key.
     pub fn check(&self) -> Result<(), String> {
+        use Range::*;
         let l = &self.lif;
-        let positive = [
-            ("max_rate_hz", self.max_rate_hz),
-            ("presentation_s", self.presentation_s),
-            ("dt_s", self.dt_s),
-            ("lif.tau_m_s", l.tau_m_s),
-            ("lif.r_m_ohm", l.r_m_ohm),
-            ("lif.tau_syn_s", l.tau_syn_s),
-            ("lif.v_per_weight_v", l.v_per_weight_v),
-            ("accel", self.accel),
+        let rules = [
+            ("max_rate_hz", self.max_rate_hz, Positive),
+            ("presentation_s", self.presentation_s, Positive),
+            ("dt_s", self.dt_s, Positive),
+            ("lif.tau_m_s", l.tau_m_s, Positive),
+            ("lif.r_m_ohm", l.r_m_ohm, Positive),
+            ("lif.tau_syn_s", l.tau_syn_s, Positive),
+            ("lif.v_per_weight_v", l.v_per_weight_v, Positive),
+            ("accel", self.accel, Positive),
+            ("gap_s", self.gap_s, NotNegative),
+            ("teacher_a", self.teacher_a, NotNegative),
+            ("consolidation_s", self.consolidation_s, NotNegative),
+            ("init_spread_v", self.init_spread_v, NotNegative),
+            ("lif.t_ref_s", l.t_ref_s, NotNegative),
+            ("theta_plus_v", self.theta_plus_v, NotNegative),
+            ("gain_target_v", self.gain_target_v, NotNegative),
+            // Relaxations per sample: x += (y - x) / tau overshoots for 0 < tau < 1.
+            ("theta_tau_samples", self.theta_tau_samples, OffOrSamples),
+            ("balance_tau_samples", self.balance_tau_samples, OffOrSamples),
+            ("gain_tau_samples", self.gain_tau_samples, OffOrSamples),
+            ("lif.v_rev_v", l.v_rev_v, Finite),
+            ("lif.v_reset_v", l.v_reset_v, Finite),
+            ("lif.v_th_v", l.v_th_v, Finite),
+            ("lif.i_bg_a", l.i_bg_a, Finite),
         ];
-        let not_negative = [
-            ("gap_s", self.gap_s),
-            ("teacher_a", self.teacher_a),
-            ("consolidation_s", self.consolidation_s),
-            ("init_spread_v", self.init_spread_v),
-            ("lif.t_ref_s", l.t_ref_s),
-            ("theta_plus_v", self.theta_plus_v),
-            ("gain_target_v", self.gain_target_v),
-        ];
-        // Relaxations per sample: x += (y - x) / tau overshoots for 0 < tau < 1.
-        let per_sample = [
-            ("theta_tau_samples", self.theta_tau_samples),
-            ("balance_tau_samples", self.balance_tau_samples),
-            ("gain_tau_samples", self.gain_tau_samples),
-        ];
-        let any = [
-            ("lif.v_rev_v", l.v_rev_v),
-            ("lif.v_reset_v", l.v_reset_v),
-            ("lif.v_th_v", l.v_th_v),
-            ("lif.i_bg_a", l.i_bg_a),
-        ];
-        for (k, x) in positive {
-            if !(x.is_finite() && x > 0.0) {
-                return Err(format!("{k} must be a finite number > 0, found {x}"));
-            }
-        }
-        for (k, x) in not_negative {
-            if !(x.is_finite() && x >= 0.0) {
-                return Err(format!("{k} must be a finite number >= 0, found {x}"));
-            }
-        }
-        for (k, x) in per_sample {
-            if !(x.is_finite() && (x == 0.0 || x >= 1.0)) {
-                return Err(format!("{k} must be 0 (off) or a finite number of samples >= 1, found {x}"));
-            }
-        }
-        for (k, x) in any {
-            if !x.is_finite() {
-                return Err(format!("{k} must be a finite number, found {x}"));
+        for (k, x, range) in rules {
+            let (ok, expected) = match range {
+                Positive => (x > 0.0, "a finite number > 0"),
+                NotNegative => (x >= 0.0, "a finite number >= 0"),
+                OffOrSamples => (x == 0.0 || x >= 1.0, "0 (off) or a finite number of samples >= 1"),
+                Finite => (true, "a finite number"),
+            };
+            if !(x.is_finite() && ok) {
+                return Err(format!("{k} must be {expected}, found {x}"));
             }
         }
         if !(self.gain_range.is_finite() && self.gain_range >= 1.0) {
