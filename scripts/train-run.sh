@@ -1,8 +1,9 @@
-# Sourced by scripts/network-tables and scripts/mismatch-tables (not run on its own): the zeros/ones arguments (the
-# thesis CSVs, 170 training rows, the zeros/ones network's I_bg: `network::net::ZEROS_ONES_I_BG_A`) and
-# `run NAME ARGS...`, which runs `$STC train ARGS... --out $OUT/NAME --force` (log in $OUT/NAME.log, shown on failure)
+# Sourced by scripts/network-tables, scripts/mismatch-tables, scripts/network-sweep and scripts/preset-grid (not run
+# on its own): the zeros/ones arguments (the thesis CSVs, 170 training rows, the zeros/ones network's I_bg:
+# `network::net::ZEROS_ONES_I_BG_A`) and `run NAME ARGS...`, which runs `$STC train ARGS... --out $OUT/NAME --force` (log in $OUT/NAME.log, shown on failure)
 # and prints one line "NAME: early / late % (spike share early / late, z share early / late, gain max early / late)".
-# The caller sets STC and OUT and has cd'ed to the repository root.
+# The caller sets STC and OUT and has cd'ed to the repository root. Also `acc FILE`: "early late" accuracy in per
+# cent (one decimal) from a summary.yaml (scripts/network-sweep, scripts/preset-grid).
 Z01=(--train-csv data/thesis-mnist-0-1/mnist_train_0_1_16th.csv --test-csv data/thesis-mnist-0-1/mnist_test_0_1_100_rows.csv --n-train 170 --i-bg 0.155e-9)
 run() {
     local name="$1"; shift
@@ -21,5 +22,13 @@ print("%-34s %5.1f / %5.1f %%  spikes %5.1f / %5.1f %%  z share %5.1f / %5.1f %%
     100 * top("output_spike_share_early"), 100 * top("output_spike_share_late"),
     100 * mem("early", "share_z"), 100 * mem("late", "share_z"),
     mem("early", "gain_max"), mem("late", "gain_max")))
+PY
+}
+acc() {
+    python3 - "$1" <<'PY'
+import sys, re
+s = open(sys.argv[1]).read()
+g = lambda k: 100 * float(re.search(r"^%s: (\S+)" % k, s, re.M).group(1))
+print("%.1f %.1f" % (g("accuracy_early"), g("accuracy_late")))
 PY
 }

@@ -178,9 +178,11 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     }
 
     stage(3, "network: zeros and ones (thesis protocol: first 170 training rows, 100 test rows)");
+    let zeros_ones = NetConfig::zeros_ones();
+    let i_bg_01 = zeros_ones.lif.i_bg_a;
     let o01 = network(
         &out.join("network-0-1"),
-        NetConfig::zeros_ones(),
+        zeros_ones,
         &mnist::embedded_thesis_train().take(170),
         &mnist::embedded_thesis_test(),
         cal_arg.as_deref(),
@@ -192,6 +194,7 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     let (_, test) = rest.split(1000);
     let cal = cal_arg.as_deref();
     let ten = NetConfig { classes: (0..10).collect(), ..NetConfig::default() };
+    let i_bg_10 = ten.lif.i_bg_a;
     let o10 = network(&out.join("network-10"), ten.clone(), &train, &test, cal, "0-9")?;
     let late_off = NetConfig { late_phase: false, ..ten.clone() };
     let o_lp = network(&out.join("ablate-late-phase"), late_off, &train, &test, cal, "late off")?;
@@ -208,8 +211,8 @@ pub fn run(a: RunArgs) -> Result<(), CliError> {
     let _ = writeln!(
         md,
         "## 2. Network (thesis section 3.3, calibrated circuit synapse, `mnist-network` biases)\n\nSpiking read-out: the class with the most output spikes (ties: first spike); a sample without an output spike counts as wrong. Early test right after training; late test after the accelerated consolidation, when v_h is back at V_H0 and only z carries the memory. Background current I_bg {:.3} nA for ten classes, {:.3} nA for zeros/ones (each network's own bias, chosen on its validation split; README).\n\n| task | train | test | accuracy early | accuracy late | samples with an output spike (early / late) | memory in z (early / late) | equivalent synapse-steps/s (training) |\n|---|---|---|---|---|---|---|---|",
-        1e9 * crate::network::lif::LifParams::default().i_bg_a,
-        1e9 * crate::network::net::ZEROS_ONES_I_BG_A
+        1e9 * i_bg_10,
+        1e9 * i_bg_01
     );
     for (name, o) in [
         ("zeros/ones", &o01),

@@ -1305,7 +1305,7 @@ impl Network {
         }
         self.synapse_samples += (self.n_in * n) as u64;
         self.samples_trained += 1;
-        if lacking && self.protein.iter().all(|&p| p > 0.0) {
+        if lacking && !self.protein.contains(&0.0) {
             self.all_protein_at = Some(self.samples_trained);
         }
     }
