@@ -452,7 +452,9 @@ fn failed_run_names_its_log() {
 
 /// `stc mismatch-extract` on Monte Carlo samples of the transistor-level synapse (`circuits/sky130/mc-probe.yaml`):
 /// the geometric means of the block quantities it reads are the bias file's values (each block's own current, read
-/// off its own signal), the spreads are positive, and the file it writes is one `stc train --mismatch` accepts.
+/// off its own signal) and, for the DPI's decay time and per-spike rises, the nominal circuit's own readings; a
+/// sample whose potentiation switch never turns on counts as a censored threshold, not a dropped sample; the
+/// spreads are positive, and the file it writes is one `stc train --mismatch` accepts.
 #[test]
 fn mismatch_extract_reads_the_bias_point_off_monte_carlo_samples() {
     let Some(_) = tools() else { return };
@@ -463,12 +465,18 @@ fn mismatch_extract_reads_the_bias_point_off_monte_carlo_samples() {
         Command::new(env!("CARGO_BIN_EXE_stc")).env("STC_RUN_CACHE", &cache).args(args).output().unwrap()
     };
     let probe = format!("{}/circuits/sky130/mc-probe.yaml", env!("CARGO_MANIFEST_DIR"));
-    let o = stc(&["characterise", "sky130", "--protocol", &probe, "--mc", "8", "--out", out.to_str().unwrap()]);
+    let n = 14;
+    let o =
+        stc(&["characterise", "sky130", "--protocol", &probe, "--mc", &n.to_string(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let nominal = tmp.path().join("nominal");
+    let o = stc(&["characterise", "sky130", "--protocol", &probe, "--out", nominal.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let descs: Vec<String> =
-        (1..=8).map(|k| out.join(format!("mc-probe/mc-{k}/descriptor.yaml")).display().to_string()).collect();
+        (1..=n).map(|k| out.join(format!("mc-probe/mc-{k}/descriptor.yaml")).display().to_string()).collect();
     let file = tmp.path().join("mm.yaml");
     let report = tmp.path().join("report");
+    let table = tmp.path().join("samples.csv");
     let mut args = vec![
         "mismatch-extract",
         "--allow-incomplete",
@@ -476,12 +484,18 @@ fn mismatch_extract_reads_the_bias_point_off_monte_carlo_samples() {
         file.to_str().unwrap(),
         "--report",
         report.to_str().unwrap(),
+        "--table",
+        table.to_str().unwrap(),
     ];
     args.extend(descs.iter().map(|s| s.as_str()));
     let o = stc(&args);
     let text = String::from_utf8_lossy(&o.stdout).to_string();
     println!("{text}");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let line = |key: &str| {
+        text.lines().find(|l| l.trim_start().starts_with(key)).unwrap_or_else(|| panic!("{key}: {text}")).to_string()
+    };
+    let mean = |key: &str| -> f64 { line(key).rsplit(' ').next().unwrap().parse().unwrap() };
     // Bias file: I_THPOT 75 pA, I_THDEP 30 pA, I_TAILP 50 pA, I_TAILD 5 pA (geometric means of the samples read).
     for (key, nominal) in [
         ("pot_comparator.threshold_a", 75e-12),
@@ -489,13 +503,43 @@ fn mismatch_extract_reads_the_bias_point_off_monte_carlo_samples() {
         ("pot_switch.i_on_a", 50e-12),
         ("dep_switch.i_on_a", 5e-12),
     ] {
-        let line = text.lines().find(|l| l.trim_start().starts_with(key)).unwrap_or_else(|| panic!("{key}: {text}"));
-        let mean: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
-        assert!((mean / nominal).ln().abs() < 0.7_f64.ln().abs(), "{key}: mean {mean:e} against {nominal:e}");
+        let m = mean(key);
+        assert!((m / nominal).ln().abs() < 0.7_f64.ln().abs(), "{key}: mean {m:e} against {nominal:e}");
     }
+    // The DPI quantities are centred on the nominal circuit: its resting calcium and its rise within 10 ms of the
+    // isolated pre and post spikes, read here straight from the nominal run's waveform.
+    let ws = stc_synapse::io::descriptor::WaveformSet::load(&nominal.join("mc-probe/descriptor.yaml")).unwrap();
+    let ica = ws.signal(stc_synapse::io::descriptor::ModelSignal::ICa).unwrap();
+    let rest_n = ica.t_s.iter().zip(&ica.values).filter(|(t, _)| **t < 0.02).map(|(_, y)| *y).collect::<Vec<_>>();
+    let rest = rest_n.iter().sum::<f64>() / rest_n.len() as f64;
+    let peak_after = |t0: f64| {
+        ica.t_s
+            .iter()
+            .zip(&ica.values)
+            .filter(|(t, _)| **t >= t0 && **t < t0 + 0.01)
+            .map(|(_, y)| *y)
+            .fold(0.0, f64::max)
+            - rest
+    };
+    for (key, want) in
+        [("dpi.i_indc_a", rest), ("dpi.jump_pre_a", peak_after(0.02)), ("dpi.jump_post_a", peak_after(0.06))]
+    {
+        let m = mean(key);
+        assert!((m / want).ln().abs() < 0.5_f64.ln().abs(), "{key}: mean {m:e} against nominal {want:e}");
+    }
+    let tau = mean("dpi.tau_s");
+    assert!((4e-3..12e-3).contains(&tau), "DPI decay {tau} s");
+    // Samples whose potentiation switch never turns on (seeds 4, 6 and 13 of these) are censored thresholds.
+    let pot = line("pot_comparator.threshold_a");
+    let read: Vec<usize> =
+        pot.split("read").nth(1).unwrap().split_whitespace().filter_map(|w| w.parse().ok()).take(2).collect();
+    assert!(read.len() == 2 && read[0] + read[1] == n && read[1] >= 1, "{pot}");
+    let csv = std::fs::read_to_string(&table).unwrap();
+    assert_eq!(csv.lines().filter(|l| l.ends_with(",pot_comparator.threshold_a")).count(), read[1], "{csv}");
     let keys = stc_synapse::params::load_circuit("mnist-network").unwrap().keys();
     let spec = stc_synapse::params::mismatch::MismatchSpec::load(&file, &keys).unwrap();
     assert!(spec.parameters.iter().all(|p| p.sigma_rel > 0.0), "{spec:?}");
+    assert_eq!(spec.parameters.len(), 8, "{spec:?}");
     // The report ranks the quantities by spread (the same sigmas as the file) and draws their histograms.
     let md = std::fs::read_to_string(report.join("report.md")).unwrap();
     let mut sigmas: Vec<(f64, String)> = spec
@@ -510,5 +554,13 @@ fn mismatch_extract_reads_the_bias_point_off_monte_carlo_samples() {
     assert!(report.join("histograms.png").is_file() && report.join("histograms.svg").is_file());
     // Too few samples is an error, not a file.
     let o = stc(&["mismatch-extract", "--out", tmp.path().join("x.yaml").to_str().unwrap(), &descs[0]]);
-    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("at least 6"));
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("at least 9"));
+    // A missing reading without --allow-incomplete is an error naming the sample and the quantity, and no file.
+    let strict = tmp.path().join("strict.yaml");
+    let mut args = vec!["mismatch-extract", "--out", strict.to_str().unwrap()];
+    args.extend(descs.iter().map(|s| s.as_str()));
+    let o = stc(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("mc-4/descriptor.yaml: pot_switch.i_on_a: i_hp is never on"), "{err}");
+    assert!(!strict.exists());
 }

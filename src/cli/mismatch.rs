@@ -3,15 +3,15 @@
 //! [`crate::fit::extract`], then their log-normal spread and correlations.
 
 use super::CliError;
-use crate::fit::extract::{self, Series, KEYS};
+use crate::fit::extract::{self, Reading, Series, KEYS, QUANTITIES};
 use crate::io::atomic::{self, Stage};
 use crate::io::descriptor::{ModelSignal, WaveformSet};
 use crate::params::mismatch::{Correlation, MismatchParam, MismatchSpec};
 use std::path::PathBuf;
 
-/// Read the resting calcium, the comparator thresholds and the switch on-levels off every Monte Carlo sample
-/// (no fit: each from the signal of its block), and write their relative spread and correlations as a mismatch
-/// file for `stc train --mismatch`.
+/// Read the resting calcium, the DPI's decay time and per-spike rises (from isolated spikes), the comparator
+/// thresholds and the switch on-levels off every Monte Carlo sample (no fit: each from the signal of its block),
+/// and write their relative spread and correlations as a mismatch file for `stc train --mismatch`.
 #[derive(clap::Args, Debug)]
 pub struct MismatchArgs {
     /// Waveform-set descriptors, one per sample (e.g. `DIR/<protocol>/mc-*/descriptor.yaml`), at least 6.
@@ -27,9 +27,10 @@ pub struct MismatchArgs {
     /// histograms.png/.svg (per quantity, the samples' ln(x / geometric mean)).
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
-    /// Leave out samples whose quantities cannot be read (e.g. a switch that never turns on: its threshold is
-    /// beyond the calcium the probe reaches) instead of failing; they are listed on stdout and in the file's
-    /// header, and the spread of the others understates the true one.
+    /// Leave out readings that cannot be made instead of failing (e.g. the on-level of a switch that never turns
+    /// on, or the DPI quantities of a probe without isolated spikes): each key's spread comes from the samples that
+    /// read it, keys read on fewer than 6 are not written; all are listed on stdout and in the file's header. A
+    /// threshold that is never reached is not left out: it is a censored reading (above the highest calcium).
     #[arg(long)]
     pub allow_incomplete: bool,
     /// Overwrite existing output files.
@@ -44,6 +45,15 @@ struct SpecOut {
     description: String,
     parameters: Vec<MismatchParam>,
     correlations: Vec<Correlation>,
+}
+
+/// Keys read (a value or a censored bound) on fewer samples than this are left out of the file.
+const MIN_READINGS: usize = 6;
+
+/// One key as written: its readings' spread.
+struct KeySpread {
+    index: usize,
+    spread: extract::Spread,
 }
 
 /// Run `stc mismatch-extract`.
@@ -63,7 +73,7 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
         )
         .into());
     }
-    let mut rows = Vec::new();
+    let mut samples: Vec<(String, [Reading; 8])> = Vec::new();
     let mut excluded = Vec::new();
     for d in &a.descriptors {
         let ws = WaveformSet::load(d)?;
@@ -72,65 +82,119 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
                 .map(|s| Series { t_s: &s.t_s, y: &s.values })
                 .ok_or_else(|| format!("{}: no {} signal (expected i_ca, i_hp and i_hd)", d.display(), m.name()))
         };
-        let first = ws.spikes.pre.iter().chain(&ws.spikes.post).copied().fold(f64::INFINITY, f64::min);
-        if !first.is_finite() {
-            return Err(format!("{}: the stimulus has no spike", d.display()).into());
-        }
-        match extract::extract(&sig(ModelSignal::ICa)?, &sig(ModelSignal::IHp)?, &sig(ModelSignal::IHd)?, first) {
-            Ok(row) => rows.push((d.display().to_string(), row)),
+        let (pre, post) = (&ws.spikes.pre, &ws.spikes.post);
+        match extract::extract(&sig(ModelSignal::ICa)?, &sig(ModelSignal::IHp)?, &sig(ModelSignal::IHd)?, pre, post) {
+            Ok(row) => samples.push((d.display().to_string(), row)),
             Err(e) => excluded.push(format!("{}: {e}", d.display())),
         }
     }
-    if !excluded.is_empty() && !a.allow_incomplete {
+    let missing: Vec<String> = samples
+        .iter()
+        .flat_map(|(d, row)| {
+            row.iter().zip(KEYS).filter_map(move |(r, k)| match r {
+                Reading::Missing(m) => Some(format!("{d}: {k}: {m}")),
+                _ => None,
+            })
+        })
+        .collect();
+    if !a.allow_incomplete && (!excluded.is_empty() || !missing.is_empty()) {
+        let mut lines = excluded.clone();
+        lines.extend(missing.iter().cloned());
         return Err(format!(
-            "{} of {} samples cannot be read (--allow-incomplete leaves them out):\n  {}",
+            "{} sample(s) cannot be read and {} reading(s) are missing (--allow-incomplete leaves them out):\n  {}",
             excluded.len(),
-            a.descriptors.len(),
-            excluded.join("\n  ")
+            missing.len(),
+            lines.join("\n  ")
         )
         .into());
     }
-    if rows.len() < need {
-        return Err(format!("only {} samples could be read; at least {need} are needed", rows.len()).into());
+    // Per key: its spread over the samples that read it (values and censored bounds).
+    let mut kept: Vec<KeySpread> = Vec::new();
+    let mut dropped: Vec<String> = Vec::new();
+    for (index, key) in KEYS.iter().enumerate() {
+        let readings: Vec<&Reading> =
+            samples.iter().map(|(_, r)| &r[index]).filter(|r| !matches!(r, Reading::Missing(_))).collect();
+        match extract::spread_of(&readings) {
+            Some(spread) if readings.len() >= MIN_READINGS => kept.push(KeySpread { index, spread }),
+            _ => dropped.push(format!(
+                "{key}: read on {} of {} samples (at least {MIN_READINGS}, 2 of them values, needed)",
+                readings.len(),
+                samples.len()
+            )),
+        }
     }
-    let values: Vec<[f64; 5]> = rows.iter().map(|(_, r)| *r).collect();
-    let (sigma, corr) = extract::spread(&values);
-    let n = values.len();
+    if kept.is_empty() {
+        return Err(format!("no quantity could be read on enough samples:\n  {}", dropped.join("\n  ")).into());
+    }
+    // Correlations over the samples on which every kept quantity is a value.
+    let complete: Vec<Vec<f64>> = samples
+        .iter()
+        .filter_map(|(_, r)| kept.iter().map(|k| r[k.index].value()).collect::<Option<Vec<f64>>>())
+        .collect();
+    if complete.len() <= kept.len() {
+        return Err(format!(
+            "only {} samples have all {} quantities read; their correlations need more than {}",
+            complete.len(),
+            kept.len(),
+            kept.len()
+        )
+        .into());
+    }
+    let corr = extract::correlations(&complete);
+    let n = samples.len();
     let spec = SpecOut {
         name: "measured-mc".into(),
         description: format!(
             "log-normal spread of block quantities read off {n} Monte Carlo waveform sets (stc mismatch-extract)"
         ),
-        parameters: KEYS
+        parameters: kept
             .iter()
-            .zip(&sigma)
-            .map(|(k, s)| MismatchParam { key: k.to_string(), sigma_rel: *s, mean_rel: 1.0 })
+            .map(|k| MismatchParam { key: KEYS[k.index].to_string(), sigma_rel: k.spread.sigma, mean_rel: 1.0 })
             .collect(),
-        correlations: (0..5)
-            .flat_map(|i| (i + 1..5).map(move |j| (i, j)))
-            .map(|(i, j)| Correlation { a: KEYS[i].into(), b: KEYS[j].into(), r: corr[i][j] })
+        correlations: (0..kept.len())
+            .flat_map(|i| (i + 1..kept.len()).map(move |j| (i, j)))
+            .map(|(i, j)| Correlation { a: KEYS[kept[i].index].into(), b: KEYS[kept[j].index].into(), r: corr[i][j] })
             .collect(),
     };
-    let means: Vec<f64> =
-        (0..KEYS.len()).map(|k| (values.iter().map(|r| r[k].ln()).sum::<f64>() / n as f64).exp()).collect();
     let mut text = format!(
-        "# Written by `stc mismatch-extract` from {n} waveform sets ({} ... {}). Per key: sigma_rel = sd(ln x) over\n\
-         # the samples; correlations of ln x; mean_rel 1 (the network keeps its own nominal values). Geometric means:\n",
-        rows[0].0,
-        rows[n - 1].0
+        "# Written by `stc mismatch-extract` from {n} waveform sets ({} ... {}).\n\
+         # Per key: sigma_rel = sd(ln x) over the samples that read it; where some readings are censored (a switch\n\
+         # that never turns on: its threshold only lies above the highest calcium of the run) the maximum-likelihood\n\
+         # sigma of ln x with those readings right-censored, times sqrt(n / (n - 1)). Correlations of ln x over the\n\
+         # {} samples on which every quantity was read. mean_rel 1 (the network keeps its own nominal values).\n\
+         # Per key, what is read, its geometric mean and the samples that read it (values + censored):\n",
+        samples[0].0,
+        samples[n - 1].0,
+        complete.len()
     );
-    for (k, key) in KEYS.iter().enumerate() {
-        text.push_str(&format!("#   {key}: {:.4e}\n", means[k]));
-    }
-    if !excluded.is_empty() {
+    for k in &kept {
         text.push_str(&format!(
-            "# Left out ({} of {} samples; the spread below understates the true one):\n",
-            excluded.len(),
-            a.descriptors.len()
+            "#   {} ({}): {:.4e}, {} + {}\n",
+            KEYS[k.index],
+            QUANTITIES[k.index],
+            k.spread.mu.exp(),
+            k.spread.n_values,
+            k.spread.n_censored
         ));
-        for e in &excluded {
-            text.push_str(&format!("#   {e}\n"));
-        }
+    }
+    let mut notes = Vec::new();
+    if !excluded.is_empty() {
+        notes.push(format!("Left out ({} of {} samples):", excluded.len(), a.descriptors.len()));
+        notes.extend(excluded.iter().map(|e| format!("  {e}")));
+    }
+    if !dropped.is_empty() {
+        notes.push("Not in the file:".into());
+        notes.extend(dropped.iter().map(|e| format!("  {e}")));
+    }
+    if !missing.is_empty() {
+        notes.push(format!(
+            "Readings missing ({}; the spread of those keys comes from the other samples):",
+            missing.len()
+        ));
+        notes.extend(missing.iter().map(|e| format!("  {e}")));
+    }
+    for l in &notes {
+        text.push_str(&format!("# {l}\n"));
     }
     text.push_str(&serde_yaml::to_string(&spec)?);
     // The file must be one `stc train --mismatch` accepts (keys known, correlation matrix positive definite).
@@ -139,21 +203,39 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
         .map_err(|e| format!("the extracted spread is not a valid mismatch file: {e}"))?;
     std::fs::write(file_stage.path(), &text).map_err(|e| format!("{}: {e}", file_stage.path().display()))?;
     if let Some(stage) = &table_stage {
-        let mut csv = format!("descriptor,{}\n", KEYS.join(","));
-        for (d, r) in &rows {
-            csv.push_str(&format!("{d},{}\n", r.iter().map(|x| format!("{x:e}")).collect::<Vec<_>>().join(",")));
+        // Values as read; a censored reading is its bound, named in `above_bound`; a missing one is empty.
+        let mut csv = format!("descriptor,{},above_bound\n", KEYS.join(","));
+        for (d, r) in &samples {
+            let cells: Vec<String> = r
+                .iter()
+                .map(|x| match x {
+                    Reading::Value(v) | Reading::Above(v) => format!("{v:e}"),
+                    Reading::Missing(_) => String::new(),
+                })
+                .collect();
+            let above: Vec<&str> =
+                r.iter().zip(KEYS).filter(|(x, _)| matches!(x, Reading::Above(_))).map(|(_, k)| k).collect();
+            csv.push_str(&format!("{d},{},{}\n", cells.join(","), above.join(";")));
         }
         std::fs::write(stage.path(), csv).map_err(|e| format!("{}: {e}", stage.path().display()))?;
     }
     if let Some(stage) = &report_stage {
-        report(&stage.path(), &values, &means, &sigma, &excluded, a.descriptors.len())?;
+        report(&stage.path(), &samples, &kept, &notes, a.descriptors.len())?;
     }
-    for e in &excluded {
-        println!("left out: {e}");
+    for l in &notes {
+        println!("{l}");
     }
-    println!("{n} samples; relative spread (sigma of ln x) and geometric mean per key:");
-    for (k, key) in KEYS.iter().enumerate() {
-        println!("  {key:<28} sigma {:>6.2} %  mean {:.4e}", 100.0 * sigma[k], means[k]);
+    println!(
+        "{n} samples; relative spread (sigma of ln x), samples read (values + censored) and geometric mean per key:"
+    );
+    for k in &kept {
+        let (v, c) = (k.spread.n_values, k.spread.n_censored);
+        println!(
+            "  {:<28} sigma {:>6.2} %  read {v:>3} + {c:<3} mean {:.4e}",
+            KEYS[k.index],
+            100.0 * k.spread.sigma,
+            k.spread.mu.exp()
+        );
     }
     atomic::commit_all(std::iter::once(file_stage).chain(table_stage).chain(report_stage).collect())?;
     println!("wrote {}", a.out.display());
@@ -161,25 +243,24 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
 }
 
 /// The report of `--report`: the quantities ranked by spread and their histograms (counts of ln(x / geometric
-/// mean) in bins of 0.1, one panel per quantity on a shared axis so the widths compare at a glance).
+/// mean) of the values read, in bins of 0.1, one panel per quantity on a shared axis so the widths compare at a
+/// glance; censored readings are counted in the panel's title).
 fn report(
     dir: &std::path::Path,
-    values: &[[f64; 5]],
-    means: &[f64],
-    sigma: &[f64],
-    excluded: &[String],
+    samples: &[(String, [Reading; 8])],
+    kept: &[KeySpread],
+    notes: &[String],
     total: usize,
 ) -> Result<(), CliError> {
-    let n = values.len();
-    let logs: Vec<Vec<f64>> =
-        (0..KEYS.len()).map(|k| values.iter().map(|r| (r[k] / means[k]).ln()).collect()).collect();
+    let values = |k: &KeySpread| -> Vec<f64> { samples.iter().filter_map(|(_, r)| r[k.index].value()).collect() };
+    let logs: Vec<Vec<f64>> = kept.iter().map(|k| values(k).iter().map(|x| x.ln() - k.spread.mu).collect()).collect();
     let lim = logs.iter().flatten().fold(0.0f64, |a, x| a.max(x.abs()));
     let width = 0.1;
     let half = (lim / width).ceil().max(1.0) as i64 + 1;
-    let series: Vec<crate::plot::Series> = KEYS
+    let panels: Vec<crate::plot::Panel> = kept
         .iter()
         .zip(&logs)
-        .map(|(key, l)| {
+        .map(|(k, l)| {
             let mut x = Vec::new();
             let mut y = Vec::new();
             for b in -half..half {
@@ -189,20 +270,27 @@ fn report(
             }
             x.push(half as f64 * width);
             y.push(0.0);
-            crate::plot::Series { label: (*key).to_string(), x, y, style: crate::plot::Style::Steps, color: None }
+            let key = KEYS[k.index];
+            let censored = match k.spread.n_censored {
+                0 => String::new(),
+                c => format!(", {c} censored, not drawn"),
+            };
+            crate::plot::Panel {
+                title: format!("{key} (sigma of ln x {:.1} %{censored})", 100.0 * k.spread.sigma),
+                y_label: "samples".into(),
+                y_scale: 1.0,
+                series: vec![crate::plot::Series {
+                    label: key.to_string(),
+                    x,
+                    y,
+                    style: crate::plot::Style::Steps,
+                    color: None,
+                }],
+                hlines: vec![],
+            }
         })
         .collect();
-    let panels: Vec<crate::plot::Panel> = series
-        .into_iter()
-        .zip(sigma)
-        .map(|(s, sg)| crate::plot::Panel {
-            title: format!("{} (sigma of ln x {:.1} %)", s.label, 100.0 * sg),
-            y_label: "samples".into(),
-            y_scale: 1.0,
-            series: vec![s],
-            hlines: vec![],
-        })
-        .collect();
+    let n = samples.len();
     crate::plot::plot_panels(
         &dir.join("histograms"),
         &format!("Monte Carlo spread of the block quantities ({n} samples; bins of 0.1 in ln x)"),
@@ -210,21 +298,31 @@ fn report(
         1.0,
         &panels,
     )?;
-    let mut order: Vec<usize> = (0..KEYS.len()).collect();
-    order.sort_by(|&i, &j| sigma[j].total_cmp(&sigma[i]));
+    let mut order: Vec<&KeySpread> = kept.iter().collect();
+    order.sort_by(|a, b| b.spread.sigma.total_cmp(&a.spread.sigma));
     let mut md = format!(
-        "# Monte Carlo mismatch ({n} of {total} samples read)\n\nRanked by relative spread (sigma of ln x):\n\n\
-         | quantity | sigma of ln x | geometric mean | smallest / largest sample |\n|---|---|---|---|\n"
+        "# Monte Carlo mismatch ({n} of {total} samples read)\n\nRanked by relative spread (sigma of ln x; maximum \
+         likelihood where readings are censored):\n\n\
+         | key | sigma of ln x | quantity read | geometric mean | read: values + censored | smallest / largest value |\n\
+         |---|---|---|---|---|---|\n"
     );
     for k in order {
-        let gm = means[k];
-        let (lo, hi) = values.iter().fold((f64::INFINITY, 0.0f64), |(a, b), r| (a.min(r[k]), b.max(r[k])));
-        md += &format!("| `{}` | {:.1} % | {gm:.3e} | {lo:.3e} / {hi:.3e} |\n", KEYS[k], 100.0 * sigma[k]);
+        let v = values(k);
+        let (lo, hi) = v.iter().fold((f64::INFINITY, 0.0f64), |(a, b), x| (a.min(*x), b.max(*x)));
+        md += &format!(
+            "| `{}` | {:.1} % | {} | {:.3e} | {} + {} | {lo:.3e} / {hi:.3e} |\n",
+            KEYS[k.index],
+            100.0 * k.spread.sigma,
+            QUANTITIES[k.index],
+            k.spread.mu.exp(),
+            k.spread.n_values,
+            k.spread.n_censored
+        );
     }
-    if !excluded.is_empty() {
-        md += &format!("\nLeft out ({} samples; the spread above understates the true one):\n\n", excluded.len());
-        for e in excluded {
-            md += &format!("- {e}\n");
+    if !notes.is_empty() {
+        md += "\n";
+        for l in notes {
+            md += &format!("{}\n", l.strip_prefix("  ").map_or(l.clone(), |x| format!("- {x}")));
         }
     }
     md += "\n![histograms](histograms.png)\n";

@@ -105,6 +105,18 @@ impl MismatchSpec {
             if !known_keys.contains(&p.key) {
                 return Err(at("parameters", i, "key", format!("`{}` is not a circuit parameter", p.key)));
             }
+            if p.key == "dpi.i_init_a" {
+                // `network::net::mismatched` sets it to the drawn synapse's resting calcium: a spread here would
+                // be dropped without a word.
+                return Err(at(
+                    "parameters",
+                    i,
+                    "key",
+                    "`dpi.i_init_a` cannot vary: every synapse starts at its resting calcium, gain x I_INDC - I_g; \
+                     vary `dpi.i_indc_a` (or the gain's `dpi.i_th_a`, `dpi.i_tau_a`) instead"
+                        .into(),
+                ));
+            }
             if spec.parameters[..i].iter().any(|q| q.key == p.key) {
                 return Err(at("parameters", i, "key", format!("`{}` is listed twice", p.key)));
             }
@@ -267,6 +279,8 @@ mod tests {
         assert!(err(&GOOD.replace("mean_rel: 1.1", "mean_rel: 0")).starts_with("m.yaml:6:15: expected mean_rel > 0"));
         let e = err(&GOOD.replace("sigma_rel: 0.1\n", "sigma: 0.1\n"));
         assert!(e.starts_with("m.yaml:5:5: parameters[1]: unknown field `sigma`"), "{e}");
+        let e = err(&GOOD.replace("  - key: capacitor.c_f", "  - key: dpi.i_init_a"));
+        assert!(e.starts_with("m.yaml:4:10: `dpi.i_init_a` cannot vary") && e.contains("dpi.i_indc_a"), "{e}");
         // Three parameters pairwise correlated -0.9: each pair is fine, the matrix is not.
         let bad = "name: t\nparameters:\n  - {key: dpi.tau_s, sigma_rel: 0.1}\n  - {key: capacitor.c_f, sigma_rel: 0.1}\n  - {key: dpi.jump_pre_a, sigma_rel: 0.1}\ncorrelations:\n  - {a: dpi.tau_s, b: capacitor.c_f, r: -0.9}\n  - {a: dpi.tau_s, b: dpi.jump_pre_a, r: -0.9}\n  - {a: capacitor.c_f, b: dpi.jump_pre_a, r: -0.9}\n";
         assert!(err(bad).starts_with("m.yaml:6:1: the correlations do not form a positive definite"), "{}", err(bad));
