@@ -78,6 +78,31 @@ pub struct MismatchError {
     pub message: String,
 }
 
+/// Why the network cannot give `key` its own value per synapse, or `None` when it can. The per-synapse path
+/// (`network::net`) varies the DPI, the comparators, the switches and the capacitor's C and recovery currents;
+/// every synapse starts a sample at its resting calcium (so `dpi.i_init_a` follows the DPI currents), and V_H0,
+/// the rails, the tag, protein and late phase, the read-out weight and the time grid are one value for all
+/// synapses (consolidation, protein and read-out use it). A spread on those would be dropped without a word.
+pub fn not_per_synapse(key: &str) -> Option<String> {
+    let varied = ["dpi.", "pot_comparator.", "dep_comparator.", "pot_switch.", "dep_switch."];
+    let cap = ["capacitor.c_f", "capacitor.i_hrp_a", "capacitor.i_hrn_a"];
+    if key == "dpi.i_init_a" {
+        Some(
+            "`dpi.i_init_a` cannot vary: every synapse starts at its resting calcium, gain x I_INDC - I_g; vary \
+             `dpi.i_indc_a` (or the gain's `dpi.i_th_a`, `dpi.i_tau_a`) instead"
+                .into(),
+        )
+    } else if varied.iter().any(|p| key.starts_with(p)) || cap.contains(&key) {
+        None
+    } else {
+        Some(format!(
+            "`{key}` is one value for all synapses of the network (consolidation, protein and read-out share it); a \
+             file may vary `dpi.*`, the comparators, the switches, `capacitor.c_f`, `capacitor.i_hrp_a` and \
+             `capacitor.i_hrn_a`"
+        ))
+    }
+}
+
 impl MismatchSpec {
     /// Parse and check a mismatch file; `path` names it in errors, and every parameter key must be one of
     /// `known_keys` (a circuit parameter set's keys).
@@ -105,17 +130,8 @@ impl MismatchSpec {
             if !known_keys.contains(&p.key) {
                 return Err(at("parameters", i, "key", format!("`{}` is not a circuit parameter", p.key)));
             }
-            if p.key == "dpi.i_init_a" {
-                // `network::net::mismatched` sets it to the drawn synapse's resting calcium: a spread here would
-                // be dropped without a word.
-                return Err(at(
-                    "parameters",
-                    i,
-                    "key",
-                    "`dpi.i_init_a` cannot vary: every synapse starts at its resting calcium, gain x I_INDC - I_g; \
-                     vary `dpi.i_indc_a` (or the gain's `dpi.i_th_a`, `dpi.i_tau_a`) instead"
-                        .into(),
-                ));
+            if let Some(why) = not_per_synapse(&p.key) {
+                return Err(at("parameters", i, "key", why));
             }
             if spec.parameters[..i].iter().any(|q| q.key == p.key) {
                 return Err(at("parameters", i, "key", format!("`{}` is listed twice", p.key)));
@@ -281,6 +297,11 @@ mod tests {
         assert!(e.starts_with("m.yaml:5:5: parameters[1]: unknown field `sigma`"), "{e}");
         let e = err(&GOOD.replace("  - key: capacitor.c_f", "  - key: dpi.i_init_a"));
         assert!(e.starts_with("m.yaml:4:10: `dpi.i_init_a` cannot vary") && e.contains("dpi.i_indc_a"), "{e}");
+        for key in ["tag.theta_tag_v", "late.tau_z_s", "capacitor.v_h0_v", "weight.beta_per_v", "max_step_s"] {
+            assert!(keys().contains(&key.to_string()), "{key}");
+            let e = err(&GOOD.replace("  - key: capacitor.c_f", &format!("  - key: {key}")));
+            assert!(e.starts_with(&format!("m.yaml:4:10: `{key}` is one value for all synapses")), "{e}");
+        }
         // Three parameters pairwise correlated -0.9: each pair is fine, the matrix is not.
         let bad = "name: t\nparameters:\n  - {key: dpi.tau_s, sigma_rel: 0.1}\n  - {key: capacitor.c_f, sigma_rel: 0.1}\n  - {key: dpi.jump_pre_a, sigma_rel: 0.1}\ncorrelations:\n  - {a: dpi.tau_s, b: capacitor.c_f, r: -0.9}\n  - {a: dpi.tau_s, b: dpi.jump_pre_a, r: -0.9}\n  - {a: capacitor.c_f, b: dpi.jump_pre_a, r: -0.9}\n";
         assert!(err(bad).starts_with("m.yaml:6:1: the correlations do not form a positive definite"), "{}", err(bad));
