@@ -535,7 +535,7 @@ fn mismatch_extract_reads_the_bias_point_off_monte_carlo_samples() {
         pot.split("read").nth(1).unwrap().split_whitespace().filter_map(|w| w.parse().ok()).take(2).collect();
     assert!(read.len() == 2 && read[0] + read[1] == n && read[1] >= 1, "{pot}");
     let csv = std::fs::read_to_string(&table).unwrap();
-    assert_eq!(csv.lines().filter(|l| l.ends_with(",pot_comparator.threshold_a")).count(), read[1], "{csv}");
+    assert_eq!(csv.lines().filter(|l| l.ends_with(",pot_comparator.threshold_a,")).count(), read[1], "{csv}");
     let keys = stc_synapse::params::load_circuit("mnist-network").unwrap().keys();
     let spec = stc_synapse::params::mismatch::MismatchSpec::load(&file, &keys).unwrap();
     assert!(spec.parameters.iter().all(|p| p.sigma_rel > 0.0), "{spec:?}");

@@ -3,7 +3,7 @@
 //! [`crate::fit::extract`], then their log-normal spread and correlations.
 
 use super::CliError;
-use crate::fit::extract::{self, Reading, Series, KEYS, QUANTITIES};
+use crate::fit::extract::{self, Reading, Run, Series, KEYS, QUANTITIES};
 use crate::io::atomic::{self, Stage};
 use crate::io::descriptor::{ModelSignal, WaveformSet};
 use crate::params::mismatch::{Correlation, MismatchParam, MismatchSpec};
@@ -14,7 +14,7 @@ use std::path::PathBuf;
 /// and write their relative spread and correlations as a mismatch file for `stc train --mismatch`.
 #[derive(clap::Args, Debug)]
 pub struct MismatchArgs {
-    /// Waveform-set descriptors, one per sample (e.g. `DIR/<protocol>/mc-*/descriptor.yaml`), at least 6.
+    /// Waveform-set descriptors, one per sample (e.g. `DIR/<protocol>/mc-*/descriptor.yaml`), at least 9.
     #[arg(required = true)]
     pub descriptors: Vec<PathBuf>,
     /// Mismatch file to write (YAML).
@@ -33,6 +33,10 @@ pub struct MismatchArgs {
     /// threshold that is never reached is not left out: it is a censored reading (above the highest calcium).
     #[arg(long)]
     pub allow_incomplete: bool,
+    /// Supply (upper rail) of v_h in the waveform sets [V]: switch readings are not taken while v_h is within
+    /// 0.15 V of a rail (the switch's current sags there). The sky130 circuit's: 1.8 V.
+    #[arg(long, default_value_t = 1.8, value_name = "V")]
+    pub v_dd: f64,
     /// Overwrite existing output files.
     #[arg(long)]
     pub force: bool,
@@ -82,8 +86,16 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
                 .map(|s| Series { t_s: &s.t_s, y: &s.values })
                 .ok_or_else(|| format!("{}: no {} signal (expected i_ca, i_hp and i_hd)", d.display(), m.name()))
         };
-        let (pre, post) = (&ws.spikes.pre, &ws.spikes.post);
-        match extract::extract(&sig(ModelSignal::ICa)?, &sig(ModelSignal::IHp)?, &sig(ModelSignal::IHd)?, pre, post) {
+        let run = Run {
+            i_ca: sig(ModelSignal::ICa)?,
+            i_hp: sig(ModelSignal::IHp)?,
+            i_hd: sig(ModelSignal::IHd)?,
+            v_h: ws.signal(ModelSignal::VH).map(|s| Series { t_s: &s.t_s, y: &s.values }),
+            v_dd_v: a.v_dd,
+            pre: &ws.spikes.pre,
+            post: &ws.spikes.post,
+        };
+        match extract::extract(&run) {
             Ok(row) => samples.push((d.display().to_string(), row)),
             Err(e) => excluded.push(format!("{}: {e}", d.display())),
         }
@@ -115,12 +127,14 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
         let readings: Vec<&Reading> =
             samples.iter().map(|(_, r)| &r[index]).filter(|r| !matches!(r, Reading::Missing(_))).collect();
         match extract::spread_of(&readings) {
-            Some(spread) if readings.len() >= MIN_READINGS => kept.push(KeySpread { index, spread }),
-            _ => dropped.push(format!(
-                "{key}: read on {} of {} samples (at least {MIN_READINGS}, 2 of them values, needed)",
+            _ if readings.len() < MIN_READINGS => dropped.push(format!(
+                "{key}: read on {} of {} samples (at least {MIN_READINGS} needed)",
                 readings.len(),
                 samples.len()
             )),
+            Ok(spread) if spread.sigma > 0.0 => kept.push(KeySpread { index, spread }),
+            Ok(_) => dropped.push(format!("{key}: the same on every sample (no spread)")),
+            Err(e) => dropped.push(format!("{key}: {e}")),
         }
     }
     if kept.is_empty() {
@@ -141,6 +155,9 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
         .into());
     }
     let corr = extract::correlations(&complete);
+    if corr.iter().flatten().any(|r| !r.is_finite()) {
+        return Err("a correlation of the quantities read is not finite (a quantity the same on every sample)".into());
+    }
     let n = samples.len();
     let spec = SpecOut {
         name: "measured-mc".into(),
@@ -159,9 +176,11 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
     let mut text = format!(
         "# Written by `stc mismatch-extract` from {n} waveform sets ({} ... {}).\n\
          # Per key: sigma_rel = sd(ln x) over the samples that read it; where some readings are censored (a switch\n\
-         # that never turns on: its threshold only lies above the highest calcium of the run) the maximum-likelihood\n\
-         # sigma of ln x with those readings right-censored, times sqrt(n / (n - 1)). Correlations of ln x over the\n\
-         # {} samples on which every quantity was read. mean_rel 1 (the network keeps its own nominal values).\n\
+         # that never turns on: its threshold lies above what the calcium held for 1 ms; one still on at the end:\n\
+         # below the calcium there) the maximum-likelihood sigma of ln x with those readings censored, times\n\
+         # sqrt(n / (n - 1)). Correlations of ln x over the {} samples on which every quantity was read (so those\n\
+         # of a censored threshold come from the samples whose switch turned on and released: a selected subset).\n\
+         # mean_rel 1 (the network keeps its own nominal values).\n\
          # Per key, what is read, its geometric mean and the samples that read it (values + censored):\n",
         samples[0].0,
         samples[n - 1].0,
@@ -203,19 +222,22 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
         .map_err(|e| format!("the extracted spread is not a valid mismatch file: {e}"))?;
     std::fs::write(file_stage.path(), &text).map_err(|e| format!("{}: {e}", file_stage.path().display()))?;
     if let Some(stage) = &table_stage {
-        // Values as read; a censored reading is its bound, named in `above_bound`; a missing one is empty.
-        let mut csv = format!("descriptor,{},above_bound\n", KEYS.join(","));
+        // Values as read; a censored reading is its bound, named in `above_bound` or `below_bound`; a missing one
+        // is empty.
+        let mut csv = format!("descriptor,{},above_bound,below_bound\n", KEYS.join(","));
         for (d, r) in &samples {
             let cells: Vec<String> = r
                 .iter()
                 .map(|x| match x {
-                    Reading::Value(v) | Reading::Above(v) => format!("{v:e}"),
+                    Reading::Value(v) | Reading::Above(v) | Reading::Below(v) => format!("{v:e}"),
                     Reading::Missing(_) => String::new(),
                 })
                 .collect();
-            let above: Vec<&str> =
-                r.iter().zip(KEYS).filter(|(x, _)| matches!(x, Reading::Above(_))).map(|(_, k)| k).collect();
-            csv.push_str(&format!("{d},{},{}\n", cells.join(","), above.join(";")));
+            let bound = |f: fn(&Reading) -> bool| {
+                r.iter().zip(KEYS).filter(|(x, _)| f(x)).map(|(_, k)| k).collect::<Vec<_>>().join(";")
+            };
+            let (above, below) = (bound(|x| matches!(x, Reading::Above(_))), bound(|x| matches!(x, Reading::Below(_))));
+            csv.push_str(&format!("{d},{},{above},{below}\n", cells.join(",")));
         }
         std::fs::write(stage.path(), csv).map_err(|e| format!("{}: {e}", stage.path().display()))?;
     }

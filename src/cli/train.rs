@@ -455,7 +455,11 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
             return Err("--mismatch needs the circuit model, without --exact or --ablate surrogate".into());
         }
         let keys = crate::params::load_circuit("mnist-network")?.keys();
-        cfg.mismatch_file = Some(crate::params::mismatch::MismatchSpec::load(path, &keys)?);
+        let spec = crate::params::mismatch::MismatchSpec::load(path, &keys)?;
+        if let SynapseModel::Circuit(s) = &model {
+            spec.check_nominal(s, &format!("the network's synapse (`{params_name}` with its calibration)"))?;
+        }
+        cfg.mismatch_file = Some(spec);
     }
     if let Some(sig) = cfg.mismatch_sigma {
         if !(sig.is_finite() && sig >= 0.0) {

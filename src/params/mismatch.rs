@@ -66,6 +66,12 @@ pub struct MismatchSpec {
     /// [`MismatchSpec::parse`].
     #[serde(skip)]
     chol: Vec<f64>,
+    /// Where the file was read from and the (line, column) of each parameter's key, set by
+    /// [`MismatchSpec::parse`] (for [`MismatchSpec::check_nominal`]'s errors).
+    #[serde(skip)]
+    path: String,
+    #[serde(skip)]
+    key_at: Vec<(usize, usize)>,
 }
 
 /// Why a mismatch file is not usable: `path:line:column: message`.
@@ -178,7 +184,31 @@ impl MismatchSpec {
             });
         };
         spec.chol = chol;
+        spec.path = path.into();
+        spec.key_at = (0..spec.parameters.len())
+            .map(|i| {
+                let (line, column) = yaml.locate("parameters", Some(i), "key");
+                (line.unwrap_or(1), column.unwrap_or(1))
+            })
+            .collect();
         Ok(spec)
+    }
+
+    /// Refuse a listed parameter whose nominal value in `base` (the synapse the network varies, named by `what`)
+    /// is 0: the spread is relative, so it would have no effect.
+    pub fn check_nominal(&self, base: &CircuitParams, what: &str) -> Result<(), MismatchError> {
+        for (i, m) in self.parameters.iter().enumerate() {
+            if base.get(&m.key) == Some(0.0) {
+                let (line, column) = self.key_at.get(i).copied().unwrap_or((1, 1));
+                return Err(MismatchError {
+                    path: self.path.clone(),
+                    line,
+                    column,
+                    message: format!("`{}` is 0 in {what}: a relative spread around 0 has no effect", m.key),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Lower Cholesky factor (row-major) of the correlation matrix of the listed parameters, or `None` if it is not
@@ -297,6 +327,16 @@ mod tests {
         assert!(e.starts_with("m.yaml:5:5: parameters[1]: unknown field `sigma`"), "{e}");
         let e = err(&GOOD.replace("  - key: capacitor.c_f", "  - key: dpi.i_init_a"));
         assert!(e.starts_with("m.yaml:4:10: `dpi.i_init_a` cannot vary") && e.contains("dpi.i_indc_a"), "{e}");
+        // A key whose nominal value is 0 in the synapse the network varies.
+        let spec = MismatchSpec::parse(&GOOD.replace("capacitor.c_f", "dpi.i_g_a"), "m.yaml", &k).unwrap();
+        let base = crate::params::load_circuit("mnist-network").unwrap();
+        assert_eq!(base.dpi.i_g_a, 0.0);
+        let e = spec.check_nominal(&base, "the network's synapse").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "m.yaml:4:10: `dpi.i_g_a` is 0 in the network's synapse: a relative spread around 0 has no effect"
+        );
+        assert!(MismatchSpec::parse(GOOD, "m.yaml", &k).unwrap().check_nominal(&base, "x").is_ok());
         for key in ["tag.theta_tag_v", "late.tau_z_s", "capacitor.v_h0_v", "weight.beta_per_v", "max_step_s"] {
             assert!(keys().contains(&key.to_string()), "{key}");
             let e = err(&GOOD.replace("  - key: capacitor.c_f", &format!("  - key: {key}")));
