@@ -37,6 +37,12 @@ pub struct MismatchArgs {
     /// 0.15 V of a rail (the switch's current sags there). The sky130 circuit's: 1.8 V.
     #[arg(long, default_value_t = 1.8, value_name = "V")]
     pub v_dd: f64,
+    /// A switch that never turns on bounds its comparator's threshold (a censored reading) by the highest level the
+    /// calcium held for this long: the comparator's onset (in the sky130 samples that did switch on, the calcium
+    /// exceeded the threshold read at release for up to 0.94 ms without switching it on); 0 takes the highest
+    /// calcium of the run.
+    #[arg(long, default_value_t = extract::ONSET_HOLD_S, value_name = "S")]
+    pub onset_hold: f64,
     /// Overwrite existing output files.
     #[arg(long)]
     pub force: bool,
@@ -68,6 +74,14 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
     let report_stage = a.report.as_ref().map(|r| Stage::dir(r, a.force)).transpose()?;
     // A correlation matrix of K quantities from n samples has rank at most n - 1: it is positive definite (as a
     // mismatch file's must be) only with n > K.
+    if !(a.onset_hold.is_finite() && (0.0..=1.0).contains(&a.onset_hold)) {
+        return Err(format!("--onset-hold must be between 0 and 1 s, found {}", a.onset_hold).into());
+    }
+    if !(a.v_dd.is_finite() && a.v_dd > 2.0 * extract::RAIL_MARGIN_V) {
+        return Err(
+            format!("--v-dd must be a supply above {} V, found {}", 2.0 * extract::RAIL_MARGIN_V, a.v_dd).into()
+        );
+    }
     let need = KEYS.len() + 1;
     if a.descriptors.len() < need {
         return Err(format!(
@@ -92,6 +106,7 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
             i_hd: sig(ModelSignal::IHd)?,
             v_h: ws.signal(ModelSignal::VH).map(|s| Series { t_s: &s.t_s, y: &s.values }),
             v_dd_v: a.v_dd,
+            onset_hold_s: a.onset_hold,
             pre: &ws.spikes.pre,
             post: &ws.spikes.post,
         };
@@ -325,7 +340,7 @@ fn report(
     let mut md = format!(
         "# Monte Carlo mismatch ({n} of {total} samples read)\n\nRanked by relative spread (sigma of ln x; maximum \
          likelihood where readings are censored):\n\n\
-         | key | sigma of ln x | quantity read | geometric mean | read: values + censored | smallest / largest value |\n\
+         | key | sigma of ln x | quantity read | geometric mean | read: values + censored | smallest / largest |\n\
          |---|---|---|---|---|---|\n"
     );
     for k in order {

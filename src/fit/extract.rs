@@ -71,15 +71,15 @@ const ON_FLOOR_A: f64 = 1e-13;
 const GENUINE_ON_S: f64 = 50e-6;
 
 /// Switch readings are not taken while v_h is within this of the rail the switch drives it toward: there the
-/// switch's output device leaves saturation and its current sags (the sky130 potentiation current falls from ~50 to ~10 pA as v_h nears
-/// V_DD) [V].
+/// switch's output device leaves saturation and its current sags (the sky130 potentiation current falls from ~50
+/// to ~10 pA as v_h nears V_DD) [V].
 pub const RAIL_MARGIN_V: f64 = 0.15;
 
 /// A comparator switches on only once the calcium has stayed above its threshold for a while (its onset delay or
 /// slew charge: the sky130 comparators need ~3.6 fC, 0.2 ms at 20 pA overdrive). A switch that never turns on
-/// therefore bounds its threshold by the highest level the calcium held for this long, not by the highest
-/// calcium: in the sky130 Monte Carlo samples whose switch did turn on, the calcium exceeded the threshold read at
-/// release for up to 0.94 ms (by up to 18 %) without turning it on [s].
+/// therefore bounds its threshold by the highest level the calcium held for this long (the default of
+/// [`Run::onset_hold_s`]), not by the highest calcium: in the sky130 Monte Carlo samples whose switch did turn on,
+/// the calcium exceeded the threshold read at release for up to 0.94 ms (by up to 18 %) without turning it on [s].
 pub const ONSET_HOLD_S: f64 = 1e-3;
 
 /// One sample's signals and stimulus.
@@ -92,6 +92,9 @@ pub struct Run<'a> {
     pub v_h: Option<Series<'a>>,
     /// Upper rail (supply) of v_h [V].
     pub v_dd_v: f64,
+    /// A switch that never turns on bounds its threshold by the highest level the calcium held for this long
+    /// ([`ONSET_HOLD_S`] by default; 0: the highest calcium) [s].
+    pub onset_hold_s: f64,
     /// Input spike times [s].
     pub pre: &'a [f64],
     pub post: &'a [f64],
@@ -198,7 +201,7 @@ fn held_level(s: &Series, hold: f64) -> f64 {
 
 /// What one switch's current says about its comparator's threshold (as the calcium at its release) and its
 /// on-level; `usable` marks the samples taken with v_h off the rails.
-fn switch_readings(name: &str, s: &Series, i_ca: &Series, usable: &[bool]) -> (Reading, Reading) {
+fn switch_readings(name: &str, s: &Series, i_ca: &Series, usable: &[bool], onset_hold_s: f64) -> (Reading, Reading) {
     let Some(on) = on_level(s, usable) else {
         if on_level(s, &vec![true; usable.len()]).is_some() {
             let why = format!("{name} is on only while v_h is within {RAIL_MARGIN_V} V of a rail");
@@ -207,7 +210,7 @@ fn switch_readings(name: &str, s: &Series, i_ca: &Series, usable: &[bool]) -> (R
         // Never on: the threshold lies above what the calcium held for the comparator's onset.
         let never =
             format!("{name} is never on for 50 us (above 100 times its value at the start or {ON_FLOOR_A:e} A)");
-        return (Reading::Above(held_level(i_ca, ONSET_HOLD_S)), Reading::Missing(never));
+        return (Reading::Above(held_level(i_ca, onset_hold_s)), Reading::Missing(never));
     };
     let last = s.y.len() - 1;
     if s.y[last] > 0.5 * on {
@@ -338,7 +341,7 @@ pub fn extract(run: &Run) -> Result<[Reading; 8], String> {
     for (slot, name, s, lo, hi) in rails {
         let usable: Vec<bool> =
             s.t_s.iter().map(|&t| run.v_h.as_ref().is_none_or(|v| (lo..=hi).contains(&at(v, t)))).collect();
-        (out[slot], out[slot + 2]) = switch_readings(name, s, i_ca, &usable);
+        (out[slot], out[slot + 2]) = switch_readings(name, s, i_ca, &usable, run.onset_hold_s);
     }
     Ok(out)
 }
@@ -449,6 +452,7 @@ mod tests {
             i_hd: s(&tr.i_hd_a),
             v_h: None,
             v_dd_v: 1.8,
+            onset_hold_s: ONSET_HOLD_S,
             pre: &spikes.pre,
             post: &spikes.post,
         };
@@ -544,6 +548,7 @@ mod tests {
                 i_hd: s(&tr.i_hd_a),
                 v_h: v_h.map(s),
                 v_dd_v: 1.8,
+                onset_hold_s: ONSET_HOLD_S,
                 pre: &spikes.pre,
                 post: &spikes.post,
             })
