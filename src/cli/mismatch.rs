@@ -30,7 +30,8 @@ pub struct MismatchArgs {
     /// Leave out readings that cannot be made instead of failing (e.g. the on-level of a switch that never turns
     /// on, or the DPI quantities of a probe without isolated spikes): each key's spread comes from the samples that
     /// read it, keys read on fewer than 6 are not written; all are listed on stdout and in the file's header. A
-    /// threshold that is never reached is not left out: it is a censored reading (above the highest calcium).
+    /// threshold that is never reached or exceeded to the end is not left out: it is a censored reading (above
+    /// what the calcium held for `--onset-hold`, or below the calcium at the end).
     #[arg(long)]
     pub allow_incomplete: bool,
     /// Supply (upper rail) of v_h in the waveform sets [V]: switch readings are not taken while v_h is within
@@ -39,8 +40,8 @@ pub struct MismatchArgs {
     pub v_dd: f64,
     /// A switch that never turns on bounds its comparator's threshold (a censored reading) by the highest level the
     /// calcium held for this long: the comparator's onset (in the sky130 samples that did switch on, the calcium
-    /// exceeded the threshold read at release for up to 0.94 ms without switching it on); 0 takes the highest
-    /// calcium of the run.
+    /// stayed above the threshold read at release for up to 1.2 ms (potentiation) and 1.8 ms (depression) without
+    /// switching it on); 0 takes the highest calcium of the run.
     #[arg(long, default_value_t = extract::ONSET_HOLD_S, value_name = "S")]
     pub onset_hold: f64,
     /// Overwrite existing output files.

@@ -376,6 +376,15 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
         let (s, ap) = synapse(&params_name, cal)?;
         (SynapseModel::Circuit(Box::new(s)), ap)
     };
+    // A mismatch file is read and checked against the synapse it varies before any data is read.
+    let mismatch_spec = match (&a.mismatch, &model) {
+        (Some(path), SynapseModel::Circuit(s)) => {
+            let spec = crate::params::mismatch::MismatchSpec::load(path, &s.keys())?;
+            spec.check_nominal(s, &format!("the network's synapse (`{params_name}` with its calibration)"))?;
+            Some(spec)
+        }
+        _ => None,
+    };
     let train_all = load(&a.train_images, &a.train_labels, &a.train_csv)?.unwrap_or_else(mnist::embedded_train10k);
     let test_given = load(&a.test_images, &a.test_labels, &a.test_csv)?;
     train_all.check_mnist_size()?;
@@ -450,16 +459,11 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
         }
         cfg.lif.i_bg_a = i;
     }
-    if let Some(path) = &a.mismatch {
+    if a.mismatch.is_some() {
         if reference || cfg.surrogate || cfg.exact {
             return Err("--mismatch needs the circuit model, without --exact or --ablate surrogate".into());
         }
-        let keys = crate::params::load_circuit("mnist-network")?.keys();
-        let spec = crate::params::mismatch::MismatchSpec::load(path, &keys)?;
-        if let SynapseModel::Circuit(s) = &model {
-            spec.check_nominal(s, &format!("the network's synapse (`{params_name}` with its calibration)"))?;
-        }
-        cfg.mismatch_file = Some(spec);
+        cfg.mismatch_file = mismatch_spec;
     }
     if let Some(sig) = cfg.mismatch_sigma {
         if !(sig.is_finite() && sig >= 0.0) {

@@ -72,15 +72,16 @@ const GENUINE_ON_S: f64 = 50e-6;
 
 /// Switch readings are not taken while v_h is within this of the rail the switch drives it toward: there the
 /// switch's output device leaves saturation and its current sags (the sky130 potentiation current falls from ~50
-/// to ~10 pA as v_h nears V_DD) [V].
+/// to 5-8 pA as v_h nears V_DD) [V].
 pub const RAIL_MARGIN_V: f64 = 0.15;
 
 /// A comparator switches on only once the calcium has stayed above its threshold for a while (its onset delay or
 /// slew charge: the sky130 comparators need ~3.6 fC, 0.2 ms at 20 pA overdrive). A switch that never turns on
 /// therefore bounds its threshold by the highest level the calcium held for this long (the default of
 /// [`Run::onset_hold_s`]), not by the highest calcium: in the sky130 Monte Carlo samples whose switch did turn on,
-/// the calcium exceeded the threshold read at release for up to 0.94 ms (by up to 18 %) without turning it on [s].
-pub const ONSET_HOLD_S: f64 = 1e-3;
+/// the calcium stayed above the threshold read at release for up to 1.2 ms (potentiation) and 1.8 ms (depression)
+/// without turning it on; 2 ms lies above both [s].
+pub const ONSET_HOLD_S: f64 = 2e-3;
 
 /// One sample's signals and stimulus.
 pub struct Run<'a> {
@@ -177,8 +178,9 @@ fn on_level(s: &Series, usable: &[bool]) -> Option<f64> {
 fn release(s: &Series, on: f64) -> Option<f64> {
     let level = 0.95 * on;
     (1..s.y.len()).rev().filter(|&k| s.y[k - 1] >= level && s.y[k] < level).find_map(|k| {
+        // Back over the time on before it, across single-sample dips (charge injection while on).
         let mut j = k - 1;
-        while j > 0 && s.y[j - 1] > 0.5 * on {
+        while j > 0 && (s.y[j - 1] > 0.5 * on || (j > 1 && s.y[j - 2] > 0.5 * on)) {
             j -= 1;
         }
         (s.t_s[k - 1] - s.t_s[j] >= GENUINE_ON_S).then(|| crossing(s, k, level))
@@ -210,20 +212,35 @@ fn switch_readings(name: &str, s: &Series, i_ca: &Series, usable: &[bool], onset
         // Never on: the threshold lies above what the calcium held for the comparator's onset.
         let never =
             format!("{name} is never on for 50 us (above 100 times its value at the start or {ON_FLOOR_A:e} A)");
-        return (Reading::Above(held_level(i_ca, onset_hold_s)), Reading::Missing(never));
+        let bound = held_level(i_ca, onset_hold_s);
+        if !(bound.is_finite() && bound > 0.0) {
+            let why = format!("{name} is never on, and the run is too short to bound its threshold");
+            return (Reading::Missing(why), Reading::Missing(never));
+        }
+        return (Reading::Above(bound), Reading::Missing(never));
     };
     let last = s.y.len() - 1;
-    if s.y[last] > 0.5 * on {
+    // On over its last two samples (a spike at the last sample is not "on"; a dip there is not a release).
+    if s.y[last - 1] > 0.5 * on {
         // Still on at the end (e.g. on from the start, the resting calcium above the threshold): the threshold
         // lies below the calcium there.
-        return (Reading::Below(i_ca.y[i_ca.y.len() - 1]), Reading::Value(on));
+        let bound = i_ca.y[i_ca.y.len() - 1];
+        let below = if bound.is_finite() && bound > 0.0 {
+            Reading::Below(bound)
+        } else {
+            Reading::Missing(format!("{name} is on to the end, where the calcium is not positive: {bound:e}"))
+        };
+        return (below, Reading::Value(on));
     }
     let threshold = match release(s, on) {
         None => Reading::Missing(format!("{name} does not fall back from its on-level within the run")),
         Some(t) => {
             let k = s.t_s.partition_point(|&x| x < t).min(last);
             if !(usable[k] && usable[k.saturating_sub(1)]) {
-                Reading::Missing(format!("v_h is within {RAIL_MARGIN_V} V of a rail when {name} releases"))
+                Reading::Missing(format!(
+                    "v_h is within {RAIL_MARGIN_V} V of a rail when {name} falls from its on-level (a release cannot \
+                     be told from the sag there)"
+                ))
             } else {
                 let x = at(i_ca, t);
                 if x.is_finite() && x > 0.0 {
