@@ -192,7 +192,7 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
     let mut text = format!(
         "# Written by `stc mismatch-extract` from {n} waveform sets ({} ... {}).\n\
          # Per key: sigma_rel = sd(ln x) over the samples that read it; where some readings are censored (a switch\n\
-         # that never turns on: its threshold lies above what the calcium held for 1 ms; one still on at the end:\n\
+         # that never turns on: its threshold lies above what the calcium held for {} ms; one still on at the end:\n\
          # below the calcium there) the maximum-likelihood sigma of ln x with those readings censored, times\n\
          # sqrt(n / (n - 1)). Correlations of ln x over the {} samples on which every quantity was read (so those\n\
          # of a censored threshold come from the samples whose switch turned on and released: a selected subset).\n\
@@ -200,6 +200,7 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
          # Per key, what is read, its geometric mean and the samples that read it (values + censored):\n",
         samples[0].0,
         samples[n - 1].0,
+        1e3 * a.onset_hold,
         complete.len()
     );
     for k in &kept {
