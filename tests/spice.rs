@@ -527,6 +527,8 @@ fn mismatch_extract_reads_the_bias_point_off_monte_carlo_samples() {
         let m = mean(key);
         assert!((m / want).ln().abs() < 0.5_f64.ln().abs(), "{key}: mean {m:e} against nominal {want:e}");
     }
+    // The onset check that justifies --onset-hold is printed.
+    assert!(text.contains("Onset check: with the switch still off, the calcium stayed above"), "{text}");
     let tau = mean("dpi.tau_s");
     assert!((4e-3..12e-3).contains(&tau), "DPI decay {tau} s");
     // Samples whose potentiation switch never turns on (seeds 4, 6 and 13 of these) are censored thresholds.

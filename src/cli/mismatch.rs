@@ -93,6 +93,7 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
         .into());
     }
     let mut samples: Vec<(String, [Reading; 8])> = Vec::new();
+    let mut onset = [(0.0, String::new()), (0.0, String::new())];
     let mut excluded = Vec::new();
     for d in &a.descriptors {
         let ws = WaveformSet::load(d)?;
@@ -112,7 +113,18 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
             post: &ws.spikes.post,
         };
         match extract::extract(&run) {
-            Ok(row) => samples.push((d.display().to_string(), row)),
+            Ok(row) => {
+                // How long the calcium stayed above each threshold read at release with the switch still off.
+                for (k, (slot, s)) in [(4, &run.i_hp), (5, &run.i_hd)].into_iter().enumerate() {
+                    if let Some(th) = row[slot].value() {
+                        let ex = extract::longest_off_excursion(&run.i_ca, s, th);
+                        if ex > onset[k].0 {
+                            onset[k] = (ex, d.display().to_string());
+                        }
+                    }
+                }
+                samples.push((d.display().to_string(), row))
+            }
             Err(e) => excluded.push(format!("{}: {e}", d.display())),
         }
     }
@@ -214,6 +226,21 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
         ));
     }
     let mut notes = Vec::new();
+    // The evidence for --onset-hold: the bound of a never-on switch holds only if the onset takes less.
+    notes.push(format!(
+        "Onset check: with the switch still off, the calcium stayed above the threshold read at release for up to \
+         {:.2} ms (i_hp, {}) and {:.2} ms (i_hd, {}); --onset-hold {:.2} ms{}",
+        1e3 * onset[0].0,
+        if onset[0].1.is_empty() { "none read" } else { &onset[0].1 },
+        1e3 * onset[1].0,
+        if onset[1].1.is_empty() { "none read" } else { &onset[1].1 },
+        1e3 * a.onset_hold,
+        if onset[0].0.max(onset[1].0) >= a.onset_hold {
+            " is shorter: a never-on switch's bound may lie above its threshold"
+        } else {
+            ""
+        }
+    ));
     if !excluded.is_empty() {
         notes.push(format!("Left out ({} of {} samples):", excluded.len(), a.descriptors.len()));
         notes.extend(excluded.iter().map(|e| format!("  {e}")));

@@ -201,6 +201,31 @@ fn held_level(s: &Series, hold: f64) -> f64 {
     best
 }
 
+/// The longest time the calcium stayed above `threshold` while the switch current `s` was off (below the floor of
+/// [`on_level`]), ending where the calcium falls back or the switch turns on. For a comparator whose threshold was
+/// read at its release, this is how long its onset took at least: the evidence for [`ONSET_HOLD_S`] [s].
+pub fn longest_off_excursion(i_ca: &Series, s: &Series, threshold: f64) -> f64 {
+    let floor = (100.0 * s.y[0].abs().max(1e-18)).min(ON_FLOOR_A);
+    let (t, y) = (i_ca.t_s, i_ca.y);
+    let (mut best, mut start): (f64, Option<f64>) = (0.0, None);
+    for k in 1..t.len() {
+        let off = at(s, t[k]) < floor;
+        let above = y[k] > threshold;
+        match start {
+            None if above && off => {
+                start = Some(if y[k - 1] <= threshold { crossing(i_ca, k, threshold) } else { t[k] });
+            }
+            Some(t0) if !(above && off) => {
+                let end = if !off || y[k - 1] <= threshold { t[k] } else { crossing(i_ca, k, threshold) };
+                best = best.max(end - t0);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    best
+}
+
 /// What one switch's current says about its comparator's threshold (as the calcium at its release) and its
 /// on-level; `usable` marks the samples taken with v_h off the rails.
 fn switch_readings(name: &str, s: &Series, i_ca: &Series, usable: &[bool], onset_hold_s: f64) -> (Reading, Reading) {
@@ -548,6 +573,23 @@ mod tests {
         let end = *q.simulate(&probe(), 0.13, 1e-6).i_ca_a.last().unwrap();
         assert_eq!(x[5], Reading::Below(end));
         assert!((x[7].value().unwrap() / q.dep_switch.i_on_a - 1.0).abs() < 0.02, "{:?}", x[7]);
+    }
+
+    /// With an onset delay of 1 ms (and none on release, so that the release reads the threshold itself) the
+    /// calcium stays above the threshold for 1 ms with the switch off before the pairing turns it on.
+    #[test]
+    fn the_longest_off_excursion_is_the_onset_delay() {
+        let mut p = ideal_comparators();
+        p.pot_comparator.delay_on_s = 1e-3;
+        let tr = p.simulate(&probe(), 0.13, 1e-6);
+        let s = |y| Series { t_s: &tr.t_s, y };
+        let ex = longest_off_excursion(&s(&tr.i_ca_a), &s(&tr.i_hp_a), p.pot_comparator.threshold_a);
+        assert!((ex - 1e-3).abs() < 1e-5, "{ex}");
+        // Without the delay the switch turns on as the calcium crosses.
+        let q = ideal_comparators();
+        let tr = q.simulate(&probe(), 0.13, 1e-6);
+        let s = |y| Series { t_s: &tr.t_s, y };
+        assert!(longest_off_excursion(&s(&tr.i_ca_a), &s(&tr.i_hp_a), q.pot_comparator.threshold_a) < 1e-5);
     }
 
     /// A transistor-level switch's current: charge-injection spikes (up after the release, down while on) are not
