@@ -1,4 +1,5 @@
-# Sourced by scripts/network-tables, scripts/mismatch-tables, scripts/network-sweep and scripts/preset-grid (not run
+# Sourced by scripts/network-tables, scripts/mismatch-tables, scripts/network-sweep, scripts/preset-grid,
+# scripts/gain-target-splits and scripts/sky130-mismatch-breakdown (not run
 # on its own): the zeros/ones arguments (the thesis CSVs, 170 training rows, the zeros/ones network's I_bg:
 # `network::net::ZEROS_ONES_I_BG_A`) and `run NAME ARGS...`, which runs `$STC train ARGS... --out $OUT/NAME --force` (log in $OUT/NAME.log, shown on failure)
 # and prints one line "NAME: early / late % (spike share early / late, z share early / late, gain max early / late)".
