@@ -73,8 +73,6 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
     let file_stage = Stage::file(&a.out, a.force)?;
     let table_stage = a.table.as_ref().map(|t| Stage::file(t, a.force)).transpose()?;
     let report_stage = a.report.as_ref().map(|r| Stage::dir(r, a.force)).transpose()?;
-    // A correlation matrix of K quantities from n samples has rank at most n - 1: it is positive definite (as a
-    // mismatch file's must be) only with n > K.
     if !(a.onset_hold.is_finite() && (0.0..=1.0).contains(&a.onset_hold)) {
         return Err(format!("--onset-hold must be between 0 and 1 s, found {}", a.onset_hold).into());
     }
@@ -83,6 +81,8 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
             format!("--v-dd must be a supply above {} V, found {}", 2.0 * extract::RAIL_MARGIN_V, a.v_dd).into()
         );
     }
+    // A correlation matrix of K quantities from n samples has rank at most n - 1: it is positive definite (as a
+    // mismatch file's must be) only with n > K.
     let need = KEYS.len() + 1;
     if a.descriptors.len() < need {
         return Err(format!(
@@ -97,16 +97,15 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
     let mut excluded = Vec::new();
     for d in &a.descriptors {
         let ws = WaveformSet::load(d)?;
+        let series = |m: ModelSignal| ws.signal(m).map(|s| Series { t_s: &s.t_s, y: &s.values });
         let sig = |m: ModelSignal| {
-            ws.signal(m)
-                .map(|s| Series { t_s: &s.t_s, y: &s.values })
-                .ok_or_else(|| format!("{}: no {} signal (expected i_ca, i_hp and i_hd)", d.display(), m.name()))
+            series(m).ok_or_else(|| format!("{}: no {} signal (expected i_ca, i_hp and i_hd)", d.display(), m.name()))
         };
         let run = Run {
             i_ca: sig(ModelSignal::ICa)?,
             i_hp: sig(ModelSignal::IHp)?,
             i_hd: sig(ModelSignal::IHd)?,
-            v_h: ws.signal(ModelSignal::VH).map(|s| Series { t_s: &s.t_s, y: &s.values }),
+            v_h: series(ModelSignal::VH),
             v_dd_v: a.v_dd,
             onset_hold_s: a.onset_hold,
             pre: &ws.spikes.pre,
@@ -154,12 +153,15 @@ pub fn run(a: MismatchArgs) -> Result<(), CliError> {
     for (index, key) in KEYS.iter().enumerate() {
         let readings: Vec<&Reading> =
             samples.iter().map(|(_, r)| &r[index]).filter(|r| !matches!(r, Reading::Missing(_))).collect();
-        match extract::spread_of(&readings) {
-            _ if readings.len() < MIN_READINGS => dropped.push(format!(
+        if readings.len() < MIN_READINGS {
+            dropped.push(format!(
                 "{key}: read on {} of {} samples (at least {MIN_READINGS} needed)",
                 readings.len(),
                 samples.len()
-            )),
+            ));
+            continue;
+        }
+        match extract::spread_of(&readings) {
             Ok(spread) if spread.sigma > 0.0 => kept.push(KeySpread { index, spread }),
             Ok(_) => dropped.push(format!("{key}: the same on every sample (no spread)")),
             Err(e) => dropped.push(format!("{key}: {e}")),

@@ -150,10 +150,15 @@ fn crossing(s: &Series, k: usize, level: f64) -> f64 {
     s.t_s[k - 1] + (level - y0) / (y1 - y0) * (s.t_s[k] - s.t_s[k - 1])
 }
 
+/// The level above which a switch current `s` is on: 100 times its value at the start, or [`ON_FLOOR_A`].
+fn on_floor(s: &Series) -> f64 {
+    (100.0 * s.y[0].abs().max(1e-18)).min(ON_FLOOR_A)
+}
+
 /// Time-weighted median of `s` over the intervals where it is on (above 100 times its value at the start, or
 /// above [`ON_FLOOR_A`]) and `usable` holds at both ends; None when that is less than 50 us in all.
 fn on_level(s: &Series, usable: &[bool]) -> Option<f64> {
-    let floor = (100.0 * s.y[0].abs().max(1e-18)).min(ON_FLOOR_A);
+    let floor = on_floor(s);
     let mut pieces: Vec<(f64, f64)> = (1..s.y.len())
         .filter(|&k| s.y[k - 1] > floor && s.y[k] > floor && usable[k - 1] && usable[k])
         .map(|k| (0.5 * (s.y[k - 1] + s.y[k]), s.t_s[k] - s.t_s[k - 1]))
@@ -201,11 +206,11 @@ fn held_level(s: &Series, hold: f64) -> f64 {
     best
 }
 
-/// The longest time the calcium stayed above `threshold` while the switch current `s` was off (below the floor of
-/// [`on_level`]), ending where the calcium falls back or the switch turns on. For a comparator whose threshold was
+/// The longest time the calcium stayed above `threshold` while the switch current `s` was off (below
+/// [`on_floor`]), ending where the calcium falls back or the switch turns on. For a comparator whose threshold was
 /// read at its release, this is how long its onset took at least: the evidence for [`ONSET_HOLD_S`] [s].
 pub fn longest_off_excursion(i_ca: &Series, s: &Series, threshold: f64) -> f64 {
-    let floor = (100.0 * s.y[0].abs().max(1e-18)).min(ON_FLOOR_A);
+    let floor = on_floor(s);
     let (t, y) = (i_ca.t_s, i_ca.y);
     let (mut best, mut start): (f64, Option<f64>) = (0.0, None);
     for k in 1..t.len() {
@@ -267,16 +272,20 @@ fn switch_readings(name: &str, s: &Series, i_ca: &Series, usable: &[bool], onset
                      be told from the sag there)"
                 ))
             } else {
-                let x = at(i_ca, t);
-                if x.is_finite() && x > 0.0 {
-                    Reading::Value(x)
-                } else {
-                    Reading::Missing(format!("the calcium at the release of {name} is not positive: {x:e}"))
-                }
+                positive(at(i_ca, t), &format!("the calcium at the release of {name}"))
             }
         }
     };
     (threshold, Reading::Value(on))
+}
+
+/// `x` as a reading if it is a positive current or time, else missing with the reason (`what` names it).
+fn positive(x: f64, what: &str) -> Reading {
+    if x.is_finite() && x > 0.0 {
+        Reading::Value(x)
+    } else {
+        Reading::Missing(format!("{what} is not positive: {x:e}"))
+    }
 }
 
 /// The first spike of `own` with no other spike (of `own` or `other`) within [`ISOLATION_S`] before or after it.
@@ -346,13 +355,6 @@ pub fn extract(run: &Run) -> Result<[Reading; 8], String> {
         return Err(format!("no i_ca sample before the first spike at {first} s (resting calcium)"));
     }
     let i_rest = rest.iter().sum::<f64>() / rest.len() as f64;
-    let positive = |x: f64, what: &str| {
-        if x.is_finite() && x > 0.0 {
-            Reading::Value(x)
-        } else {
-            Reading::Missing(format!("{what} is not positive: {x:e}"))
-        }
-    };
     let mut out: [Reading; 8] = std::array::from_fn(|_| Reading::Missing(String::new()));
     out[0] = positive(i_rest, "the resting calcium");
     let no_spike = |side: &str| format!("no {side} spike with {ISOLATION_S} s free of other spikes on both sides");
