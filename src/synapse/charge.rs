@@ -87,6 +87,7 @@ pub struct ChargeScratch {
     pot_status: Vec<(bool, f64)>,
     dep_status: Vec<(bool, f64)>,
     held: Vec<f64>,
+    bounds: Vec<(f64, f64)>,
     /// Net charge of every step with a non-zero charge, in order [C] (as [`ChargeSummary::steps_c`]).
     pub steps_c: Vec<f64>,
 }
@@ -116,6 +117,9 @@ struct Track<'a> {
     /// The last (time, value) of [`Track::value_at`]: two views with the same delay (e.g. both comparators'
     /// release views at delay 0 with ideal blocks) read the same time when both are in their ramps.
     last: std::cell::Cell<(f64, f64)>,
+    /// Linear DPI: every piece's range of values, widened by far more than the round-off of `value_at`
+    /// ([`Track::view_side`]); empty otherwise.
+    bounds: &'a [(f64, f64)],
 }
 
 impl Track<'_> {
@@ -165,6 +169,28 @@ impl Track<'_> {
         } else {
             self.value_at(hint, t - d)
         }
+    }
+
+    /// The view at `t` through delay `d` for a caller that uses a value outside the band `(lo, hi)` only through
+    /// its side: `-inf` below, `+inf` above when the piece's range tells, else the value ([`Track::view`]). A soft
+    /// comparator's ramp clamps such a value to exactly 0 or 1, and `interval_status` asks only whether it is
+    /// inside, so the result is the same number without the exponential (`band` is the ramp widened by 1e-9 of its
+    /// width, the piece's range by 1e-8 of its largest term: both far above round-off).
+    #[inline]
+    fn view_side(&self, hint: &mut usize, t: f64, d: f64, band: (f64, f64)) -> f64 {
+        if t - d < 0.0 {
+            return self.p.i_init_a;
+        }
+        if !self.bounds.is_empty() {
+            let (lo, hi) = self.bounds[self.piece(hint, t - d)];
+            if hi < band.0 {
+                return f64::NEG_INFINITY;
+            }
+            if lo > band.1 {
+                return f64::INFINITY;
+            }
+        }
+        self.value_at(hint, t - d)
     }
 
     /// Crossings of `level` before `t_end`, appended to `out` (as `DpiTrack::level_crossings`).
@@ -276,13 +302,14 @@ impl<'a> Chan<'a> {
         let (mut h_on, mut h_off) = (0usize, 0usize);
         let at = |start: f64, end: f64| {
             let tm = 0.5 * (start + end.min(start + 1.0));
-            let i_on = track.view(&mut h_on, tm, wta.delay_on_s);
-            let i_off = track.view(&mut h_off, tm, wta.delay_off_s);
+            let band = ramp_band(wta);
+            let i_on = track.view_side(&mut h_on, tm, wta.delay_on_s, band);
+            let i_off = track.view_side(&mut h_off, tm, wta.delay_off_s, band);
             wta.interval_status(i_on, i_off)
         };
         let (mut g_on, mut g_off) = (0usize, 0usize);
         let g = |t: f64| track.view(&mut g_on, t, wta.delay_on_s) - track.view(&mut g_off, t, wta.delay_off_s);
-        held_statuses(buf, at, g, tmp, status);
+        held_statuses(buf, at, g, super::circuit::exp_shape_from(wta, track.p), tmp, status);
         std::mem::swap(buf, tmp);
     }
 
@@ -334,11 +361,12 @@ impl<'a> Chan<'a> {
         } else {
             (&mut self.hint_on, &mut self.hint_off)
         };
-        let first = w.soft_output(track.view(h_first, tm, d_first));
+        let band = ramp_band(w);
+        let first = w.soft_output(track.view_side(h_first, tm, d_first, band));
         if first == decisive {
             return first;
         }
-        let second = w.soft_output(track.view(h_second, tm, d_second));
+        let second = w.soft_output(track.view_side(h_second, tm, d_second, band));
         if second == decisive {
             self.off_first = !self.off_first;
         }
@@ -394,6 +422,13 @@ impl<'a> Chan<'a> {
         }
         u.i_off_a * dt + (u.i_on_a - u.i_off_a) * int_x
     }
+}
+
+/// A soft comparator's ramp `threshold -+ width / 2`, widened by 1e-9 of the width ([`Track::view_side`]).
+#[inline]
+fn ramp_band(w: &WtaParams) -> (f64, f64) {
+    let half = 0.5 * w.width_a * (1.0 + 1e-9);
+    (w.threshold_a - half, w.threshold_a + half)
 }
 
 /// The last few (dt, e^(-dt / tau)) of one time constant.
@@ -475,6 +510,7 @@ impl CircuitParams {
             pot_status,
             dep_status,
             held,
+            bounds,
             steps_c,
         } = scratch;
         // The DPI pieces (as `DpiTrack::new`).
@@ -516,8 +552,17 @@ impl CircuitParams {
         i_inf.extend(i_in.iter().map(|&x| d.i_inf(x)));
         d0.clear();
         d0.extend(i0.iter().zip(i_inf.iter()).map(|(&a, &b)| a - b));
-        let track =
-            Track { p: d, start, i0, i_inf, d0, linear: d.i_g_a == 0.0, last: std::cell::Cell::new((f64::NAN, 0.0)) };
+        let linear = d.i_g_a == 0.0;
+        bounds.clear();
+        if linear {
+            // A linear piece moves monotonically from i0 toward i_inf, reaching the next piece's i0 at its end.
+            for k in 0..i0.len() {
+                let end = i0.get(k + 1).copied().unwrap_or(i_inf[k]);
+                let slack = 1e-8 * (i_inf[k].abs() + d0[k].abs() + i0[k].abs());
+                bounds.push((i0[k].min(end) - slack, i0[k].max(end) + slack));
+            }
+        }
+        let track = Track { p: d, start, i0, i_inf, d0, linear, last: std::cell::Cell::new((f64::NAN, 0.0)), bounds };
         // The comparator channels (as `Channel::new`) and the step loop (as `run` without the slow parts).
         let horizon = t_end + 1e-12;
         let pot_on = Chan::edges(&self.pot_comparator, &track, horizon, pot_edges);

@@ -298,13 +298,85 @@ impl DpiTrack {
 /// a sub-step), so the instant becomes an edge. Between edges each view stays on one DPI piece, so `g` is smooth;
 /// a sign change between the ends is bisected to 1e-12 s. `None` without a sign change (or outside the ramp).
 /// Shared by `Channel` and `charge::Chan`, which evaluate `g` to the same bits, so both find the same instant.
-pub(crate) fn view_swap(ramp: bool, a: f64, b: f64, mut g: impl FnMut(f64) -> f64) -> Option<f64> {
+///
+/// `shape`: `Some(tau)` when the caller knows that `g = alpha + beta e^(-t / tau)` on `[a, b]` (a linear DPI: each
+/// view is `i_inf + d0 e^(-t / tau)` on its piece, with the same tau), so `g` is monotone there. The bisection's
+/// result is then found with a few evaluations instead of about 30 (most of the per-synapse path's DPI evaluations
+/// were bisection steps) and is the same number: the root of that shape through `g(a)` and `g(b)`, confirmed by
+/// evaluating `g` just either side of it (Illinois steps if it is not), brackets the sign change within
+/// [`SWAP_BRACKET_S`], and the bisection is replayed, evaluating `g` only at midpoints within [`SWAP_GUARD_S`] of
+/// that bracket; anywhere else the sign of a monotone `g` is that of the bracket end on the same side. The replay
+/// could differ from evaluating only where the computed `g` has the wrong sign more than 1e-13 s from its sign
+/// change, i.e. where `g` changes by less than its round-off over 1e-13 s; `view_swap_replays_the_bisection` (unit
+/// test) compares both over the network's views and extreme ones.
+///
+/// `memo` holds the last `(b, g(b))`: the next interval starts where this one ends, and `g` at a time is the same
+/// number whichever interval asks (each view is found by its time alone).
+pub(crate) fn view_swap(
+    ramp: bool,
+    a: f64,
+    b: f64,
+    shape: Option<f64>,
+    memo: &mut (f64, f64),
+    mut g: impl FnMut(f64) -> f64,
+) -> Option<f64> {
     if !ramp || !b.is_finite() {
         return None;
     }
-    let (ga, gb) = (g(a), g(b));
+    let ga = if memo.0.to_bits() == a.to_bits() { memo.1 } else { g(a) };
+    let gb = g(b);
+    *memo = (b, gb);
     if ga * gb >= 0.0 || (ga * gb).is_nan() {
         return None;
+    }
+    // The bisection keeps `lo` where g has a's sign class: `(g < 0) == (ga < 0)`.
+    let same = |x: f64| (x < 0.0) == (ga < 0.0);
+    let (mut known_lo, mut known_hi) = (f64::NEG_INFINITY, f64::INFINITY);
+    if let Some(tau) = shape {
+        // A bracket [x0, x1], x0 in a's class and x1 not, from genuine evaluations.
+        let (mut x0, mut x1, mut f0, mut f1) = (a, b, ga, gb);
+        // g(a + s) = alpha + beta e^(-s / tau): beta = (ga - gb) / (1 - e^(-(b - a) / tau)), alpha = ga - beta,
+        // root where e^(-s / tau) = -alpha / beta.
+        let beta = (ga - gb) / -(-(b - a) / tau).exp_m1();
+        let r = a - tau * ((beta - ga) / beta).ln();
+        let h = 0.25 * SWAP_BRACKET_S;
+        if r - h > a && r + h < b {
+            let (fl, fr) = (g(r - h), g(r + h));
+            if same(fl) {
+                (x0, f0) = (r - h, fl);
+            }
+            if !same(fr) {
+                (x1, f1) = (r + h, fr);
+            }
+        }
+        let mut last_side = 0i8;
+        for _ in 0..SWAP_MAX_STEPS {
+            if x1 - x0 <= SWAP_BRACKET_S {
+                break;
+            }
+            let mut x = x0 - f0 * (x1 - x0) / (f1 - f0);
+            if !(x > x0 && x < x1) {
+                x = 0.5 * (x0 + x1);
+                if !(x > x0 && x < x1) {
+                    break;
+                }
+            }
+            let fx = g(x);
+            if same(fx) {
+                (x0, f0) = (x, fx);
+                if last_side == -1 {
+                    f1 *= 0.5;
+                }
+                last_side = -1;
+            } else {
+                (x1, f1) = (x, fx);
+                if last_side == 1 {
+                    f0 *= 0.5;
+                }
+                last_side = 1;
+            }
+        }
+        (known_lo, known_hi) = (x0 - SWAP_GUARD_S, x1 + SWAP_GUARD_S);
     }
     let (mut lo, mut hi) = (a, b);
     while hi - lo > 1e-12 {
@@ -312,7 +384,14 @@ pub(crate) fn view_swap(ramp: bool, a: f64, b: f64, mut g: impl FnMut(f64) -> f6
         if m <= lo || m >= hi {
             break;
         }
-        if (g(m) < 0.0) == (ga < 0.0) {
+        let in_a_class = if m < known_lo {
+            true
+        } else if m > known_hi {
+            false
+        } else {
+            same(g(m))
+        };
+        if in_a_class {
             lo = m;
         } else {
             hi = m;
@@ -322,14 +401,35 @@ pub(crate) fn view_swap(ramp: bool, a: f64, b: f64, mut g: impl FnMut(f64) -> f6
     (r > a && r < b).then_some(r)
 }
 
+/// The bracket [`view_swap`] looks for around its sign change [s].
+const SWAP_BRACKET_S: f64 = 1e-14;
+/// Midpoints of the replayed bisection this close to the bracket are evaluated, not inferred [s].
+const SWAP_GUARD_S: f64 = 1e-13;
+/// At most this many Illinois steps (the bisection replay evaluates whatever the bracket leaves open).
+const SWAP_MAX_STEPS: usize = 40;
+
+/// From when on the difference of a soft comparator's two delayed views has the shape `alpha + beta e^(-t / tau)`
+/// between its edges (`(from, Some(tau))`): once both views are past t = 0 (before it a view is the initial
+/// current), for the linear DPI (`I_g = 0`: each view is `i_inf + d0 e^(-t / tau)` on its piece); never for the
+/// non-linear one.
+pub(crate) fn exp_shape_from(wta: &WtaParams, dpi: &DpiParams) -> (f64, Option<f64>) {
+    if dpi.i_g_a == 0.0 {
+        (wta.delay_on_s.max(wta.delay_off_s), Some(dpi.tau_s))
+    } else {
+        (f64::INFINITY, None)
+    }
+}
+
 /// The merge behind [`Channel::held_intervals`], shared with the allocation-free path (`synapse::charge`), which
 /// must follow it operation for operation: `at(start, end)` gives an interval's status, `g` the difference of the
 /// two delayed views (for [`view_swap`]). Fills `kept` with the edges kept (and the swap instants) and `status` with
-/// the status of the interval before each of them and after the last; both are cleared first.
+/// the status of the interval before each of them and after the last; both are cleared first. On intervals that
+/// start at or after `shape.0`, `g` has the shape `alpha + beta e^(-t / tau)` with `tau = shape.1` ([`exp_shape_from`]).
 pub(crate) fn held_statuses(
     edges: &[f64],
     mut at: impl FnMut(f64, f64) -> (bool, f64),
     mut g: impl FnMut(f64) -> f64,
+    shape: (f64, Option<f64>),
     kept: &mut Vec<f64>,
     status: &mut Vec<(bool, f64)>,
 ) {
@@ -338,7 +438,9 @@ pub(crate) fn held_statuses(
     let end = edges.first().copied().unwrap_or(f64::INFINITY);
     let s = at(0.0, end);
     status.push(s);
-    if let Some(r) = view_swap(s.0, 0.0, end, &mut g) {
+    let mut memo = (f64::NAN, 0.0);
+    let shape_at = |t: f64| if t >= shape.0 { shape.1 } else { None };
+    if let Some(r) = view_swap(s.0, 0.0, end, shape_at(0.0), &mut memo, &mut g) {
         kept.push(r);
         status.push(s);
     }
@@ -351,7 +453,7 @@ pub(crate) fn held_statuses(
         }
         kept.push(e);
         status.push(s);
-        if let Some(r) = view_swap(s.0, e, end, &mut g) {
+        if let Some(r) = view_swap(s.0, e, end, shape_at(e), &mut memo, &mut g) {
             kept.push(r);
             status.push(s);
         }
@@ -444,7 +546,7 @@ impl<'a> Channel<'a> {
         };
         let mut kept = Vec::with_capacity(edges.len());
         let mut status = Vec::with_capacity(edges.len() + 1);
-        held_statuses(edges, at, g, &mut kept, &mut status);
+        held_statuses(edges, at, g, exp_shape_from(wta, dpi), &mut kept, &mut status);
         (kept, status)
     }
     fn next_edge(&self) -> f64 {
@@ -836,6 +938,89 @@ impl CircuitParams {
 mod tests {
     use super::*;
     use crate::params;
+
+    /// `view_swap` as it was: the bisection evaluating `g` at every midpoint (the reference the replay must equal).
+    fn swap_by_bisection(a: f64, b: f64, g: impl Fn(f64) -> f64) -> Option<f64> {
+        let (ga, gb) = (g(a), g(b));
+        if ga * gb >= 0.0 || (ga * gb).is_nan() {
+            return None;
+        }
+        let (mut lo, mut hi) = (a, b);
+        while hi - lo > 1e-12 {
+            let m = 0.5 * (lo + hi);
+            if m <= lo || m >= hi {
+                break;
+            }
+            if (g(m) < 0.0) == (ga < 0.0) {
+                lo = m;
+            } else {
+                hi = m;
+            }
+        }
+        let r = 0.5 * (lo + hi);
+        (r > a && r < b).then_some(r)
+    }
+
+    #[test]
+    fn view_swap_replays_the_bisection() {
+        use rand::Rng;
+        let mut rng = crate::stimulus::rng(11);
+        let (mut swaps, mut evaluations, mut bisection_evaluations) = (0, 0, 0);
+        for case in 0..1_000_000 {
+            // Two delayed views of a linear DPI, each on its piece: i_inf + d0 e^(-(t - d - start) / tau), as
+            // `DpiTrack::value_at` and `charge::Track::value_at` compute them. One piece is often a 1 us pulse
+            // (i_inf ~ 1e-7 A), the views' asymptotes equal or apart by fA to pA, intervals 1 us to 20 ms.
+            let tau = rng.random_range(2e-3..40e-3);
+            let a = rng.random_range(0.0..0.35);
+            let b = a + 10f64.powf(rng.random_range(-6.0..-1.7));
+            let rest = rng.random_range(1e-12..30e-12);
+            let piece = |rng: &mut rand_chacha::ChaCha8Rng| {
+                let i_inf = match rng.random_range(0..4) {
+                    0 => rest,
+                    1 => rest + 10f64.powf(rng.random_range(-16.0..-11.0)),
+                    2 => rng.random_range(1e-8..3e-7),
+                    _ => rng.random_range(1e-12..60e-12),
+                };
+                let i0 = rng.random_range(1e-12..80e-12);
+                (i_inf, i0 - i_inf, a - rng.random_range(0.0..0.03), rng.random_range(0.0..3e-3))
+            };
+            let (p, q) = (piece(&mut rng), piece(&mut rng));
+            let view =
+                |(i_inf, d0, start, d): (f64, f64, f64, f64), t: f64| i_inf + d0 * (-(t - d - start) / tau).exp();
+            let g = |t: f64| view(p, t) - view(q, t);
+            // Now and then a shape with the wrong tau (the Illinois steps must then find the bracket).
+            let shape = if case % 7 == 0 { tau * rng.random_range(0.5..2.0) } else { tau };
+            let count = std::cell::Cell::new(0);
+            let counted = |t: f64| {
+                count.set(count.get() + 1);
+                g(t)
+            };
+            let want = swap_by_bisection(a, b, g);
+            let got = view_swap(true, a, b, Some(shape), &mut (f64::NAN, 0.0), counted);
+            assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "case {case}: a {a} b {b} {p:?} {q:?}");
+            assert_eq!(view_swap(true, a, b, None, &mut (f64::NAN, 0.0), g), want, "case {case}");
+            if want.is_some() {
+                swaps += 1;
+                evaluations += count.get();
+                bisection_evaluations += 2 + ((b - a) / 1e-12).log2().ceil() as usize;
+            }
+        }
+        // Enough sign changes to mean something, each found with far fewer evaluations than the bisection's.
+        assert!(swaps > 10_000, "{swaps}");
+        assert!(evaluations * 4 < bisection_evaluations, "{evaluations} vs {bisection_evaluations}");
+        // The endpoint memo: a second interval starting where the first ended does not evaluate g there again.
+        let g = |t: f64| t - 0.0105;
+        let mut memo = (f64::NAN, 0.0);
+        assert_eq!(view_swap(true, 0.0, 0.01, Some(1.0), &mut memo, g), None);
+        assert_eq!(memo, (0.01, g(0.01)));
+        let count = std::cell::Cell::new(0);
+        let r = view_swap(true, 0.01, 0.011, None, &mut memo, |t| {
+            assert!(t != 0.01, "g(a) was memoised");
+            count.set(count.get() + 1);
+            g(t)
+        });
+        assert!((r.unwrap() - 0.0105).abs() < 1e-12, "{r:?}");
+    }
 
     fn network() -> CircuitParams {
         params::load_circuit("thesis-network").unwrap()
