@@ -13,7 +13,8 @@
 //!   per wall s; `trajectories_per_s` counts those trajectories, `reused_trajectories_per_s` the per-synapse path's
 //!   trajectories applied from its memo (not counted as events).
 //!
-//! No ratio against other simulators is printed: a ratio is quoted only for a peer that ran in the same run.
+//! No ratio against other simulators is printed: a ratio is quoted only for a peer that ran in the same run
+//! (`scripts/bench-brian2` runs Brian2 between two `stc bench` runs and prints the ratios).
 
 use super::CliError;
 use crate::io::{atomic, mnist};

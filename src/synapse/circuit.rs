@@ -1005,6 +1005,11 @@ mod tests {
                 bisection_evaluations += 2 + ((b - a) / 1e-12).log2().ceil() as usize;
             }
         }
+        eprintln!(
+            "{swaps} swaps: {:.1} evaluations of g per swap, the plain bisection {:.1}",
+            evaluations as f64 / swaps as f64,
+            bisection_evaluations as f64 / swaps as f64
+        );
         // Enough sign changes to mean something, each found with far fewer evaluations than the bisection's.
         assert!(swaps > 10_000, "{swaps}");
         assert!(evaluations * 4 < bisection_evaluations, "{evaluations} vs {bisection_evaluations}");
