@@ -301,14 +301,16 @@ impl DpiTrack {
 ///
 /// `shape`: `Some(tau)` when the caller knows that `g = alpha + beta e^(-t / tau)` on `[a, b]` (a linear DPI: each
 /// view is `i_inf + d0 e^(-t / tau)` on its piece, with the same tau), so `g` is monotone there. The bisection's
-/// result is then found with a few evaluations instead of about 30 (most of the per-synapse path's DPI evaluations
+/// result is then found with a few evaluations instead of about 35 (most of the per-synapse path's DPI evaluations
 /// were bisection steps) and is the same number: the root of that shape through `g(a)` and `g(b)`, confirmed by
 /// evaluating `g` just either side of it (Illinois steps if it is not), brackets the sign change within
 /// [`SWAP_BRACKET_S`], and the bisection is replayed, evaluating `g` only at midpoints within [`SWAP_GUARD_S`] of
 /// that bracket; anywhere else the sign of a monotone `g` is that of the bracket end on the same side. The replay
 /// could differ from evaluating only where the computed `g` has the wrong sign more than 1e-13 s from its sign
-/// change, i.e. where `g` changes by less than its round-off over 1e-13 s; `view_swap_replays_the_bisection` (unit
-/// test) compares both over the network's views and extreme ones.
+/// change, i.e. where `g` changes by less than its round-off over 1e-13 s. Unit tests: `view_swap_replays_the_bisection`
+/// (random pairs of linear-DPI views, realistic and extreme, against the plain bisection) and
+/// `held_statuses_find_the_same_swaps_with_the_shape` (the network's synapses on random trains, edges and statuses
+/// with and without the shape).
 ///
 /// `memo` holds the last `(b, g(b))`: the next interval starts where this one ends, and `g` at a time is the same
 /// number whichever interval asks (each view is found by its time alone).
@@ -487,24 +489,11 @@ impl<'a> Channel<'a> {
         } else {
             track.crossings(dpi, wta, t_end)
         };
-        let edges = if wta.width_a > 0.0 {
-            // Soft comparator: breakpoints where the (onset-delayed) current enters or leaves the ramp, and where
-            // its input piece changes; outside the ramp the output is exactly 0 or 1.
-            let (lo, hi) = (wta.threshold_a - 0.5 * wta.width_a, wta.threshold_a + 0.5 * wta.width_a);
-            let mut e: Vec<f64> = track.level_crossings(dpi, lo, t_end);
-            e.extend(track.level_crossings(dpi, hi, t_end));
-            e.extend(track.start_s.iter().skip(1).copied());
-            // Both delayed views of the current (onset and release) have their breakpoints.
-            let mut e: Vec<f64> =
-                e.into_iter().flat_map(|t| [t + wta.delay_on_s, t + wta.delay_off_s]).filter(|&t| t < t_end).collect();
-            e.sort_by(f64::total_cmp);
-            e.dedup();
-            e
+        let (edges, status) = if wta.width_a > 0.0 {
+            Self::held_intervals(wta, track, dpi, &Self::soft_edges(wta, track, dpi, t_end), exp_shape_from(wta, dpi))
         } else {
-            wta.delay_edges(&raw, initially_on)
+            (wta.delay_edges(&raw, initially_on), Vec::new())
         };
-        let (edges, status) =
-            if wta.width_a > 0.0 { Self::held_intervals(wta, track, dpi, &edges) } else { (edges, Vec::new()) };
         let x = if initially_on { 1.0 } else { 0.0 };
         Channel {
             wta,
@@ -519,6 +508,20 @@ impl<'a> Channel<'a> {
             status,
         }
     }
+    /// A soft comparator's breakpoints before `t_end`: where the current enters or leaves the ramp, and where its
+    /// input piece changes, each seen through both delayed views (onset and release); outside the ramp the output
+    /// is exactly 0 or 1.
+    fn soft_edges(wta: &WtaParams, track: &DpiTrack, dpi: &DpiParams, t_end: f64) -> Vec<f64> {
+        let (lo, hi) = (wta.threshold_a - 0.5 * wta.width_a, wta.threshold_a + 0.5 * wta.width_a);
+        let mut e: Vec<f64> = track.level_crossings(dpi, lo, t_end);
+        e.extend(track.level_crossings(dpi, hi, t_end));
+        e.extend(track.start_s.iter().skip(1).copied());
+        let mut e: Vec<f64> =
+            e.into_iter().flat_map(|t| [t + wta.delay_on_s, t + wta.delay_off_s]).filter(|&t| t < t_end).collect();
+        e.sort_by(f64::total_cmp);
+        e.dedup();
+        e
+    }
     /// The status (in the ramp, else the constant output) of every interval between the soft comparator's edges,
     /// read at its middle, with the edges between two intervals of the same constant output left out (nothing
     /// changes there: the views only change piece or cross a ramp edge where the other one holds the output).
@@ -528,12 +531,13 @@ impl<'a> Channel<'a> {
     /// read 0.5 s after the last edge, past the end of the run, so a run that ends inside an excursion takes the
     /// status after it for its last stretch. Reading it at the middle of [last edge, end] leaves the checked-in
     /// calibrations' predictions unchanged but moves the Fig. 17 refit to another optimum (README "Status"), so
-    /// it waits for a refit.
+    /// it waits for a refit. `shape`: [`exp_shape_from`] (a test compares it with none, the plain bisection).
     fn held_intervals(
         wta: &WtaParams,
         track: &DpiTrack,
         dpi: &DpiParams,
         edges: &[f64],
+        shape: (f64, Option<f64>),
     ) -> (Vec<f64>, Vec<(bool, f64)>) {
         let at = |start: f64, end: f64| {
             let tm = 0.5 * (start + end.min(start + 1.0));
@@ -546,7 +550,7 @@ impl<'a> Channel<'a> {
         };
         let mut kept = Vec::with_capacity(edges.len());
         let mut status = Vec::with_capacity(edges.len() + 1);
-        held_statuses(edges, at, g, exp_shape_from(wta, dpi), &mut kept, &mut status);
+        held_statuses(edges, at, g, shape, &mut kept, &mut status);
         (kept, status)
     }
     fn next_edge(&self) -> f64 {
@@ -1029,6 +1033,51 @@ mod tests {
 
     fn network() -> CircuitParams {
         params::load_circuit("thesis-network").unwrap()
+    }
+
+    #[test]
+    fn held_statuses_find_the_same_swaps_with_the_shape() {
+        use rand::Rng;
+        let base = crate::cli::train::synapse("mnist-network", None).unwrap().0;
+        let mut rng = crate::stimulus::rng(12);
+        let (mut swaps, mut channels) = (0usize, 0usize);
+        for case in 0..300 {
+            // The network's synapse, mismatched as `--mismatch-sigma 0.2` draws it, on random trains.
+            let mut p = base.clone();
+            if case > 0 {
+                for key in crate::network::net::MISMATCH_CURRENTS {
+                    let f = (0.2 * rng.sample::<f64, _>(rand_distr::StandardNormal)).exp();
+                    let x = p.get(key).unwrap();
+                    p.set(key, x * f);
+                }
+                p.dpi.i_init_a = p.dpi.i_rest();
+            }
+            let train = |rng: &mut rand_chacha::ChaCha8Rng| {
+                let n = rng.random_range(0..12usize);
+                let mut v: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..0.3)).collect();
+                v.sort_by(f64::total_cmp);
+                v
+            };
+            let spikes = Spikes { pre: train(&mut rng), post: train(&mut rng) };
+            let track = DpiTrack::new(&p.dpi, &spikes);
+            for wta in [&p.pot_comparator, &p.dep_comparator] {
+                let shape = exp_shape_from(wta, &p.dpi);
+                assert!(shape.1.is_some());
+                let edges = Channel::soft_edges(wta, &track, &p.dpi, 0.35);
+                let with = Channel::held_intervals(wta, &track, &p.dpi, &edges, shape);
+                let plain = Channel::held_intervals(wta, &track, &p.dpi, &edges, (f64::INFINITY, None));
+                let bits = |(e, st): &(Vec<f64>, Vec<(bool, f64)>)| {
+                    let e: Vec<u64> = e.iter().map(|x| x.to_bits()).collect();
+                    let st: Vec<(bool, u64)> = st.iter().map(|&(r, x)| (r, x.to_bits())).collect();
+                    (e, st)
+                };
+                assert_eq!(bits(&with), bits(&plain), "case {case}: {spikes:?}");
+                swaps += with.0.len() - edges.iter().filter(|e| with.0.contains(e)).count();
+                channels += 1;
+            }
+        }
+        eprintln!("{channels} channels, {swaps} swap instants, the same with and without the shape");
+        assert!(swaps > 100, "{swaps}");
     }
 
     /// Final v_h after 150 ms of the given trains (40 Hz regular trains when `true`).
