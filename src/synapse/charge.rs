@@ -15,6 +15,12 @@
 //! - a ULL lag's exponential is reused while the step length is the same to the bit (the ramp sub-steps; the last
 //!   four lengths per time constant);
 //! - of a soft comparator's two delayed views, one at the value that decides the min (or max) alone is enough;
+//! - a soft comparator's interval statuses, and its ramp where a view is outside it, use a view only through its
+//!   side of the ramp's ends (clamped to 0 or 1 outside, "inside" inside), which each DPI piece's crossings of
+//!   those ends tell without the exponential (`Track::view_class`; near a crossing, or where the piece moves too
+//!   slowly for the side to be certain by far more than round-off, the view is computed); and no swap of the two
+//!   views is looked for in an interval where one of them stays outside the ramp (neither crosses an end between
+//!   edges, so the other one cannot reach it);
 //! - the linear DPI's (`I_g = 0`) `evolve` is written out inline (the same operations), and a current read twice
 //!   at the same time (two views whose delays coincide, e.g. both comparators' undelayed views with ideal blocks)
 //!   is computed once.
@@ -88,6 +94,9 @@ pub struct ChargeScratch {
     dep_status: Vec<(bool, f64)>,
     held: Vec<f64>,
     bounds: Vec<(f64, f64)>,
+    pot_cross: Vec<[PieceSide; 2]>,
+    dep_cross: Vec<[PieceSide; 2]>,
+    crossings: Vec<[f64; 2]>,
     /// Net charge of every step with a non-zero charge, in order [C] (as [`ChargeSummary::steps_c`]).
     pub steps_c: Vec<f64>,
 }
@@ -118,7 +127,7 @@ struct Track<'a> {
     /// release views at delay 0 with ideal blocks) read the same time when both are in their ramps.
     last: std::cell::Cell<(f64, f64)>,
     /// Linear DPI: every piece's range of values, widened by far more than the round-off of `value_at`
-    /// ([`Track::view_side`]); empty otherwise.
+    /// ([`Track::side`]); empty otherwise.
     bounds: &'a [(f64, f64)],
 }
 
@@ -171,42 +180,93 @@ impl Track<'_> {
         }
     }
 
-    /// The view at `t` through delay `d` for a caller that uses a value outside the band `(lo, hi)` only through
-    /// its side: `-inf` below, `+inf` above when the piece's range tells, else the value ([`Track::view`]). A soft
-    /// comparator's ramp clamps such a value to exactly 0 or 1, and `interval_status` asks only whether it is
-    /// inside, so the result is the same number without the exponential (`band` is the ramp widened by 1e-9 of its
-    /// width, the piece's range by 1e-8 of its largest term: both far above round-off).
+    /// The view at `t` through delay `d` for a caller that uses a value outside the soft comparator's ramp only
+    /// through its side, and (`exact_inside = false`) a value inside it only through being inside: `-inf` below the
+    /// ramp, `+inf` above it, the threshold inside it, where [`Track::side`] tells from the piece alone; else the
+    /// value ([`Track::view`]). The ramp clamps a value outside it to exactly 0 or 1, `interval_status` asks of a
+    /// value only whether it is inside and whether its ramp is 0 or 1, so the callers get the same numbers without
+    /// the exponential.
     #[inline]
-    fn view_side(&self, hint: &mut usize, t: f64, d: f64, band: (f64, f64)) -> f64 {
+    fn view_class(&self, hint: &mut usize, t: f64, d: f64, ramp: &Ramp, exact_inside: bool) -> f64 {
         if t - d < 0.0 {
             return self.p.i_init_a;
         }
-        if !self.bounds.is_empty() {
-            let (lo, hi) = self.bounds[self.piece(hint, t - d)];
-            if hi < band.0 {
+        if !ramp.sides.is_empty() {
+            let s = t - d;
+            let [lo, hi] = &ramp.sides[self.piece(hint, s)];
+            let lo = lo.at(s);
+            if lo == Side::Below {
                 return f64::NEG_INFINITY;
             }
-            if lo > band.1 {
+            let hi = hi.at(s);
+            if hi == Side::Above {
                 return f64::INFINITY;
+            }
+            if !exact_inside && lo == Side::Above && hi == Side::Below {
+                return ramp.threshold;
             }
         }
         self.value_at(hint, t - d)
     }
 
-    /// Crossings of `level` before `t_end`, appended to `out` (as `DpiTrack::level_crossings`).
-    fn level_crossings(&self, level: f64, t_end: f64, out: &mut Vec<f64>) {
-        for k in 0..self.start.len() {
-            let t0 = self.start[k];
-            if t0 >= t_end {
-                break;
-            }
-            let t1 = self.start.get(k + 1).copied().unwrap_or(f64::INFINITY).min(t_end);
-            if let Some(dt) = dpi::crossing_time(self.p.tau_s, self.p.i_g_a, self.i_inf[k], self.i0[k], level) {
-                if t0 + dt < t1 {
-                    out.push(t0 + dt);
+    /// Which side of `level` the linear piece `k` is on, and when, where that is certain by far more than
+    /// round-off: from the piece's range when the level lies outside it (widened by 1e-8 of its largest term, see
+    /// `bounds`), else from the piece's crossing of the level `tc` (monotone: one side before it, the other after)
+    /// more than [`SIDE_GUARD_S`] from it, when the piece moves through the level fast enough to be far from it
+    /// there: with `|level - i_inf|` above 1.5e-3 of the piece's terms (`|i_inf| + |d0|`, which bound the level
+    /// too) and tau up to 0.1 s, the value is more than 1.5e-9 of those terms from the level, against a round-off
+    /// of about 1e-15 of them (and the crossing's own error is below 1e-13 s). `Unknown` elsewhere: the caller
+    /// computes the value.
+    fn side(&self, k: usize, level: f64, tc: f64) -> PieceSide {
+        let (lo, hi) = self.bounds[k];
+        let always = |side| PieceSide { until: f64::INFINITY, from: f64::INFINITY, before: side, after: side };
+        if hi < level {
+            return always(Side::Below);
+        }
+        if lo > level {
+            return always(Side::Above);
+        }
+        let i_inf = self.i_inf[k];
+        if tc.is_nan() || (level - i_inf).abs() <= 1.5e-3 * (i_inf.abs() + self.d0[k].abs()) || self.p.tau_s > 0.1 {
+            return always(Side::Unknown);
+        }
+        let (before, after) = if i_inf > level { (Side::Below, Side::Above) } else { (Side::Above, Side::Below) };
+        PieceSide { until: tc - SIDE_GUARD_S, from: tc + SIDE_GUARD_S, before, after }
+    }
+
+    /// The crossings of the ramp's two ends `lo` and `hi` before `t_end`, appended to `out`, the lower end's first
+    /// (as two passes of `DpiTrack::level_crossings`); for a linear DPI, every piece's sides of the two ends
+    /// ([`Track::side`]) into `sides` (left empty otherwise).
+    /// `cross` is a scratch buffer.
+    fn ramp_crossings(
+        &self,
+        (lo, hi): (f64, f64),
+        t_end: f64,
+        sides: &mut Vec<[PieceSide; 2]>,
+        cross: &mut Vec<[f64; 2]>,
+        out: &mut Vec<f64>,
+    ) {
+        cross.clear();
+        cross.resize(if self.bounds.is_empty() { 0 } else { self.start.len() }, [f64::NAN; 2]);
+        for (j, level) in [lo, hi].into_iter().enumerate() {
+            for k in 0..self.start.len() {
+                let t0 = self.start[k];
+                if t0 >= t_end {
+                    break;
+                }
+                let t1 = self.start.get(k + 1).copied().unwrap_or(f64::INFINITY).min(t_end);
+                if let Some(dt) = dpi::crossing_time(self.p.tau_s, self.p.i_g_a, self.i_inf[k], self.i0[k], level) {
+                    if t0 + dt < t1 {
+                        out.push(t0 + dt);
+                        if let Some(c) = cross.get_mut(k) {
+                            c[j] = t0 + dt;
+                        }
+                    }
                 }
             }
         }
+        sides.clear();
+        sides.extend(cross.iter().enumerate().map(|(k, c)| [self.side(k, lo, c[0]), self.side(k, hi, c[1])]));
     }
 
     /// Raw hysteretic switching instants (as `DpiTrack::crossings`), for a hard comparator.
@@ -232,6 +292,52 @@ impl Track<'_> {
     }
 }
 
+/// Where a view lies against one end of a soft comparator's ramp ([`Track::side`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Below,
+    Above,
+    Unknown,
+}
+
+/// A view closer than this to a piece's crossing of a ramp end is computed, not classified [s].
+const SIDE_GUARD_S: f64 = 1e-7;
+
+/// A piece's side of one end of a ramp over time: `before` until `until`, `after` from `from`, unknown between.
+#[derive(Clone, Copy, Debug)]
+struct PieceSide {
+    until: f64,
+    from: f64,
+    before: Side,
+    after: Side,
+}
+
+impl PieceSide {
+    #[inline]
+    fn at(&self, s: f64) -> Side {
+        if s < self.until {
+            self.before
+        } else if s > self.from {
+            self.after
+        } else {
+            Side::Unknown
+        }
+    }
+}
+
+/// A soft comparator's ramp for [`Track::view_class`]: its threshold (a value inside it) and each piece's sides
+/// of its two ends (empty: always compute).
+struct Ramp<'a> {
+    threshold: f64,
+    sides: &'a [[PieceSide; 2]],
+}
+
+impl<'a> Ramp<'a> {
+    fn of(w: &WtaParams, sides: &'a [[PieceSide; 2]]) -> Self {
+        Ramp { threshold: w.threshold_a, sides }
+    }
+}
+
 /// One comparator + switch channel (as `Channel` of the circuit simulation).
 struct Chan<'a> {
     wta: &'a WtaParams,
@@ -254,16 +360,27 @@ struct Chan<'a> {
     /// Recent (step, e^(-step / tau)) of the rise, fall and tail lags: the ramp sub-steps have a few lengths to
     /// the bit (tau_DPI/100 rounded at the ulp of the time), so the exponential is reused (the same number).
     exp_cache: [ExpCache; 3],
+    /// The soft comparator's ramp and the pieces' crossings of its ends ([`Track::view_class`]).
+    band: Ramp<'a>,
 }
 
 impl<'a> Chan<'a> {
     /// The channel's edges into `buf` (as `Channel::new`); returns whether the comparator starts on.
-    fn edges(wta: &WtaParams, track: &Track, t_end: f64, buf: &mut Vec<f64>) -> bool {
+    /// A soft comparator's crossings of its ramp's ends, per piece, go to `cross` ([`Track::ramp_crossings`]).
+    /// `tmp` is a scratch buffer.
+    fn edges(
+        wta: &WtaParams,
+        track: &Track,
+        t_end: f64,
+        buf: &mut Vec<f64>,
+        sides: &mut Vec<[PieceSide; 2]>,
+        tmp: &mut Vec<[f64; 2]>,
+    ) -> bool {
         buf.clear();
+        sides.clear();
         if wta.width_a > 0.0 {
-            let (lo, hi) = (wta.threshold_a - 0.5 * wta.width_a, wta.threshold_a + 0.5 * wta.width_a);
-            track.level_crossings(lo, t_end, buf);
-            track.level_crossings(hi, t_end, buf);
+            let ends = (wta.threshold_a - 0.5 * wta.width_a, wta.threshold_a + 0.5 * wta.width_a);
+            track.ramp_crossings(ends, t_end, sides, tmp, buf);
             buf.extend(track.start.iter().skip(1).copied());
             let n = buf.len();
             for k in 0..n {
@@ -288,9 +405,15 @@ impl<'a> Chan<'a> {
     /// read at their middles, into `status`; edges between two intervals of the same constant output are left out,
     /// and the instants where the two views swap order inside a ramp interval are added (`circuit::view_swap`);
     /// `tmp` is a scratch buffer. The merge is [`held_statuses`], the one `Channel::held_intervals` uses.
+    ///
+    /// The statuses need each view only through its side of the ramp ([`Track::view_class`]), which the pieces'
+    /// crossings of the ramp's ends tell without the exponential. Between two edges neither view crosses an end,
+    /// so a view outside the ramp at the middle of an interval stays outside through it, and the other view, on
+    /// the other side of that end or inside the ramp, cannot meet it: no swap to look for.
     fn held_intervals(
         wta: &WtaParams,
         track: &Track,
+        cross: &[[PieceSide; 2]],
         buf: &mut Vec<f64>,
         status: &mut Vec<(bool, f64)>,
         tmp: &mut Vec<f64>,
@@ -299,13 +422,13 @@ impl<'a> Chan<'a> {
         if wta.width_a <= 0.0 {
             return;
         }
+        let ramp = Ramp::of(wta, cross);
         let (mut h_on, mut h_off) = (0usize, 0usize);
         let at = |start: f64, end: f64| {
             let tm = 0.5 * (start + end.min(start + 1.0));
-            let band = ramp_band(wta);
-            let i_on = track.view_side(&mut h_on, tm, wta.delay_on_s, band);
-            let i_off = track.view_side(&mut h_off, tm, wta.delay_off_s, band);
-            wta.interval_status(i_on, i_off)
+            let i_on = track.view_class(&mut h_on, tm, wta.delay_on_s, &ramp, false);
+            let i_off = track.view_class(&mut h_off, tm, wta.delay_off_s, &ramp, false);
+            (wta.interval_status(i_on, i_off), i_on.is_finite() && i_off.is_finite())
         };
         let (mut g_on, mut g_off) = (0usize, 0usize);
         let g = |t: f64| track.view(&mut g_on, t, wta.delay_on_s) - track.view(&mut g_off, t, wta.delay_off_s);
@@ -319,6 +442,7 @@ impl<'a> Chan<'a> {
         initially_on: bool,
         edges: &'a [f64],
         status: &'a [(bool, f64)],
+        cross: &'a [[PieceSide; 2]],
     ) -> Self {
         let x = if initially_on { 1.0 } else { 0.0 };
         Chan {
@@ -337,6 +461,7 @@ impl<'a> Chan<'a> {
             hint_off: 0,
             off_first: true,
             exp_cache: [ExpCache::default(); 3],
+            band: Ramp::of(wta, cross),
         }
     }
 
@@ -361,12 +486,11 @@ impl<'a> Chan<'a> {
         } else {
             (&mut self.hint_on, &mut self.hint_off)
         };
-        let band = ramp_band(w);
-        let first = w.soft_output(track.view_side(h_first, tm, d_first, band));
+        let first = w.soft_output(track.view_class(h_first, tm, d_first, &self.band, true));
         if first == decisive {
             return first;
         }
-        let second = w.soft_output(track.view_side(h_second, tm, d_second, band));
+        let second = w.soft_output(track.view_class(h_second, tm, d_second, &self.band, true));
         if second == decisive {
             self.off_first = !self.off_first;
         }
@@ -422,13 +546,6 @@ impl<'a> Chan<'a> {
         }
         u.i_off_a * dt + (u.i_on_a - u.i_off_a) * int_x
     }
-}
-
-/// A soft comparator's ramp `threshold -+ width / 2`, widened by 1e-9 of the width ([`Track::view_side`]).
-#[inline]
-fn ramp_band(w: &WtaParams) -> (f64, f64) {
-    let half = 0.5 * w.width_a * (1.0 + 1e-9);
-    (w.threshold_a - half, w.threshold_a + half)
 }
 
 /// The last few (dt, e^(-dt / tau)) of one time constant.
@@ -511,6 +628,9 @@ impl CircuitParams {
             dep_status,
             held,
             bounds,
+            pot_cross,
+            dep_cross,
+            crossings,
             steps_c,
         } = scratch;
         // The DPI pieces (as `DpiTrack::new`).
@@ -565,12 +685,12 @@ impl CircuitParams {
         let track = Track { p: d, start, i0, i_inf, d0, linear, last: std::cell::Cell::new((f64::NAN, 0.0)), bounds };
         // The comparator channels (as `Channel::new`) and the step loop (as `run` without the slow parts).
         let horizon = t_end + 1e-12;
-        let pot_on = Chan::edges(&self.pot_comparator, &track, horizon, pot_edges);
-        let dep_on = Chan::edges(&self.dep_comparator, &track, horizon, dep_edges);
-        Chan::held_intervals(&self.pot_comparator, &track, pot_edges, pot_status, held);
-        Chan::held_intervals(&self.dep_comparator, &track, dep_edges, dep_status, held);
-        let mut pot = Chan::new(&self.pot_comparator, &self.pot_switch, pot_on, pot_edges, pot_status);
-        let mut dep = Chan::new(&self.dep_comparator, &self.dep_switch, dep_on, dep_edges, dep_status);
+        let pot_on = Chan::edges(&self.pot_comparator, &track, horizon, pot_edges, pot_cross, crossings);
+        let dep_on = Chan::edges(&self.dep_comparator, &track, horizon, dep_edges, dep_cross, crossings);
+        Chan::held_intervals(&self.pot_comparator, &track, pot_cross, pot_edges, pot_status, held);
+        Chan::held_intervals(&self.dep_comparator, &track, dep_cross, dep_edges, dep_status, held);
+        let mut pot = Chan::new(&self.pot_comparator, &self.pot_switch, pot_on, pot_edges, pot_status, pot_cross);
+        let mut dep = Chan::new(&self.dep_comparator, &self.dep_switch, dep_on, dep_edges, dep_status, dep_cross);
         let soft_step = d.tau_s / 100.0;
         steps_c.clear();
         let mut totals = ChargeTotals::default();

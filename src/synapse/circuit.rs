@@ -423,13 +423,15 @@ pub(crate) fn exp_shape_from(wta: &WtaParams, dpi: &DpiParams) -> (f64, Option<f
 }
 
 /// The merge behind [`Channel::held_intervals`], shared with the allocation-free path (`synapse::charge`), which
-/// must follow it operation for operation: `at(start, end)` gives an interval's status, `g` the difference of the
-/// two delayed views (for [`view_swap`]). Fills `kept` with the edges kept (and the swap instants) and `status` with
+/// must follow it operation for operation: `at(start, end)` gives an interval's status and whether the two views
+/// may swap order in it (`false` only where that is known not to happen, e.g. one view outside the ramp all through
+/// the interval: then the other one cannot reach it), `g` the difference of the two delayed views (for
+/// [`view_swap`]). Fills `kept` with the edges kept (and the swap instants) and `status` with
 /// the status of the interval before each of them and after the last; both are cleared first. On intervals that
 /// start at or after `shape.0`, `g` has the shape `alpha + beta e^(-t / tau)` with `tau = shape.1` ([`exp_shape_from`]).
 pub(crate) fn held_statuses(
     edges: &[f64],
-    mut at: impl FnMut(f64, f64) -> (bool, f64),
+    mut at: impl FnMut(f64, f64) -> ((bool, f64), bool),
     mut g: impl FnMut(f64) -> f64,
     shape: (f64, Option<f64>),
     kept: &mut Vec<f64>,
@@ -438,24 +440,24 @@ pub(crate) fn held_statuses(
     kept.clear();
     status.clear();
     let end = edges.first().copied().unwrap_or(f64::INFINITY);
-    let s = at(0.0, end);
+    let (s, may_swap) = at(0.0, end);
     status.push(s);
     let mut memo = (f64::NAN, 0.0);
     let shape_at = |t: f64| if t >= shape.0 { shape.1 } else { None };
-    if let Some(r) = view_swap(s.0, 0.0, end, shape_at(0.0), &mut memo, &mut g) {
+    if let Some(r) = view_swap(s.0 && may_swap, 0.0, end, shape_at(0.0), &mut memo, &mut g) {
         kept.push(r);
         status.push(s);
     }
     for (k, &e) in edges.iter().enumerate() {
         let end = edges.get(k + 1).copied().unwrap_or(f64::INFINITY);
-        let s = at(e, end);
+        let (s, may_swap) = at(e, end);
         let last = status[status.len() - 1];
         if !(s.0 || last.0) && s.1 == last.1 {
             continue;
         }
         kept.push(e);
         status.push(s);
-        if let Some(r) = view_swap(s.0, e, end, shape_at(e), &mut memo, &mut g) {
+        if let Some(r) = view_swap(s.0 && may_swap, e, end, shape_at(e), &mut memo, &mut g) {
             kept.push(r);
             status.push(s);
         }
@@ -542,7 +544,7 @@ impl<'a> Channel<'a> {
         let at = |start: f64, end: f64| {
             let tm = 0.5 * (start + end.min(start + 1.0));
             let view = |d: f64| if tm - d < 0.0 { dpi.i_init_a } else { track.value_at(dpi, tm - d) };
-            wta.interval_status(view(wta.delay_on_s), view(wta.delay_off_s))
+            (wta.interval_status(view(wta.delay_on_s), view(wta.delay_off_s)), true)
         };
         let g = |t: f64| {
             let view = |d: f64| if t - d < 0.0 { dpi.i_init_a } else { track.value_at(dpi, t - d) };
