@@ -210,13 +210,15 @@ impl Track<'_> {
     }
 
     /// Which side of `level` the linear piece `k` is on, and when, where that is certain by far more than
-    /// round-off: from the piece's range when the level lies outside it (widened by 1e-8 of its largest term, see
-    /// `bounds`), else from the piece's crossing of the level `tc` (monotone: one side before it, the other after)
+    /// round-off: from the piece's range when the level lies outside it (widened by 1e-8 of `|i_inf| + |d0| +
+    /// |i0|`, see `bounds`), else from the piece's crossing of the level `tc` (monotone: one side before it, the other after)
     /// more than [`SIDE_GUARD_S`] from it, when the piece moves through the level fast enough to be far from it
     /// there: with `|level - i_inf|` above 1.5e-3 of the piece's terms (`|i_inf| + |d0|`, which bound the level
     /// too) and tau up to 0.1 s, the value is more than 1.5e-9 of those terms from the level, against a round-off
     /// of about 1e-15 of them (and the crossing's own error is below 1e-13 s). `Unknown` elsewhere: the caller
-    /// computes the value.
+    /// computes the value. The comparator's own test of "inside" (`|i - threshold| < width / 2`) differs from
+    /// `lo < i < hi` only within a few ulp of the threshold and width, far below that margin while the ramp's
+    /// lower end is above a millionth of the threshold (pA calcium against thresholds of tens of pA here).
     fn side(&self, k: usize, level: f64, tc: f64) -> PieceSide {
         let (lo, hi) = self.bounds[k];
         let always = |side| PieceSide { until: f64::INFINITY, from: f64::INFINITY, before: side, after: side };
