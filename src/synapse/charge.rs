@@ -94,8 +94,8 @@ pub struct ChargeScratch {
     dep_status: Vec<(bool, f64)>,
     held: Vec<f64>,
     bounds: Vec<(f64, f64)>,
-    pot_cross: Vec<[PieceSide; 2]>,
-    dep_cross: Vec<[PieceSide; 2]>,
+    pot_sides: Vec<[PieceSide; 2]>,
+    dep_sides: Vec<[PieceSide; 2]>,
     crossings: Vec<[f64; 2]>,
     /// Net charge of every step with a non-zero charge, in order [C] (as [`ChargeSummary::steps_c`]).
     pub steps_c: Vec<f64>,
@@ -211,8 +211,9 @@ impl Track<'_> {
 
     /// Which side of `level` the linear piece `k` is on, and when, where that is certain by far more than
     /// round-off: from the piece's range when the level lies outside it (widened by 1e-8 of `|i_inf| + |d0| +
-    /// |i0|`, see `bounds`), else from the piece's crossing of the level `tc` (monotone: one side before it, the other after)
-    /// more than [`SIDE_GUARD_S`] from it, when the piece moves through the level fast enough to be far from it
+    /// |i0|`, see `bounds`), else from the piece's crossing of the level `tc` (monotone: one side before it, the
+    /// other after) more than [`SIDE_GUARD_S`] from it, when the piece moves through the level fast enough to be far
+    /// from it
     /// there: with `|level - i_inf|` above 1.5e-3 of the piece's terms (`|i_inf| + |d0|`, which bound the level
     /// too) and tau up to 0.1 s, the value is more than 1.5e-9 of those terms from the level, against a round-off
     /// of about 1e-15 of them (and the crossing's own error is below 1e-13 s). `Unknown` elsewhere: the caller
@@ -238,8 +239,7 @@ impl Track<'_> {
 
     /// The crossings of the ramp's two ends `lo` and `hi` before `t_end`, appended to `out`, the lower end's first
     /// (as two passes of `DpiTrack::level_crossings`); for a linear DPI, every piece's sides of the two ends
-    /// ([`Track::side`]) into `sides` (left empty otherwise).
-    /// `cross` is a scratch buffer.
+    /// ([`Track::side`]) into `sides` (left empty otherwise); `cross` is a scratch buffer.
     fn ramp_crossings(
         &self,
         (lo, hi): (f64, f64),
@@ -362,14 +362,14 @@ struct Chan<'a> {
     /// Recent (step, e^(-step / tau)) of the rise, fall and tail lags: the ramp sub-steps have a few lengths to
     /// the bit (tau_DPI/100 rounded at the ulp of the time), so the exponential is reused (the same number).
     exp_cache: [ExpCache; 3],
-    /// The soft comparator's ramp and the pieces' crossings of its ends ([`Track::view_class`]).
+    /// The soft comparator's ramp and the pieces' sides of its ends ([`Track::view_class`]).
     band: Ramp<'a>,
 }
 
 impl<'a> Chan<'a> {
     /// The channel's edges into `buf` (as `Channel::new`); returns whether the comparator starts on.
-    /// A soft comparator's crossings of its ramp's ends, per piece, go to `cross` ([`Track::ramp_crossings`]).
-    /// `tmp` is a scratch buffer.
+    /// A soft comparator's sides of its ramp's ends, per piece, go to `sides` ([`Track::ramp_crossings`]); `tmp`
+    /// is a scratch buffer.
     fn edges(
         wta: &WtaParams,
         track: &Track,
@@ -415,7 +415,7 @@ impl<'a> Chan<'a> {
     fn held_intervals(
         wta: &WtaParams,
         track: &Track,
-        cross: &[[PieceSide; 2]],
+        sides: &[[PieceSide; 2]],
         buf: &mut Vec<f64>,
         status: &mut Vec<(bool, f64)>,
         tmp: &mut Vec<f64>,
@@ -424,7 +424,7 @@ impl<'a> Chan<'a> {
         if wta.width_a <= 0.0 {
             return;
         }
-        let ramp = Ramp::of(wta, cross);
+        let ramp = Ramp::of(wta, sides);
         let (mut h_on, mut h_off) = (0usize, 0usize);
         let at = |start: f64, end: f64| {
             let tm = 0.5 * (start + end.min(start + 1.0));
@@ -444,7 +444,7 @@ impl<'a> Chan<'a> {
         initially_on: bool,
         edges: &'a [f64],
         status: &'a [(bool, f64)],
-        cross: &'a [[PieceSide; 2]],
+        sides: &'a [[PieceSide; 2]],
     ) -> Self {
         let x = if initially_on { 1.0 } else { 0.0 };
         Chan {
@@ -463,7 +463,7 @@ impl<'a> Chan<'a> {
             hint_off: 0,
             off_first: true,
             exp_cache: [ExpCache::default(); 3],
-            band: Ramp::of(wta, cross),
+            band: Ramp::of(wta, sides),
         }
     }
 
@@ -630,8 +630,8 @@ impl CircuitParams {
             dep_status,
             held,
             bounds,
-            pot_cross,
-            dep_cross,
+            pot_sides,
+            dep_sides,
             crossings,
             steps_c,
         } = scratch;
@@ -687,12 +687,12 @@ impl CircuitParams {
         let track = Track { p: d, start, i0, i_inf, d0, linear, last: std::cell::Cell::new((f64::NAN, 0.0)), bounds };
         // The comparator channels (as `Channel::new`) and the step loop (as `run` without the slow parts).
         let horizon = t_end + 1e-12;
-        let pot_on = Chan::edges(&self.pot_comparator, &track, horizon, pot_edges, pot_cross, crossings);
-        let dep_on = Chan::edges(&self.dep_comparator, &track, horizon, dep_edges, dep_cross, crossings);
-        Chan::held_intervals(&self.pot_comparator, &track, pot_cross, pot_edges, pot_status, held);
-        Chan::held_intervals(&self.dep_comparator, &track, dep_cross, dep_edges, dep_status, held);
-        let mut pot = Chan::new(&self.pot_comparator, &self.pot_switch, pot_on, pot_edges, pot_status, pot_cross);
-        let mut dep = Chan::new(&self.dep_comparator, &self.dep_switch, dep_on, dep_edges, dep_status, dep_cross);
+        let pot_on = Chan::edges(&self.pot_comparator, &track, horizon, pot_edges, pot_sides, crossings);
+        let dep_on = Chan::edges(&self.dep_comparator, &track, horizon, dep_edges, dep_sides, crossings);
+        Chan::held_intervals(&self.pot_comparator, &track, pot_sides, pot_edges, pot_status, held);
+        Chan::held_intervals(&self.dep_comparator, &track, dep_sides, dep_edges, dep_status, held);
+        let mut pot = Chan::new(&self.pot_comparator, &self.pot_switch, pot_on, pot_edges, pot_status, pot_sides);
+        let mut dep = Chan::new(&self.dep_comparator, &self.dep_switch, dep_on, dep_edges, dep_status, dep_sides);
         let soft_step = d.tau_s / 100.0;
         steps_c.clear();
         let mut totals = ChargeTotals::default();

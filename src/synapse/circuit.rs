@@ -307,8 +307,9 @@ impl DpiTrack {
 /// [`SWAP_BRACKET_S`], and the bisection is replayed, evaluating `g` only at midpoints within [`SWAP_GUARD_S`] of
 /// that bracket; anywhere else the sign of a monotone `g` is that of the bracket end on the same side. The replay
 /// could differ from evaluating only where the computed `g` has the wrong sign more than 1e-13 s from its sign
-/// change, i.e. where `g` changes by less than its round-off over 1e-13 s. Unit tests: `view_swap_replays_the_bisection`
-/// (random pairs of linear-DPI views, realistic and extreme, against the plain bisection) and
+/// change, i.e. where `g` changes by less than its round-off over 1e-13 s. Unit tests:
+/// `view_swap_replays_the_bisection` (random pairs of linear-DPI views, realistic and extreme, against the plain
+/// bisection) and
 /// `held_statuses_find_the_same_swaps_with_the_shape` (the network's synapses on random trains, edges and statuses
 /// with and without the shape).
 ///
@@ -426,9 +427,9 @@ pub(crate) fn exp_shape_from(wta: &WtaParams, dpi: &DpiParams) -> (f64, Option<f
 /// must follow it operation for operation: `at(start, end)` gives an interval's status and whether the two views
 /// may swap order in it (`false` only where that is known not to happen, e.g. one view outside the ramp all through
 /// the interval: then the other one cannot reach it), `g` the difference of the two delayed views (for
-/// [`view_swap`]). Fills `kept` with the edges kept (and the swap instants) and `status` with
-/// the status of the interval before each of them and after the last; both are cleared first. On intervals that
-/// start at or after `shape.0`, `g` has the shape `alpha + beta e^(-t / tau)` with `tau = shape.1` ([`exp_shape_from`]).
+/// [`view_swap`]). Fills `kept` with the edges kept (and the swap instants) and `status` with the status of the
+/// interval before each of them and after the last; both are cleared first. On intervals that start at or after
+/// `shape.0`, `g` has the shape `alpha + beta e^(-t / tau)` with `tau = shape.1` ([`exp_shape_from`]).
 pub(crate) fn held_statuses(
     edges: &[f64],
     mut at: impl FnMut(f64, f64) -> ((bool, f64), bool),
