@@ -66,11 +66,11 @@ pub fn run(a: RuleArgs) -> Result<(), CliError> {
         return Err(format!("--synapses must be between 1 and 100000, found {}", a.synapses).into());
     }
     let file = match &a.mismatch {
-        Some(path) => {
-            let spec = crate::params::mismatch::MismatchSpec::load(path, &syn.keys())?;
-            spec.check_nominal(&syn, &format!("`{}` with its calibration", a.params))?;
-            Some(spec)
-        }
+        Some(path) => Some(crate::params::mismatch::MismatchSpec::load_for(
+            path,
+            &syn,
+            &format!("`{}` with its calibration", a.params),
+        )?),
         None => None,
     };
     let cfg = NetConfig::default();

@@ -378,11 +378,11 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
     };
     // A mismatch file is read and checked against the synapse it varies before any data is read.
     let mismatch_spec = match (&a.mismatch, &model) {
-        (Some(path), SynapseModel::Circuit(s)) => {
-            let spec = crate::params::mismatch::MismatchSpec::load(path, &s.keys())?;
-            spec.check_nominal(s, &format!("the network's synapse (`{params_name}` with its calibration)"))?;
-            Some(spec)
-        }
+        (Some(path), SynapseModel::Circuit(s)) => Some(crate::params::mismatch::MismatchSpec::load_for(
+            path,
+            s,
+            &format!("the network's synapse (`{params_name}` with its calibration)"),
+        )?),
         _ => None,
     };
     let train_all = load(&a.train_images, &a.train_labels, &a.train_csv)?.unwrap_or_else(mnist::embedded_train10k);

@@ -239,6 +239,14 @@ impl MismatchSpec {
         MismatchSpec::parse(&text, &path.display().to_string(), known_keys)
     }
 
+    /// Load a mismatch file for the synapse `base` the network varies (named by `what` in errors): its keys are
+    /// `base`'s, and no listed parameter may be 0 in it ([`MismatchSpec::check_nominal`]).
+    pub fn load_for(path: &std::path::Path, base: &CircuitParams, what: &str) -> Result<MismatchSpec, MismatchError> {
+        let spec = MismatchSpec::load(path, &base.keys())?;
+        spec.check_nominal(base, what)?;
+        Ok(spec)
+    }
+
     /// One synapse's parameters: `base` with every listed parameter drawn (correlated log-normal, see the module
     /// doc). The caller re-derives what depends on them (e.g. the DPI's resting current).
     pub fn sample(&self, base: &CircuitParams, rng: &mut impl Rng) -> CircuitParams {
