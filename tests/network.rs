@@ -155,9 +155,11 @@ fn mismatch_zero_equals_the_shared_network_bit_for_bit_and_sigma_makes_synapses_
 }
 
 /// Train two networks with mismatch on the same samples, one on the fast per-synapse path (no allocation, memo of
-/// recurring trajectories), one calling `early_charge` for every synapse with a spike; returns both.
-fn fast_and_reference(classes: Vec<u8>, data: &mnist::Dataset, samples: usize) -> (Network, Network) {
-    let (syn, _) = stc_synapse::cli::train::synapse("mnist-network", None).unwrap();
+/// recurring trajectories), one calling `early_charge` for every synapse with a spike; returns both. The capacitor
+/// is the preset's divided by `c_div` (a smaller one takes v_h to the rails within a few samples).
+fn fast_and_reference(classes: Vec<u8>, data: &mnist::Dataset, samples: usize, c_div: f64) -> (Network, Network) {
+    let (mut syn, _) = stc_synapse::cli::train::synapse("mnist-network", None).unwrap();
+    syn.capacitor.c_f /= c_div;
     let cfg = NetConfig { classes, per_class: 1, mismatch_sigma: Some(0.1), ..NetConfig::default() };
     let mut a = Network::new(cfg.clone(), syn.clone(), 784);
     let mut b = Network::new(cfg, syn, 784);
@@ -175,7 +177,7 @@ fn fast_and_reference(classes: Vec<u8>, data: &mnist::Dataset, samples: usize) -
 #[test]
 fn mismatch_fast_path_equals_the_early_charge_path_bit_for_bit() {
     // Ten classes, three samples: pre-only trajectories recur from the second sample on.
-    let (a, b) = fast_and_reference((0..10).collect(), &mnist::embedded_train10k(), 3);
+    let (a, b) = fast_and_reference((0..10).collect(), &mnist::embedded_train10k(), 3, 1.0);
     assert_eq!(a.v, b.v);
     assert_eq!(a.late, b.late);
     assert!(a.reused_trajectories > 0 && b.reused_trajectories == 0);
@@ -184,10 +186,22 @@ fn mismatch_fast_path_equals_the_early_charge_path_bit_for_bit() {
     assert!(a.spike_events < b.spike_events);
     // Zeros and ones, 1 neuron per class, 14 samples: each neuron fires in more samples than the memo keeps output
     // trains for (4), so kept trains are replaced and their trajectories forgotten.
-    let (a, b) = fast_and_reference(vec![0, 1], &mnist::embedded_thesis_train(), 14);
+    let (a, b) = fast_and_reference(vec![0, 1], &mnist::embedded_thesis_train(), 14, 1.0);
     assert_eq!(a.v, b.v);
     assert_eq!(a.late, b.late);
     assert_eq!(a.trajectories + a.reused_trajectories, b.trajectories);
+    // A capacitor 30 times smaller: silent neurons' synapses reach the rails, and their recurring trajectories are
+    // walked step by step from the kept steps instead of computed again.
+    let (a, b) = fast_and_reference((0..10).collect(), &mnist::embedded_train10k(), 8, 30.0);
+    assert_eq!(a.v, b.v);
+    assert_eq!(a.late, b.late);
+    assert_eq!(a.trajectories + a.reused_trajectories, b.trajectories);
+    let at_rail = a.v.iter().filter(|&&v| v == 0.0 || v == 1.8).count();
+    println!(
+        "c / 30, 8 samples: {} trajectories walked from kept steps, {at_rail} synapses at a rail",
+        a.reused_rail_trajectories
+    );
+    assert!(a.reused_rail_trajectories > 100, "{}", a.reused_rail_trajectories);
 }
 
 /// `--mismatch FILE`: the shipped `data/mismatch/currents-10pct.yaml` is `--mismatch-sigma 0.1` written out, so it

@@ -97,6 +97,9 @@ pub struct ChargeScratch {
     pot_sides: Vec<[PieceSide; 2]>,
     dep_sides: Vec<[PieceSide; 2]>,
     crossings: Vec<[f64; 2]>,
+    /// Scratch of [`Chan::edges`]: the ramp ends' crossings, and those merged with the piece starts.
+    ends: Vec<f64>,
+    base: Vec<f64>,
     /// Net charge of every step with a non-zero charge, in order [C] (as [`ChargeSummary::steps_c`]).
     pub steps_c: Vec<f64>,
 }
@@ -238,8 +241,9 @@ impl Track<'_> {
     }
 
     /// The crossings of the ramp's two ends `lo` and `hi` before `t_end`, appended to `out`, the lower end's first
-    /// (as two passes of `DpiTrack::level_crossings`); for a linear DPI, every piece's sides of the two ends
-    /// ([`Track::side`]) into `sides` (left empty otherwise); `cross` is a scratch buffer.
+    /// (as two passes of `DpiTrack::level_crossings`), each end's in time order; returns how many of the lower end.
+    /// For a linear DPI, every piece's sides of the two ends ([`Track::side`]) go into `sides` (left empty
+    /// otherwise); `cross` is a scratch buffer.
     fn ramp_crossings(
         &self,
         (lo, hi): (f64, f64),
@@ -247,7 +251,9 @@ impl Track<'_> {
         sides: &mut Vec<[PieceSide; 2]>,
         cross: &mut Vec<[f64; 2]>,
         out: &mut Vec<f64>,
-    ) {
+    ) -> usize {
+        let first = out.len();
+        let mut n_lo = 0;
         cross.clear();
         cross.resize(if self.bounds.is_empty() { 0 } else { self.start.len() }, [f64::NAN; 2]);
         for (j, level) in [lo, hi].into_iter().enumerate() {
@@ -266,9 +272,13 @@ impl Track<'_> {
                     }
                 }
             }
+            if j == 0 {
+                n_lo = out.len() - first;
+            }
         }
         sides.clear();
         sides.extend(cross.iter().enumerate().map(|(k, c)| [self.side(k, lo, c[0]), self.side(k, hi, c[1])]));
+        n_lo
     }
 
     /// Raw hysteretic switching instants (as `DpiTrack::crossings`), for a hard comparator.
@@ -368,8 +378,8 @@ struct Chan<'a> {
 
 impl<'a> Chan<'a> {
     /// The channel's edges into `buf` (as `Channel::new`); returns whether the comparator starts on.
-    /// A soft comparator's sides of its ramp's ends, per piece, go to `sides` ([`Track::ramp_crossings`]); `tmp`
-    /// is a scratch buffer.
+    /// A soft comparator's sides of its ramp's ends, per piece, go to `sides` ([`Track::ramp_crossings`]); `tmp`,
+    /// `base` and `lo` are scratch buffers.
     fn edges(
         wta: &WtaParams,
         track: &Track,
@@ -377,24 +387,23 @@ impl<'a> Chan<'a> {
         buf: &mut Vec<f64>,
         sides: &mut Vec<[PieceSide; 2]>,
         tmp: &mut Vec<[f64; 2]>,
+        (base, lo): (&mut Vec<f64>, &mut Vec<f64>),
     ) -> bool {
         buf.clear();
         sides.clear();
         if wta.width_a > 0.0 {
             let ends = (wta.threshold_a - 0.5 * wta.width_a, wta.threshold_a + 0.5 * wta.width_a);
-            track.ramp_crossings(ends, t_end, sides, tmp, buf);
-            buf.extend(track.start.iter().skip(1).copied());
-            let n = buf.len();
-            for k in 0..n {
-                let t = buf[k];
-                buf[k] = t + wta.delay_on_s;
-                buf.push(t + wta.delay_off_s);
-            }
-            buf.retain(|&t| t < t_end);
-            // Sorted runs (the crossings, the piece starts, each shifted by both delays): the stable sort merges
-            // them; equal times are the same bits, so the order is the one any sort gives.
-            buf.sort_by(f64::total_cmp);
-            buf.dedup();
+            lo.clear();
+            let n_lo = track.ramp_crossings(ends, t_end, sides, tmp, lo);
+            // `Channel::new` sorts the crossings of both ends and the piece starts, each shifted by both delays, and
+            // drops repeats. They are three sorted runs, so they are merged instead: into `base` unshifted, then
+            // `base` + onset delay with `base` + release delay, each time computed as there (t + delay, the same
+            // bits). A sorted list without repeats is unique, so it is the same list.
+            base.clear();
+            merge_sorted(&lo[..n_lo], &lo[n_lo..], |t| t, |t| t, f64::INFINITY, buf);
+            merge_sorted(buf, &track.start[1..], |t| t, |t| t, f64::INFINITY, base);
+            buf.clear();
+            merge_sorted(base, base, |t| t + wta.delay_on_s, |t| t + wta.delay_off_s, t_end, buf);
             track.i0[0] > wta.on_level()
         } else {
             let (initially_on, raw) = track.crossings(wta, t_end);
@@ -594,6 +603,55 @@ fn lag(x0: f64, o: f64, dt: f64, tau: f64, cache: &mut ExpCache) -> (f64, f64) {
     (x, o * dt + (x0 - o) * tau * (1.0 - e))
 }
 
+/// The values `fa(a[i])` and `fb(b[j])` below `limit`, both sorted (`a` and `b` sorted, `fa` and `fb` monotone),
+/// merged in ascending order (by `total_cmp`) without repeats, appended to `out` (which must not end above them).
+#[inline]
+fn merge_sorted(
+    a: &[f64],
+    b: &[f64],
+    fa: impl Fn(f64) -> f64,
+    fb: impl Fn(f64) -> f64,
+    limit: f64,
+    out: &mut Vec<f64>,
+) {
+    let (mut i, mut j) = (0, 0);
+    let push = |t: f64, out: &mut Vec<f64>| {
+        if out.last() != Some(&t) {
+            out.push(t);
+        }
+    };
+    while i < a.len() && j < b.len() {
+        let (x, y) = (fa(a[i]), fb(b[j]));
+        if x.total_cmp(&y).is_le() {
+            if x >= limit {
+                return;
+            }
+            push(x, out);
+            i += 1;
+        } else {
+            if y >= limit {
+                return;
+            }
+            push(y, out);
+            j += 1;
+        }
+    }
+    for &t in &a[i..] {
+        let x = fa(t);
+        if x >= limit {
+            return;
+        }
+        push(x, out);
+    }
+    for &t in &b[j..] {
+        let y = fb(t);
+        if y >= limit {
+            return;
+        }
+        push(y, out);
+    }
+}
+
 /// Stable insertion sort by time (the order `sort_by` gives: a stable sort's result is unique); the edges are
 /// two sorted runs (pre, post), so it is fast.
 fn stable_sort_by_time(v: &mut [(f64, f64)]) {
@@ -633,6 +691,8 @@ impl CircuitParams {
             pot_sides,
             dep_sides,
             crossings,
+            ends,
+            base,
             steps_c,
         } = scratch;
         // The DPI pieces (as `DpiTrack::new`).
@@ -687,8 +747,10 @@ impl CircuitParams {
         let track = Track { p: d, start, i0, i_inf, d0, linear, last: std::cell::Cell::new((f64::NAN, 0.0)), bounds };
         // The comparator channels (as `Channel::new`) and the step loop (as `run` without the slow parts).
         let horizon = t_end + 1e-12;
-        let pot_on = Chan::edges(&self.pot_comparator, &track, horizon, pot_edges, pot_sides, crossings);
-        let dep_on = Chan::edges(&self.dep_comparator, &track, horizon, dep_edges, dep_sides, crossings);
+        let merge = (&mut *base, &mut *ends);
+        let pot_on = Chan::edges(&self.pot_comparator, &track, horizon, pot_edges, pot_sides, crossings, merge);
+        let merge = (base, ends);
+        let dep_on = Chan::edges(&self.dep_comparator, &track, horizon, dep_edges, dep_sides, crossings, merge);
         Chan::held_intervals(&self.pot_comparator, &track, pot_sides, pot_edges, pot_status, held);
         Chan::held_intervals(&self.dep_comparator, &track, dep_sides, dep_edges, dep_status, held);
         let mut pot = Chan::new(&self.pot_comparator, &self.pot_switch, pot_on, pot_edges, pot_status, pot_sides);
@@ -745,7 +807,7 @@ impl CircuitParams {
         if v + q.q_min_c / c >= 0.0 && v + q.q_max_c / c <= vdd {
             return v + q.q_total_c / c;
         }
-        scratch.steps_c.iter().fold(v, |v, dq| (v + dq / c).clamp(0.0, vdd))
+        self.walk_steps(v, &scratch.steps_c)
     }
 }
 

@@ -751,7 +751,14 @@ impl CircuitParams {
         if v + q.q_min_c / c >= 0.0 && v + q.q_max_c / c <= vdd {
             return v + q.q_total_c / c;
         }
-        q.steps_c.iter().fold(v, |v, dq| (v + dq / c).clamp(0.0, vdd))
+        self.walk_steps(v, &q.steps_c)
+    }
+
+    /// `v` after the steps' charges `steps_c` [C] one by one, clamped to the rails [0, V_DD] after each: what a
+    /// trajectory that reaches a rail does to v_h.
+    pub fn walk_steps(&self, v: f64, steps_c: &[f64]) -> f64 {
+        let (c, vdd) = (self.capacitor.c_f, self.capacitor.v_dd_v);
+        steps_c.iter().fold(v, |v, dq| (v + dq / c).clamp(0.0, vdd))
     }
 
     #[allow(clippy::too_many_arguments)]
