@@ -536,9 +536,10 @@ const KEPT_STEPS_PER_INPUT: usize = 16_384;
 /// trajectory that would take v_h past a rail is applied step by step, clamped at each
 /// ([`CircuitParams::walk_steps`]); its totals alone do not tell where it hits the rail, so without its steps it
 /// was computed again every sample. A synapse at a rail stays there for many samples and sees the same few
-/// pre trains: in a ten-class run with 10 % mismatch such recomputations were 65 % of the trajectories of silent
-/// neurons and a quarter of all sub-steps (`stc bench --per-synapse-samples 2000`; 10,438 distinct
-/// trajectories, 1.7 million steps). Walking the kept steps is the same fold over the same numbers: the same bits.
+/// pre trains: in a ten-class run with 10 % mismatch such recomputations were 84 % of the silent neurons' computed
+/// trajectories and a fifth of all steps (`stc bench --per-synapse-samples 2000` before this memo: 840,930
+/// recomputations of 10,438 distinct trajectories, 165 of 808 million steps; 1.7 million steps to keep). Walking
+/// the kept steps is the same fold over the same numbers: the same bits.
 #[derive(Clone, Debug, Default)]
 struct KeptSteps {
     /// Indexed by neuron x pre train id.
