@@ -566,3 +566,81 @@ fn mismatch_extract_reads_the_bias_point_off_monte_carlo_samples() {
     assert!(!o.status.success() && err.contains("mc-4/descriptor.yaml: pot_switch.i_on_a: i_hp is never on"), "{err}");
     assert!(!strict.exists());
 }
+
+/// The checked-in calibration `fits/sky130.yaml` against the simulator on its validation set (the 13 protocols
+/// `scripts/fit-sky130` never fits: `circuits/sky130/validation` and the three thesis Fig. 14 samples), simulated
+/// afresh: the report `reports/fit-sky130/validation/compare.yaml` must be what the simulator and the calibration
+/// give now (NRMSE within 1e-3, final v_h within 0.1 mV), and the README's counts must hold: i_ca within 2 % on
+/// every protocol, i_hp and i_hd within 10 %, v_h within 10 % on at least 10 of 13 and the final v_h within 2 mV on
+/// at least 4 (issue 7 asks for all 13 of both; circuits/sky130/README.md says where the rest miss).
+#[test]
+fn sky130_calibration_predicts_its_validation_protocols_as_reported() {
+    let Some(_) = tools() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut protocols: Vec<PathBuf> = std::fs::read_dir(repo().join("circuits/sky130/validation"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    protocols.extend(["paired", "pre-only", "post-only"].map(|s| repo().join(format!("protocols/fig14-{s}.yaml"))));
+    protocols.sort();
+    assert_eq!(protocols.len(), 13);
+    let stc = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_stc"))
+            .env("STC_RUN_CACHE", tmp.path().join("cache"))
+            .current_dir(repo())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let out = tmp.path().join("validation");
+    let mut args = vec!["characterise".to_string(), "sky130".to_string()];
+    for p in &protocols {
+        args.extend(["--protocol".to_string(), p.to_string_lossy().into_owned()]);
+    }
+    args.extend(["--out".to_string(), out.to_string_lossy().into_owned()]);
+    stc(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut cmp = vec!["compare".to_string(), "--params".to_string(), "fits/sky130.yaml".to_string()];
+    for e in std::fs::read_dir(&out).unwrap() {
+        let d = e.unwrap().path().join("descriptor.yaml");
+        if d.exists() {
+            cmp.push(d.to_string_lossy().into_owned());
+        }
+    }
+    let report = tmp.path().join("compare");
+    cmp.extend(["--out".to_string(), report.to_string_lossy().into_owned()]);
+    stc(&cmp.iter().map(String::as_str).collect::<Vec<_>>());
+    let load = |p: &Path| -> serde_yaml::Value { serde_yaml::from_str(&std::fs::read_to_string(p).unwrap()).unwrap() };
+    let now = load(&report.join("compare.yaml"));
+    let reported = load(&repo().join("reports/fit-sky130/validation/compare.yaml"));
+    let sets = now["sets"].as_mapping().unwrap();
+    assert_eq!(sets.len(), 13);
+    let num = |v: &serde_yaml::Value| v.as_f64().unwrap();
+    let (mut v_h_within, mut final_within) = (0, 0);
+    for (name, signals) in sets {
+        let name = name.as_str().unwrap();
+        for (signal, m) in signals.as_mapping().unwrap() {
+            let r = &reported["sets"][name][signal];
+            let (e, e_rep) = (num(&m["nrmse"]), num(&r["nrmse"]));
+            assert!((e - e_rep).abs() < 1e-3, "{name} {signal:?}: NRMSE {e} now, {e_rep} in the report");
+        }
+        let nrmse = |s: &str| num(&signals[s]["nrmse"]);
+        assert!(nrmse("i_ca") <= 0.02, "{name}: i_ca NRMSE {}", nrmse("i_ca"));
+        assert!(
+            nrmse("i_hp") <= 0.10 && nrmse("i_hd") <= 0.10,
+            "{name}: i_hp {} i_hd {}",
+            nrmse("i_hp"),
+            nrmse("i_hd")
+        );
+        let last = num(&signals["v_h"]["last_model"]) - num(&signals["v_h"]["last_data"]);
+        let last_rep =
+            num(&reported["sets"][name]["v_h"]["last_model"]) - num(&reported["sets"][name]["v_h"]["last_data"]);
+        assert!((last - last_rep).abs() < 1e-4, "{name}: final v_h off by {last} V now, {last_rep} V in the report");
+        println!("{name:18} i_ca {:.4} v_h {:.4} final v_h {:+.2} mV", nrmse("i_ca"), nrmse("v_h"), last * 1e3);
+        v_h_within += usize::from(nrmse("v_h") <= 0.10);
+        final_within += usize::from(last.abs() <= 2e-3);
+    }
+    println!("v_h within 10 %: {v_h_within} of 13; final v_h within 2 mV: {final_within} of 13");
+    assert!(v_h_within >= 10 && final_within >= 4, "{v_h_within}, {final_within}");
+}
