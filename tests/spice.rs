@@ -570,9 +570,10 @@ fn mismatch_extract_reads_the_bias_point_off_monte_carlo_samples() {
 /// The checked-in calibration `fits/sky130.yaml` against the simulator on its validation set (the 13 protocols
 /// `scripts/fit-sky130` never fits: `circuits/sky130/validation` and the three thesis Fig. 14 samples), simulated
 /// afresh: the report `reports/fit-sky130/validation/compare.yaml` must be what the simulator and the calibration
-/// give now (NRMSE within 1e-3, final v_h within 0.1 mV), and the README's counts must hold: i_ca within 2 % on
-/// every protocol, i_hp and i_hd within 10 %, v_h within 10 % on at least 10 of 13 and the final v_h within 2 mV on
-/// at least 4 (issue 7 asks for all 13 of both; circuits/sky130/README.md says where the rest miss).
+/// give now (every NRMSE within 1 % of its reported value, final v_h within 0.1 mV), and the README's counts must
+/// hold: i_ca within 2 % on every protocol, v_h within 10 % on at least 10 of 13 and the final v_h within 2 mV on
+/// at least 4 (issue 7 asks for all 13 of both; circuits/sky130/README.md says where the rest miss); and, the
+/// test's own bound (issue 7's per signal), i_hp and i_hd within 10 % on every protocol (the largest is 6.3 %).
 #[test]
 fn sky130_calibration_predicts_its_validation_protocols_as_reported() {
     let Some(_) = tools() else { return };
@@ -616,6 +617,7 @@ fn sky130_calibration_predicts_its_validation_protocols_as_reported() {
     let reported = load(&repo().join("reports/fit-sky130/validation/compare.yaml"));
     let sets = now["sets"].as_mapping().unwrap();
     assert_eq!(sets.len(), 13);
+    assert_eq!(reported["sets"].as_mapping().unwrap().len(), 13);
     let num = |v: &serde_yaml::Value| v.as_f64().unwrap();
     let (mut v_h_within, mut final_within) = (0, 0);
     for (name, signals) in sets {
@@ -623,7 +625,10 @@ fn sky130_calibration_predicts_its_validation_protocols_as_reported() {
         for (signal, m) in signals.as_mapping().unwrap() {
             let r = &reported["sets"][name][signal];
             let (e, e_rep) = (num(&m["nrmse"]), num(&r["nrmse"]));
-            assert!((e - e_rep).abs() < 1e-3, "{name} {signal:?}: NRMSE {e} now, {e_rep} in the report");
+            assert!(
+                (e - e_rep).abs() <= 0.01 * e_rep + 1e-9,
+                "{name} {signal:?}: NRMSE {e} now, {e_rep} in the report"
+            );
         }
         let nrmse = |s: &str| num(&signals[s]["nrmse"]);
         assert!(nrmse("i_ca") <= 0.02, "{name}: i_ca NRMSE {}", nrmse("i_ca"));

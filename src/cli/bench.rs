@@ -29,9 +29,9 @@ pub struct BenchArgs {
     /// Training samples for the shared-trajectory path.
     #[arg(long, default_value_t = 500)]
     pub samples: usize,
-    /// Training samples for the per-synapse (mismatch) path. Its memo of recurring trajectories fills, and
-    /// synapses reach the rails, over the first thousand or so samples of a training run, so the default measures
-    /// the first 2,000 of the 8,000 (about 30 s); 100 samples measure a cold start.
+    /// Training samples for the per-synapse (mismatch) path. Its memo of recurring trajectories fills over the
+    /// first few hundred samples of a training run and more synapses reach the rails as it goes on, so the
+    /// default measures the first 2,000 of the 8,000 (about 30 s); 100 samples measure a cold start.
     #[arg(long, default_value_t = 2000)]
     pub per_synapse_samples: usize,
     /// Relative sigma of the bias currents on the per-synapse path (as `stc train --mismatch-sigma`).

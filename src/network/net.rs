@@ -21,7 +21,8 @@
 //!   neuromorphic arrays), so the neuron sees `w - beta V_H0 = beta (v_h - V_H0) + beta V_H0 z`: potentiated
 //!   synapses excite, depressed ones inhibit.
 //! - **Late phase depresses.** Eq. 4's z_min = -0.5 is kept (the thesis code clamped z >= 0).
-//! - **Streaming.** Nothing is stored per time step: memory is the synapse state (784 x outputs) plus one sample.
+//! - **Streaming.** Nothing is stored per time step: memory is the synapse state (784 x outputs) plus one sample
+//!   (and, on the mismatch path, the memo of recurring trajectories and its kept steps, both bounded).
 //!
 //! ## How it runs fast and exactly
 //! Every synapse is the full circuit model (DPI, comparators with delays and widths, ULL switches with tails,
@@ -1184,7 +1185,9 @@ impl Network {
     /// start every sample at rest). With the regular encoding a pixel's train is fixed by its intensity, so a
     /// synapse whose neuron stayed silent sees one of at most `trains.len()` trajectories, whatever the sample:
     /// each is computed the first time it occurs and kept (its totals; [`Network::fast_mismatch`]), and applied
-    /// again bit for bit when it recurs (a trajectory that would reach a rail is recomputed, for its steps).
+    /// again bit for bit when it recurs. A trajectory that would take v_h past a rail is applied step by step: a
+    /// silent neuron's is walked from its kept steps ([`KeptSteps`]); a firing neuron's, or one past the steps'
+    /// budget, is computed again.
     /// Output trains almost never repeat (one neuron fires per training sample, at input-dependent times), so
     /// synapses of a firing neuron compute theirs every sample. Only computed trajectories count as work
     /// ([`Network::trajectories`], [`Network::spike_events`]); reused ones are counted apart

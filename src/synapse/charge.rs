@@ -400,7 +400,26 @@ impl<'a> Chan<'a> {
             // `base` + onset delay with `base` + release delay, each time computed as there (t + delay, the same
             // bits). A sorted list without repeats is unique, so it is the same list.
             base.clear();
-            merge_sorted(&lo[..n_lo], &lo[n_lo..], |t| t, |t| t, f64::INFINITY, buf);
+            let (lower, upper) = lo.split_at(n_lo);
+            if !(lower.is_sorted_by(|a, b| a.total_cmp(b).is_le()) && upper.is_sorted_by(|a, b| a.total_cmp(b).is_le()))
+            {
+                // Each end's crossings come in piece order, one per piece at most, so they are sorted, unless a
+                // non-linear DPI's crossing time rounds below its piece's start (within an ulp of it): then as
+                // `Channel::new`, by sorting.
+                buf.extend_from_slice(lo);
+                buf.extend(track.start.iter().skip(1).copied());
+                let n = buf.len();
+                for k in 0..n {
+                    let t = buf[k];
+                    buf[k] = t + wta.delay_on_s;
+                    buf.push(t + wta.delay_off_s);
+                }
+                buf.retain(|&t| t < t_end);
+                buf.sort_by(f64::total_cmp);
+                buf.dedup();
+                return track.i0[0] > wta.on_level();
+            }
+            merge_sorted(lower, upper, |t| t, |t| t, f64::INFINITY, buf);
             merge_sorted(buf, &track.start[1..], |t| t, |t| t, f64::INFINITY, base);
             buf.clear();
             merge_sorted(base, base, |t| t + wta.delay_on_s, |t| t + wta.delay_off_s, t_end, buf);
