@@ -1,0 +1,29 @@
+"""Write a copy of a parameter file with some values changed, keeping its comments and layout.
+
+    python3 scripts/set_param.py IN.yaml OUT.yaml section.key=*1.03 section.key=1e-14 ...
+
+`=*F` multiplies the value by F, `=V` sets it to V. Every key must exist in IN (a misspelt key is an error, not a
+no-op). Used by scripts/fit-sky130, scripts/sky130-sensitivity and scripts/sky130-misses.
+"""
+import re
+import sys
+
+
+def main():
+    src, dst, *changes = sys.argv[1:]
+    text = open(src).read()
+    for change in changes:
+        key, value = change.split("=", 1)
+        section, name = key.split(".")
+        start = text.index(section + ":\n")
+        m = re.compile(r"\n  %s: ([-+0-9.eE]+)" % re.escape(name)).search(text, start)
+        if m is None:
+            sys.exit(f"{src}: no {key}")
+        old = float(m.group(1))
+        new = old * float(value[1:]) if value.startswith("*") else float(value)
+        text = text[: m.start(1)] + repr(new) + text[m.end(1):]
+    open(dst, "w").write(text)
+
+
+if __name__ == "__main__":
+    main()
