@@ -869,3 +869,20 @@ fn set_network_errors_name_the_key_before_work() {
     fails_with(&o, &["--set-network gain_tau_samples conflicts with --ablate gain"]);
     assert_eq!(names(dir.path()), Vec::<String>::new());
 }
+
+/// A transconductor recovery (`capacitor.v_lin_v > 0`) runs in `stc simulate` and `stc fit`, but the network's
+/// recovery step is written for constant currents: `stc train` refuses it, naming the key, before any work.
+#[test]
+fn network_refuses_a_transconductor_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let preset = String::from_utf8(run_in(d, &["presets", "mnist-network"]).stdout).unwrap();
+    let with = preset.replacen("  v_dd_v: 1.8", "  v_lin_v: 0.07\n  v_dd_v: 1.8", 1);
+    assert_ne!(with, preset, "the preset has a capacitor.v_dd_v line");
+    fs::write(d.join("tc.yaml"), with).unwrap();
+    let o = run_in(d, &["simulate", "--params", "tc.yaml", "--duration", "0.05", "--out", "s"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run_in(d, &["train", "--params", "tc.yaml", "--classes", "0,1", "--n-train", "10", "--out", "T"]);
+    fails_with(&o, &["capacitor.v_lin_v", "constant"]);
+    assert!(!d.join("T").exists());
+}

@@ -6,7 +6,12 @@
 //! ```
 //!
 //! so recovery towards V_H0 is **linear** in time (constant currents), unlike the exponential recovery of the
-//! reference Eq. 3 (thesis section 3.2.1). v_h is clamped to the rails [0, V_DD]. Once recovery brings v_h to V_H0
+//! reference Eq. 3 (thesis section 3.2.1). With `v_lin_v > 0` the recovery is instead a transconductance amplifier
+//! (the sky130 circuit's, `circuits/sky130/README.md`): `i_hr = accel i_hrp tanh((V_H0 - v_h) / v_lin)` below V_H0
+//! and `-accel i_hrn tanh((v_h - V_H0) / v_lin)` above, with `v_lin = 2 U_T / kappa` (about 70 mV): the constant
+//! currents far from V_H0, a conductance `i / v_lin` near it, so a few-mV step of v_h decays over tens of seconds
+//! instead of being pulled back at the full current. Alone it relaxes as `sinh((v_h - V_H0) / v_lin)` decaying
+//! exponentially with time constant `C v_lin / (accel i)`, and never crosses V_H0. v_h is clamped to the rails [0, V_DD]. Once recovery brings v_h to V_H0
 //! it stays there (the two recovery branches meet: sliding mode). `accel` multiplies the recovery currents, the
 //! acceleration factor of the thesis (32 in Fig. 11). The effective capacitance seen in Cadence is far below the
 //! nominal 12.2 pF: `c_f` is a fit parameter, not a constant.
@@ -33,6 +38,13 @@ pub struct CapacitorParams {
     /// Acceleration factor of the recovery currents [1].
     #[serde(default = "one")]
     pub accel: f64,
+    /// Linear range of a transconductor recovery, 2 U_T / kappa [V]; 0 (the default): constant recovery currents.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub v_lin_v: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 fn one() -> f64 {
@@ -42,10 +54,11 @@ fn one() -> f64 {
 impl CapacitorParams {
     /// Recovery current [A] at voltage `v` (sign: positive charges the capacitor).
     pub fn recovery_current(&self, v: f64) -> f64 {
+        let shape = |d: f64| if self.v_lin_v > 0.0 { (d / self.v_lin_v).tanh() } else { 1.0 };
         if v < self.v_h0_v {
-            self.accel * self.i_hrp_a
+            self.accel * self.i_hrp_a * shape(self.v_h0_v - v)
         } else if v > self.v_h0_v {
-            -self.accel * self.i_hrn_a
+            -self.accel * self.i_hrn_a * shape(v - self.v_h0_v)
         } else {
             0.0
         }
@@ -66,10 +79,13 @@ impl CapacitorParams {
         next.clamp(0.0, self.v_dd_v)
     }
 
-    /// Time [s] for linear recovery alone to bring `v` back to V_H0.
+    /// Time [s] for linear recovery alone to bring `v` back to V_H0 (a transconductor recovery never does:
+    /// infinite away from V_H0).
     pub fn recovery_time(&self, v: f64) -> f64 {
         let r = self.recovery_current(v);
-        if r == 0.0 {
+        if self.v_lin_v > 0.0 && v != self.v_h0_v {
+            f64::INFINITY
+        } else if r == 0.0 {
             0.0
         } else {
             (self.v_h0_v - v) * self.c_f / r
@@ -86,6 +102,7 @@ impl CapacitorParams {
         c.non_negative("i_hrp_a", self.i_hrp_a, "A");
         c.non_negative("i_hrn_a", self.i_hrn_a, "A");
         c.positive("accel", self.accel, "");
+        c.non_negative("v_lin_v", self.v_lin_v, "V");
     }
 }
 
@@ -99,6 +116,7 @@ impl Fields for CapacitorParams {
             ("i_hrn_a", &mut self.i_hrn_a),
             ("v_dd_v", &mut self.v_dd_v),
             ("accel", &mut self.accel),
+            ("v_lin_v", &mut self.v_lin_v),
         ]
     }
 }
@@ -116,6 +134,7 @@ mod tests {
             i_hrn_a: 80e-15,
             v_dd_v: 1.8,
             accel: 1.0,
+            v_lin_v: 0.0,
         }
     }
 
@@ -151,5 +170,27 @@ mod tests {
         }
         assert_eq!(v, 0.9, "recovery stops at V_H0");
         assert!((c.recovery_time(0.95) - 0.05 / (-slope)).abs() < 1e-9);
+    }
+
+    /// A transconductor recovery from 50 mV above and 120 mV below V_H0, stepped by `advance`, against its closed
+    /// form sinh((v - V_H0) / v_lin) = sinh(u0) e^(-t / tau), tau = C v_lin / (accel i): within 1e-6 V over two time
+    /// constants, never across V_H0, and at the full constant current far from it.
+    #[test]
+    fn transconductor_recovery_follows_its_closed_form() {
+        let c = CapacitorParams { accel: 4.0, v_lin_v: 0.07, i_hrp_a: 10e-15, i_hrn_a: 40e-15, ..cap() };
+        for (v_start, i) in [(0.95, 40e-15), (0.78, 10e-15)] {
+            let tau = c.c_f * c.v_lin_v / (c.accel * i);
+            let (mut v, dt) = (v_start, tau / 20_000.0);
+            let u0: f64 = (v_start - 0.9) / c.v_lin_v;
+            for k in 1..=40_000 {
+                v = c.advance(v, 0.0, dt);
+                let exact = 0.9 + c.v_lin_v * (u0.sinh() * (-(k as f64) * dt / tau).exp()).asinh();
+                assert!((v - exact).abs() < 1e-6, "t = {} tau: {v} against {exact}", k as f64 / 20_000.0);
+                assert!((v - 0.9) * (v_start - 0.9) > 0.0);
+            }
+        }
+        // Far from V_H0 the current is the constant one to 1e-9.
+        assert!((c.recovery_current(1.7) + 4.0 * 40e-15).abs() < 1e-9 * 4.0 * 40e-15);
+        assert_eq!(c.recovery_time(0.95), f64::INFINITY);
     }
 }

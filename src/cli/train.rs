@@ -179,6 +179,16 @@ pub fn synapse(
         Some(c) => params::apply_calibration(&mut syn, &c)?,
         None => Vec::new(),
     };
+    if syn.capacitor.v_lin_v != 0.0 {
+        // The network's recovery step (`network::net`, `recover`) and its consolidation are written for constant
+        // recovery currents.
+        return Err(format!(
+            "{params_name}: capacitor.v_lin_v = {} V (a transconductor recovery); the network runs constant \
+             recovery currents only: set it to 0",
+            syn.capacitor.v_lin_v
+        )
+        .into());
+    }
     Ok((syn, applied))
 }
 
