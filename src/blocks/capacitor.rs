@@ -11,8 +11,9 @@
 //! and `-accel i_hrn tanh((v_h - V_H0) / v_lin)` above, with `v_lin = 2 U_T / kappa` (about 70 mV): the constant
 //! currents far from V_H0, a conductance `i / v_lin` near it, so a few-mV step of v_h decays over tens of seconds
 //! instead of being pulled back at the full current. Alone it relaxes as `sinh((v_h - V_H0) / v_lin)` decaying
-//! exponentially with time constant `C v_lin / (accel i)`, and never crosses V_H0. v_h is clamped to the rails [0, V_DD]. Once recovery brings v_h to V_H0
-//! it stays there (the two recovery branches meet: sliding mode). `accel` multiplies the recovery currents, the
+//! exponentially with time constant `C v_lin / (accel i)`, and never crosses V_H0. v_h is clamped to the rails
+//! [0, V_DD]. Once (constant) recovery brings v_h to V_H0 it stays there (the two recovery branches meet: sliding
+//! mode). `accel` multiplies the recovery currents, the
 //! acceleration factor of the thesis (32 in Fig. 11). The effective capacitance seen in Cadence is far below the
 //! nominal 12.2 pF: `c_f` is a fit parameter, not a constant.
 
