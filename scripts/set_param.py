@@ -15,8 +15,13 @@ def main():
     for change in changes:
         key, value = change.split("=", 1)
         section, name = key.split(".")
-        start = text.index(section + ":\n")
-        m = re.compile(r"\n  %s: ([-+0-9.eE]+)" % re.escape(name)).search(text, start)
+        head = re.compile(r"^%s:\n" % re.escape(section), re.M).search(text)
+        if head is None:
+            sys.exit(f"{src}: no section {section}")
+        # The section runs to the next top-level line.
+        nxt = re.compile(r"\n\S").search(text, head.end())
+        end = nxt.start() if nxt else len(text)
+        m = re.compile(r"\n  %s: ([-+0-9.eE]+)" % re.escape(name)).search(text, head.end() - 1, end)
         if m is None:
             sys.exit(f"{src}: no {key}")
         old = float(m.group(1))

@@ -883,6 +883,9 @@ fn network_refuses_a_transconductor_recovery() {
     let o = run_in(d, &["simulate", "--params", "tc.yaml", "--duration", "0.05", "--out", "s"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = run_in(d, &["train", "--params", "tc.yaml", "--classes", "0,1", "--n-train", "10", "--out", "T"]);
-    fails_with(&o, &["capacitor.v_lin_v", "constant"]);
+    fails_with(&o, &["tc.yaml: capacitor.v_lin_v", "constant"]);
     assert!(!d.join("T").exists());
+    // As a calibration too (which carries no recovery parameter to the network, so it would be dropped unseen).
+    let o = run_in(d, &["train", "--calibration", "tc.yaml", "--classes", "0,1", "--n-train", "10", "--out", "T"]);
+    fails_with(&o, &["tc.yaml: capacitor.v_lin_v", "constant"]);
 }

@@ -67,8 +67,10 @@ impl CapacitorParams {
 
     /// Advance v_h over an interval of length `dt` in which the switched currents deliver the net charge `q`
     /// [C] (`integral of (i_hp - i_hd)`), spread evenly: recovery is applied with its sign at the start, the
-    /// crossing of V_H0 by recovery is stopped at V_H0, and the rails clamp. Exact when the interval does not
-    /// cross V_H0; the error is at most the recovery charge of one interval otherwise (fA x interval).
+    /// crossing of V_H0 by recovery is stopped at V_H0, and the rails clamp. With constant recovery currents exact
+    /// when the interval does not cross V_H0, the error at most the recovery charge of one interval otherwise (fA x
+    /// interval); with a transconductor (`v_lin_v > 0`) explicit Euler, first order in `dt` against its time
+    /// constant C v_lin / i (seconds to minutes, against the simulation's sub-millisecond steps).
     pub fn advance(&self, v: f64, q: f64, dt: f64) -> f64 {
         let r = self.recovery_current(v);
         let mut next = v + (q + r * dt) / self.c_f;
@@ -103,7 +105,11 @@ impl CapacitorParams {
         c.non_negative("i_hrp_a", self.i_hrp_a, "A");
         c.non_negative("i_hrn_a", self.i_hrn_a, "A");
         c.positive("accel", self.accel, "");
-        c.non_negative("v_lin_v", self.v_lin_v, "V");
+        // 0 (constant currents) or at least 1 mV: the event-driven tail steps a transconductor at 1 % of C v_lin / i,
+        // so a vanishing v_lin would take vanishing steps (2 U_T / kappa is about 70 mV).
+        if self.v_lin_v != 0.0 {
+            c.within("v_lin_v", self.v_lin_v, 1e-3, 10.0, "V (0 for constant recovery currents, else 2 U_T / kappa)");
+        }
     }
 }
 

@@ -175,20 +175,25 @@ pub fn synapse(
             _ => None,
         },
     };
+    // The network's recovery step (`network::net`, `recover`) and its consolidation are written for constant
+    // recovery currents: a transconductor recovery is refused in the parameters and in the calibration (which
+    // would otherwise not carry it, as it does not carry the recovery currents).
+    for (what, v_lin) in [
+        (params_name, syn.capacitor.v_lin_v),
+        (calibration.unwrap_or(""), cal.as_ref().map_or(0.0, |c| c.capacitor.v_lin_v)),
+    ] {
+        if v_lin != 0.0 {
+            return Err(format!(
+                "{what}: capacitor.v_lin_v = {v_lin} V (a transconductor recovery); the network runs constant \
+                 recovery currents only: set it to 0"
+            )
+            .into());
+        }
+    }
     let applied = match cal {
         Some(c) => params::apply_calibration(&mut syn, &c)?,
         None => Vec::new(),
     };
-    if syn.capacitor.v_lin_v != 0.0 {
-        // The network's recovery step (`network::net`, `recover`) and its consolidation are written for constant
-        // recovery currents.
-        return Err(format!(
-            "{params_name}: capacitor.v_lin_v = {} V (a transconductor recovery); the network runs constant \
-             recovery currents only: set it to 0",
-            syn.capacitor.v_lin_v
-        )
-        .into());
-    }
     Ok((syn, applied))
 }
 

@@ -681,7 +681,8 @@ impl CircuitParams {
     ///
     /// Once the stimulus is over (the last DPI piece has started, both comparators have made their last switch
     /// and the switches' transients have died out), the rest is event-driven: the switched currents are
-    /// constant, v_h moves linearly (recovery, with the stop at V_H0 and the rails), the tag and protein change
+    /// constant, v_h moves linearly (constant recovery, with the stop at V_H0 and the rails; a transconductor
+    /// recovery in steps of 1 % of its time constant, [`CircuitParams::quiet_step`]), the tag and protein change
     /// only where v_h crosses their thresholds, and the counter advances in closed form between those events. A
     /// 100 s protocol with 0.2 s of stimulus then costs the stimulus, not 10^6 steps of `max_step_s`.
     pub fn simulate_at(&self, spikes: &Spikes, times: &[f64]) -> CircuitTrace {
@@ -901,9 +902,10 @@ impl CircuitParams {
     }
 
     /// One event-driven step of the quiet tail from `(t, v)` with a constant net switched current `i_net`: v_h
-    /// moves linearly (switched current plus recovery; at V_H0 it stays unless the switched current beats the
-    /// recovery current) until the first of `t_next`, its arrival at V_H0, a tag or protein threshold, or a rail.
-    /// Returns the time and voltage at that event.
+    /// moves linearly (switched current plus constant recovery; at V_H0 it stays unless the switched current beats
+    /// the recovery current) until the first of `t_next`, its arrival at V_H0, a tag or protein threshold, or a
+    /// rail. A transconductor recovery (`v_lin_v > 0`) moves v_h at the slope of the step's middle, over at most
+    /// 1 % of its time constant. Returns the time and voltage at that event.
     fn quiet_step(&self, v: f64, i_net: f64, has_protein: bool, t: f64, t_next: f64) -> (f64, f64) {
         let cap = &self.capacitor;
         let v0 = cap.v_h0_v;
@@ -916,6 +918,8 @@ impl CircuitParams {
             t_next = t_next.min(t + 0.01 * cap.c_f * cap.v_lin_v / up.max(down));
         }
         let slope = if transconductor {
+            // When a level below cuts the step short, the slope stays that of the whole capped step: v1 is the
+            // level exactly, its time off by a fraction of the step (at most 1 % of the time constant).
             let s0 = (i_net + cap.recovery_current(v)) / cap.c_f;
             (i_net + cap.recovery_current(v + 0.5 * s0 * (t_next - t))) / cap.c_f
         } else if v == v0 {
@@ -1363,10 +1367,24 @@ mod tests {
         p.late.accel = 32.0;
         p.tag.theta_pro_v = 0.005;
         let times: Vec<f64> = (0..=200).map(|k| k as f64 * 0.5).collect();
-        let s = fig11_spikes();
-        let fast = p.simulate_at(&s, &times);
-        let stepped = p.simulate_at_stepped(&s, &times);
+        // Potentiated by the Fig. 11 protocol (above V_H0, i_hrn), and from 100 mV below V_H0 without spikes with
+        // i_hrp a third of i_hrn (below, i_hrp).
+        let below = {
+            let mut q = p.clone();
+            q.capacitor.v_init_v = 0.8;
+            q.capacitor.i_hrp_a = q.capacitor.i_hrn_a / 3.0;
+            q
+        };
+        for (p, s) in [(p.clone(), fig11_spikes()), (below, Spikes { pre: vec![], post: vec![] })] {
+            tail_against_stepped_and_closed_form(&p, &s, &times);
+        }
+    }
+
+    fn tail_against_stepped_and_closed_form(p: &CircuitParams, s: &Spikes, times: &[f64]) {
+        let fast = p.simulate_at(s, times);
+        let stepped = p.simulate_at_stepped(s, times);
         let cap = &p.capacitor;
+        let dz = p.late.step();
         let (mut worst, mut moved) = (0.0f64, 0.0f64);
         for (j, t) in times.iter().enumerate() {
             worst = worst.max((fast.v_h_v[j] - stepped.v_h_v[j]).abs());
@@ -1377,6 +1395,7 @@ mod tests {
                 fast.v_h_v[j],
                 stepped.v_h_v[j]
             );
+            assert!((fast.z[j] - stepped.z[j]).abs() <= dz * 1.01, "t = {t}: z {} vs {}", fast.z[j], stepped.z[j]);
         }
         assert!(moved > 0.05, "the protocol moves v_h ({moved} V)");
         // Past the stimulus (0.2 s) the tail relaxes as the closed form, from the value at 20 s to 30 s.
