@@ -1334,12 +1334,19 @@ mod tests {
         assert!((fast.v_h_v[2] - (v0 + 0.1 - slope * 4.0)).abs() < 1e-12);
     }
 
-    #[test]
-    fn event_driven_tail_matches_the_stepped_simulation_on_the_fig11_protocol() {
+    /// The Fig. 17 calibration with the Fig. 11 acceleration (recovery and late phase x32) and a protein threshold
+    /// the Fig. 11 protocol passes: the event-driven tail's test set-up.
+    fn fig11_tail_params() -> CircuitParams {
         let mut p = params::load_circuit("fits/cadence-fig17.yaml").unwrap();
         p.capacitor.accel = 32.0;
         p.late.accel = 32.0;
         p.tag.theta_pro_v = 0.005;
+        p
+    }
+
+    #[test]
+    fn event_driven_tail_matches_the_stepped_simulation_on_the_fig11_protocol() {
+        let p = fig11_tail_params();
         let times: Vec<f64> = (0..=200).map(|k| k as f64 * 0.5).collect();
         let s = fig11_spikes();
         let fast = p.simulate_at(&s, &times);
@@ -1361,11 +1368,8 @@ mod tests {
     /// sinh((v_h - V_H0) / v_lin) ~ e^(-t / tau) while the switches are off.
     #[test]
     fn event_driven_tail_follows_a_transconductor_recovery() {
-        let mut p = params::load_circuit("fits/cadence-fig17.yaml").unwrap();
-        p.capacitor.accel = 32.0;
+        let mut p = fig11_tail_params();
         p.capacitor.v_lin_v = 0.07;
-        p.late.accel = 32.0;
-        p.tag.theta_pro_v = 0.005;
         let times: Vec<f64> = (0..=200).map(|k| k as f64 * 0.5).collect();
         // Potentiated by the Fig. 11 protocol (above V_H0, i_hrn), and from 100 mV below V_H0 without spikes with
         // i_hrp a third of i_hrn (below, i_hrp).
