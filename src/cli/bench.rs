@@ -11,7 +11,8 @@
 //!   comparison with time-stepped simulators, not work done: neither path steps every synapse every ms.
 //! - `events_per_s`: the work actually done, the spike events (pre + post) inside the exact trajectories computed,
 //!   per wall s; `trajectories_per_s` counts those trajectories, `reused_trajectories_per_s` the per-synapse path's
-//!   trajectories applied from its memo (not counted as events).
+//!   trajectories applied from its memo (not counted as events), `rail_walks_per_s` those of them that reach a rail,
+//!   walked from their kept steps.
 //!
 //! No ratio against other simulators is printed: a ratio is quoted only for a peer that ran in the same run
 //! (`scripts/bench-brian2` runs Brian2 between two `stc bench` runs and prints the ratios).
@@ -60,6 +61,8 @@ struct Rate {
     events_per_s: f64,
     trajectories_per_s: f64,
     reused_trajectories_per_s: f64,
+    /// Of the reused ones, those that reach a rail, walked step by step from their kept steps.
+    rail_walks_per_s: f64,
 }
 
 fn rate(net: &mut Network, data: &mnist::Dataset, n: usize, bars: &super::train::Bars, stage: &str) -> Rate {
@@ -82,6 +85,7 @@ fn rate(net: &mut Network, data: &mnist::Dataset, n: usize, bars: &super::train:
         events_per_s: net.spike_events as f64 / wall,
         trajectories_per_s: net.trajectories as f64 / wall,
         reused_trajectories_per_s: net.reused_trajectories as f64 / wall,
+        rail_walks_per_s: net.reused_rail_trajectories as f64 / wall,
     }
 }
 
@@ -118,8 +122,8 @@ pub fn run(a: BenchArgs) -> Result<(), CliError> {
     );
     for (name, r) in [("shared", &s), ("per_synapse", &p)] {
         println!(
-            "{name:12} {:>5} samples in {:7.2} s: {:.3e} equivalent synapse-steps/s (784 x outputs x 1 ms steps / wall s); work done: {:.3e} spike events/s in {:.3e} exact trajectories/s (+ {:.3e} reused/s)",
-            r.samples, r.wall_s, r.equivalent_synapse_steps_per_s, r.events_per_s, r.trajectories_per_s, r.reused_trajectories_per_s
+            "{name:12} {:>5} samples in {:7.2} s: {:.3e} equivalent synapse-steps/s (784 x outputs x 1 ms steps / wall s); work done: {:.3e} spike events/s in {:.3e} exact trajectories/s (+ {:.3e} reused/s, of which {:.3e} walked from kept steps)",
+            r.samples, r.wall_s, r.equivalent_synapse_steps_per_s, r.events_per_s, r.trajectories_per_s, r.reused_trajectories_per_s, r.rail_walks_per_s
         );
     }
     let rss = peak_rss_mib();
