@@ -1284,9 +1284,7 @@ impl Network {
                         if fast {
                             let slot = if memo_on { Some(&mut memo[(i * ns + slot_of[i]) * nt + h]) } else { None };
                             let cached = slot.as_ref().map(|q| **q).filter(|q| !q.q_total_c.is_nan());
-                            let c = p.capacitor.c_f;
-                            let inside =
-                                |q: &ChargeTotals| v + q.q_min_c / c >= 0.0 && v + q.q_max_c / c <= p.capacitor.v_dd_v;
+                            let inside = |q: &ChargeTotals| p.within_rails(v, q.q_min_c, q.q_max_c);
                             // Kept steps: silent neurons only (their slot is never reassigned).
                             let kept_at = (memo_on && slot_of[i] == 0).then_some(i * nt + h);
                             let steps = kept_at.and_then(|k| kept.steps[k].as_deref());

@@ -400,24 +400,13 @@ impl<'a> Chan<'a> {
             // `base` + onset delay with `base` + release delay, each time computed as there (t + delay, the same
             // bits). A sorted list without repeats is unique, so it is the same list.
             base.clear();
-            let (lower, upper) = lo.split_at(n_lo);
-            if !(lower.is_sorted_by(|a, b| a.total_cmp(b).is_le()) && upper.is_sorted_by(|a, b| a.total_cmp(b).is_le()))
-            {
+            let (lower, upper) = lo.split_at_mut(n_lo);
+            for run in [&mut *lower, &mut *upper] {
                 // Each end's crossings come in piece order, one per piece at most, so they are sorted, unless a
-                // non-linear DPI's crossing time rounds below its piece's start (within an ulp of it): then as
-                // `Channel::new`, by sorting.
-                buf.extend_from_slice(lo);
-                buf.extend(track.start.iter().skip(1).copied());
-                let n = buf.len();
-                for k in 0..n {
-                    let t = buf[k];
-                    buf[k] = t + wta.delay_on_s;
-                    buf.push(t + wta.delay_off_s);
+                // non-linear DPI's crossing time rounds below its piece's start (within an ulp of it).
+                if !run.is_sorted_by(|a, b| a.total_cmp(b).is_le()) {
+                    run.sort_by(f64::total_cmp);
                 }
-                buf.retain(|&t| t < t_end);
-                buf.sort_by(f64::total_cmp);
-                buf.dedup();
-                return track.i0[0] > wta.on_level();
             }
             merge_sorted(lower, upper, |t| t, |t| t, f64::INFINITY, buf);
             merge_sorted(buf, &track.start[1..], |t| t, |t| t, f64::INFINITY, base);
@@ -634,40 +623,29 @@ fn merge_sorted(
     out: &mut Vec<f64>,
 ) {
     let (mut i, mut j) = (0, 0);
-    let push = |t: f64, out: &mut Vec<f64>| {
+    loop {
+        let t = match (a.get(i).map(|&t| fa(t)), b.get(j).map(|&t| fb(t))) {
+            (Some(x), Some(y)) if x.total_cmp(&y).is_le() => {
+                i += 1;
+                x
+            }
+            (_, Some(y)) => {
+                j += 1;
+                y
+            }
+            (Some(x), None) => {
+                i += 1;
+                x
+            }
+            (None, None) => return,
+        };
+        // Both runs ascend: the first value at or past the limit ends the merge.
+        if t >= limit {
+            return;
+        }
         if out.last() != Some(&t) {
             out.push(t);
         }
-    };
-    while i < a.len() && j < b.len() {
-        let (x, y) = (fa(a[i]), fb(b[j]));
-        if x.total_cmp(&y).is_le() {
-            if x >= limit {
-                return;
-            }
-            push(x, out);
-            i += 1;
-        } else {
-            if y >= limit {
-                return;
-            }
-            push(y, out);
-            j += 1;
-        }
-    }
-    for &t in &a[i..] {
-        let x = fa(t);
-        if x >= limit {
-            return;
-        }
-        push(x, out);
-    }
-    for &t in &b[j..] {
-        let y = fb(t);
-        if y >= limit {
-            return;
-        }
-        push(y, out);
     }
 }
 
@@ -822,8 +800,7 @@ impl CircuitParams {
     /// [`CircuitParams::apply_charge`] of the trajectory [`CircuitParams::early_charge_in`] just left in `scratch`.
     pub fn apply_charge_in(&self, v: f64, q: &ChargeTotals, scratch: &ChargeScratch) -> f64 {
         let c = self.capacitor.c_f;
-        let vdd = self.capacitor.v_dd_v;
-        if v + q.q_min_c / c >= 0.0 && v + q.q_max_c / c <= vdd {
+        if self.within_rails(v, q.q_min_c, q.q_max_c) {
             return v + q.q_total_c / c;
         }
         self.walk_steps(v, &scratch.steps_c)

@@ -748,11 +748,18 @@ impl CircuitParams {
     /// running extremes stay inside the rails, otherwise replayed step by step through the rail clamp.
     pub fn apply_charge(&self, v: f64, q: &ChargeSummary) -> f64 {
         let c = self.capacitor.c_f;
-        let vdd = self.capacitor.v_dd_v;
-        if v + q.q_min_c / c >= 0.0 && v + q.q_max_c / c <= vdd {
+        if self.within_rails(v, q.q_min_c, q.q_max_c) {
             return v + q.q_total_c / c;
         }
         self.walk_steps(v, &q.steps_c)
+    }
+
+    /// Whether a trajectory whose running switched charge stays within [`q_min_c`, `q_max_c`] [C] keeps v_h,
+    /// starting at `v`, within the rails: then it moves v_h by its total charge, else it is walked step by step
+    /// ([`CircuitParams::walk_steps`]).
+    pub fn within_rails(&self, v: f64, q_min_c: f64, q_max_c: f64) -> bool {
+        let c = self.capacitor.c_f;
+        v + q_min_c / c >= 0.0 && v + q_max_c / c <= self.capacitor.v_dd_v
     }
 
     /// `v` after the steps' charges `steps_c` [C] one by one, clamped to the rails [0, V_DD] after each: what a
