@@ -3,7 +3,7 @@
     python3 scripts/set_param.py IN.yaml OUT.yaml section.key=*1.03 section.key=1e-14 ...
 
 `=*F` multiplies the value by F, `=V` sets it to V. Every key must exist in IN (a misspelt key is an error, not a
-no-op). Used by scripts/fit-sky130, scripts/sky130-sensitivity and scripts/sky130-misses.
+no-op). Used by scripts/fit-sky130 and scripts/sky130-sensitivity.
 """
 import re
 import sys

@@ -1,0 +1,276 @@
+"""The sky130 synapse's hold node measured from its own waveforms (scripts/fit-sky130, scripts/temperature-sky130).
+
+    python3 scripts/hold_node.py measure OUT.yaml DESCRIPTOR...
+    python3 scripts/hold_node.py apply MEASURED.yaml IN.yaml OUT.yaml
+    python3 scripts/hold_node.py charges MEASURED.yaml PARAMS.yaml MODEL_DIR DESCRIPTOR...
+
+`measure` reads characterised runs (`stc characterise`: descriptor.yaml + waveforms.txt, columns time, i_ca, i_hp,
+i_hd, v_h, z) and writes what the hold node is, block by block, without any model:
+- the recovery (everything on the node but the switches): the slope of v_h in quiet stretches (both switched
+  currents below 20 fA, from 5 ms after the last switching, 20 ms windows) less what the switches still carry
+  there over C (second pass), binned by v_h, and a transconductor
+  fitted to it, s(v) = s_up tanh((v0 - v) / v_lin) below v0 and -s_down tanh((v - v0) / v_lin) above (V/s;
+  least squares on a grid of v0 and v_lin, refined once, the amplitudes in closed form);
+- the capacitance, per protocol, from the charge balance C (Delta v_h - integral of s(v_h) dt) = integral of
+  (i_hp - i_hd) dt (trapezoids over the simulator's time points), and its median over the protocols whose v_h
+  moves by more than 5 mV beyond recovery;
+- the switches' on-levels: the median of i_hp (i_hd) over the samples above 1 pA, pooled;
+- the leakage near V_DD: i_hp flows backwards (out of the hold node) while the switch is off and v_h is near the
+  rail (the guard follower's nFET input cannot follow v_h there); ln(-i_hp) against v_h over the samples within
+  300 mV of V_DD at least 50 ms after the switch was last on with i_hp below -2 fA, a straight line -> I_L
+  exp((v_h - V_DD) / v_L);
+- the recovery currents, C times the fitted slopes.
+`apply` writes a copy of the parameter file IN with the measured values (a key IN lacks, e.g. the transconductor's,
+goes at the end of its section; the rest of IN, comments included, is kept). `charges` prints, per protocol, the
+switched charges integral of i_hp and of i_hd in the circuit and in a model's
+`stc simulate` traces of PARAMS (MODEL_DIR/<name>.csv/traces.csv; the leakage near V_DD, which the circuit's i_hp
+carries, added to the model's from its v_h with the measured leakage), the time each one's calcium spends above
+PARAMS' potentiation threshold and the time its potentiation switch is on (its charge over the measured on-level),
+and the final v_h error. Standard library + PyYAML.
+"""
+import bisect
+import math
+import os
+import re
+import statistics
+import sys
+
+import yaml
+
+
+def load(descriptor):
+    """(name, columns by name) of one characterised run."""
+    d = yaml.safe_load(open(descriptor))
+    path = os.path.join(os.path.dirname(descriptor), d["source"]["file"])
+    rows = [line.split() for line in open(path)]
+    head, data = rows[0], [[float(x) for x in r] for r in rows[1:] if r]
+    cols = dict(zip(head, zip(*data)))
+    return d["name"], {"t": cols["time"], "i_ca": cols["i(vica)"], "i_hp": cols["i(vihp)"], "i_hd": cols["i(vihd)"],
+                       "v_h": cols["v(h)"]}
+
+
+def integral(t, y):
+    return sum(0.5 * (y[k] + y[k + 1]) * (t[k + 1] - t[k]) for k in range(len(t) - 1))
+
+
+def quiet_slopes(run, c=None, quiet_a=2e-14, settle_s=5e-3, window_s=0.02):
+    """(v_h at the window's middle, dv_h/dt) of every quiet window; with a capacitance `c`, less what the switches
+    still carry there ((i_hp - i_hd) / c: the leakage near V_DD flows through the potentiation switch)."""
+    t, hp, hd, v = run["t"], run["i_hp"], run["i_hd"], run["v_h"]
+    out, k, n = [], 0, len(t)
+    while k < n:
+        if abs(hp[k]) >= quiet_a or abs(hd[k]) >= quiet_a:
+            k += 1
+            continue
+        j = k
+        while j < n and abs(hp[j]) < quiet_a and abs(hd[j]) < quiet_a:
+            j += 1
+        a = bisect.bisect_left(t, t[k] + settle_s)
+        while a < j - 1:
+            b = bisect.bisect_left(t, t[a] + window_s)
+            if b > j - 1:
+                break
+            dv = v[b] - v[a]
+            if c:
+                dv -= integral(t[a:b + 1], [p - d for p, d in zip(hp[a:b + 1], hd[a:b + 1])]) / c
+            out.append((0.5 * (v[a] + v[b]), dv / (t[b] - t[a])))
+            a = b
+        k = j
+    return out
+
+
+def slope(v, p):
+    d = v - p["v0"]
+    return p["s_up"] * math.tanh(-d / p["v_lin"]) if d < 0 else -p["s_down"] * math.tanh(d / p["v_lin"])
+
+
+def fit_transconductor(points):
+    """Least squares over v0 and v_lin (a grid: v0 within 15 mV of 0.9 V by 0.5 mV, v_lin 10-200 mV by 2 mV, then
+    0.05 mV and 0.2 mV steps around the best), the two amplitudes in closed form for each."""
+
+    def best_of(v0s, v_lins):
+        best = None
+        for v0 in v0s:
+            for v_lin in v_lins:
+                sums = {"up": [0.0, 0.0], "down": [0.0, 0.0]}
+                for v, s in points:
+                    x = math.tanh(abs(v - v0) / v_lin)
+                    side, y = ("up", s) if v < v0 else ("down", -s)
+                    sums[side][0] += x * y
+                    sums[side][1] += x * x
+                amp = {k: (a / b if b > 0 else 0.0) for k, (a, b) in sums.items()}
+                p = {"v0": v0, "v_lin": v_lin, "s_up": amp["up"], "s_down": amp["down"]}
+                sse = sum((s - slope(v, p)) ** 2 for v, s in points)
+                if best is None or sse < best[0]:
+                    best = (sse, p)
+        return best[1]
+
+    p = best_of([0.9 + 0.5e-3 * i for i in range(-30, 31)], [2e-3 * i for i in range(5, 101)])
+    return best_of([p["v0"] + 0.05e-3 * i for i in range(-10, 11)], [p["v_lin"] + 0.2e-3 * i for i in range(-10, 11)])
+
+
+def leak_fit(runs, v_dd=1.8):
+    """(I_L at V_DD, v_L, points) of the reverse i_hp near the rail, or None without such samples."""
+    pts = []
+    for _, r in runs:
+        last_on = -1.0
+        for t, i, v in zip(r["t"], r["i_hp"], r["v_h"]):
+            if i > 1e-12:
+                last_on = t
+            elif last_on >= 0 and t - last_on > 0.05 and i < -2e-15 and v > v_dd - 0.3:
+                pts.append((v - v_dd, math.log(-i)))
+    if len(pts) < 5:
+        return None
+    mx = statistics.mean(x for x, _ in pts)
+    my = statistics.mean(y for _, y in pts)
+    b = sum((x - mx) * (y - my) for x, y in pts) / sum((x - mx) ** 2 for x, _ in pts)
+    return math.exp(my - b * mx), 1.0 / b, pts
+
+
+def capacitance(runs, rec):
+    """(median C, per-protocol rows) from the charge balance with the recovery `rec`."""
+    caps, rows = [], []
+    for name, r in runs:
+        t, v = r["t"], r["v_h"]
+        qp, qd = integral(t, r["i_hp"]), integral(t, r["i_hd"])
+        drift = integral(t, [slope(x, rec) for x in v])
+        moved = (v[-1] - v[0]) - drift
+        c = (qp - qd) / moved if abs(moved) > 5e-3 else float("nan")
+        if not math.isnan(c):
+            caps.append(c)
+        rows.append((name, qp, qd, 1e3 * (v[-1] - v[0]), 1e3 * drift, c))
+    return statistics.median(caps), caps, rows
+
+
+def measure(out, descriptors):
+    runs = [load(d) for d in descriptors]
+    first = [p for _, r in runs for p in quiet_slopes(r)]
+    if len(first) < 20:
+        # e.g. the sky130 circuit at 70 C: the switches' off-state leakage exceeds 20 fA everywhere.
+        sys.exit(f"hold_node.py: only {len(first)} quiet 20 ms windows (both switched currents below 20 fA) in "
+                 f"{len(runs)} runs; at least 20 are needed to measure the recovery")
+    # Two passes: the recovery from the raw slopes gives C; the slopes less the switches' small currents (over that
+    # C) give the recovery again, and C with it.
+    rec = fit_transconductor(first)
+    c, caps, rows = capacitance(runs, rec)
+    points = [p for _, r in runs for p in quiet_slopes(r, c)]
+    rec = fit_transconductor(points)
+    c, caps, rows = capacitance(runs, rec)
+    if max(caps) - min(caps) > 0.1 * c:
+        sys.exit(f"hold_node.py: the charge balance gives C from {1e12 * min(caps):.3f} to {1e12 * max(caps):.3f} pF "
+                 "over the runs (more than 10 % apart): something on the node besides the switches and the recovery")
+    level = {}
+    for key in ("i_hp", "i_hd"):
+        # On: above 1 pA (off, the switches leak fA); the charge-injection transients (nA for microseconds) are a
+        # few of those samples, which the median passes over.
+        level[key] = statistics.median(x for _, r in runs for x in r[key] if x > 1e-12)
+    print(f"recovery, from {len(points)} quiet 20 ms windows (v_h - 0.9 V [mV]: slope [mV/s], fitted):")
+    edges = [-0.3, -0.1, -0.06, -0.045, -0.03, -0.02, -0.01, -0.005, 0, 0.005, 0.01, 0.02, 0.03, 0.045, 0.06, 0.1, 0.3,
+             0.6, 0.9]
+    for lo, hi in zip(edges, edges[1:]):
+        sel = [(v, s) for v, s in points if lo <= v - 0.9 < hi]
+        if sel:
+            vm = statistics.mean(v for v, _ in sel)
+            print(f"  {1e3 * (vm - 0.9):+8.2f} mV (n {len(sel):4d}): {1e3 * statistics.mean(s for _, s in sel):+8.3f} mV/s, "
+                  f"fit {1e3 * slope(vm, rec):+8.3f} mV/s")
+    print(f"  transconductor: v0 = V_H0 {1e3 * (rec['v0'] - 0.9):+.2f} mV, v_lin {1e3 * rec['v_lin']:.0f} mV, "
+          f"up {1e3 * rec['s_up']:.3f} mV/s, down {1e3 * rec['s_down']:.3f} mV/s")
+    print("charge balance per protocol: Q_hp, Q_hd [fC], Delta v_h, recovery's share [mV], C [pF]:")
+    for name, qp, qd, dv, dr, cc in rows:
+        print(f"  {name:18} {1e15 * qp:9.1f} {1e15 * qd:9.1f} {dv:+9.2f} {dr:+8.2f}   {1e12 * cc:6.3f}")
+    print(f"  C = {1e12 * c:.3f} pF (median of {len(caps)}; range {1e12 * min(caps):.3f}-{1e12 * max(caps):.3f})")
+    print(f"switch on-levels: i_hp {1e12 * level['i_hp']:.2f} pA, i_hd {1e12 * level['i_hd']:.3f} pA")
+    result = {
+        "capacitor.c_f": c,
+        "capacitor.i_hrp_a": c * rec["s_up"],
+        "capacitor.i_hrn_a": c * rec["s_down"],
+        "capacitor.v_lin_v": rec["v_lin"],
+        "capacitor.v_rec_offset_v": rec["v0"] - 0.9,
+        "pot_switch.i_on_a": level["i_hp"],
+        "dep_switch.i_on_a": level["i_hd"],
+    }
+    print("  recovery currents C x slope: up {:.1f} fA, down {:.1f} fA".format(
+        1e15 * result["capacitor.i_hrp_a"], 1e15 * result["capacitor.i_hrn_a"]))
+    leak = leak_fit(runs)
+    if leak:
+        i_l, v_l, pts = leak
+        span = (1e3 * min(x for x, _ in pts), 1e3 * max(x for x, _ in pts))
+        rms = math.sqrt(statistics.mean((y - math.log(i_l) - x / v_l) ** 2 for x, y in pts))
+        print(f"leakage near V_DD: {i_l * 1e12:.3f} pA at V_DD, e-fold per {1e3 * v_l:.1f} mV ({len(pts)} samples, "
+              f"v_h - V_DD {span[0]:.0f} to {span[1]:.0f} mV, rms of ln i {rms:.3f})")
+        result["capacitor.i_leak_top_a"] = i_l
+        result["capacitor.v_leak_top_v"] = v_l
+    yaml.safe_dump({k: float(f"{v:.4g}") for k, v in result.items()}, open(out, "w"))
+
+
+def time_above(t, y, level):
+    """Time y spends above level (linear between samples)."""
+    total = 0.0
+    for k in range(len(t) - 1):
+        a, b = y[k] - level, y[k + 1] - level
+        if a > 0 and b > 0:
+            total += t[k + 1] - t[k]
+        elif a > 0 or b > 0:
+            total += (t[k + 1] - t[k]) * max(a, b) / (abs(a) + abs(b))
+    return total
+
+
+def charges(measured, params, model_dir, descriptors):
+    held = yaml.safe_load(open(measured))
+    c = held["capacitor.c_f"]
+    i_l, v_l = held.get("capacitor.i_leak_top_a", 0.0), held.get("capacitor.v_leak_top_v", 1.0)
+    threshold = float(yaml.safe_load(open(params))["pot_comparator"]["threshold_a"])
+    level = held["pot_switch.i_on_a"]
+    print(f"potentiation: calcium above I_THPOT ({1e12 * threshold:.2f} pA) / switch on (Q_hp / {1e12 * level:.2f} pA) "
+          "[ms], circuit against model:")
+    print("switched charges, circuit / model [fC] (model - circuit [%]); final v_h error, model - circuit [mV]:")
+    for d in descriptors:
+        name, r = load(d)
+        rows = [line.rstrip("\n").split(",") for line in open(os.path.join(model_dir, f"{name}.csv", "traces.csv"))]
+        m = dict(zip(rows[0], zip(*[[float(x) for x in row] for row in rows[1:]])))
+        cells, on = [], []
+        for key, col in (("i_hp", "i_hp_A"), ("i_hd", "i_hd_A")):
+            qc, qm = integral(r["t"], r[key]), integral(m["t_s"], m[col])
+            if key == "i_hp":
+                # The circuit's i_hp carries the leakage near V_DD (it flows through that switch); the model's
+                # leakage is on the hold node: added here from the model's own v_h.
+                qm += integral(m["t_s"], [-i_l * math.exp((v - 1.8) / v_l) for v in m["v_h_V"]])
+            rel = f"{100 * (qm - qc) / qc:+6.1f} %" if qc > 1e-14 else "      -"
+            cells.append(f"{1e15 * qc:8.1f} / {1e15 * qm:8.1f} ({rel})")
+            on.append((qc, qm))
+        above = (time_above(r["t"], r["i_ca"], threshold), time_above(m["t_s"], m["i_ca_A"], threshold))
+        pot = "" if above[0] == 0 and above[1] == 0 else (
+            f"  pot {1e3 * above[0]:6.2f} / {1e3 * on[0][0] / level:6.2f} against {1e3 * above[1]:6.2f} / "
+            f"{1e3 * on[0][1] / level:6.2f}")
+        fin = 1e3 * (m["v_h_V"][-1] - r["v_h"][-1])
+        print(f"  {name:18} i_hp {cells[0]}  i_hd {cells[1]}  final {fin:+7.2f} mV  (1 % of Q_hp: "
+              f"{10 * integral(r['t'], r['i_hp']) / c:.2f} mV){pot}")
+
+
+def apply(measured, src, dst):
+    text = open(src).read()
+    for key, value in yaml.safe_load(open(measured)).items():
+        section, name = key.split(".")
+        head = re.compile(r"^%s:\n" % re.escape(section), re.M).search(text)
+        if head is None:
+            sys.exit(f"{src}: no section {section}")
+        nxt = re.compile(r"\n\S").search(text, head.end())
+        end = nxt.start() if nxt else len(text)
+        hit = re.compile(r"\n  %s: ([-+0-9.eE]+)" % re.escape(name)).search(text, head.end() - 1, end)
+        if hit:
+            text = text[: hit.start(1)] + repr(float(value)) + text[hit.end(1):]
+        else:
+            text = text[:end] + f"\n  {name}: {float(value)!r}" + text[end:]
+    open(dst, "w").write(text)
+
+
+if __name__ == "__main__":
+    cmd, *args = sys.argv[1:]
+    if cmd == "measure":
+        measure(args[0], args[1:])
+    elif cmd == "apply":
+        apply(*args)
+    elif cmd == "charges":
+        charges(args[0], args[1], args[2], args[3:])
+    else:
+        sys.exit(f"unknown command {cmd}")
