@@ -14,24 +14,25 @@ i_hd, v_h, z) and writes what the hold node is, block by block, without any mode
 - the capacitance, per protocol, from the charge balance C (Delta v_h - integral of s(v_h) dt) = integral of
   (i_hp - i_hd) dt (trapezoids over the simulator's time points), and its median over the protocols whose v_h
   moves by more than 5 mV beyond recovery;
-- the switches' on-levels: the median of i_hp (i_hd) over the samples above 1 pA, pooled;
+- the switches' on-levels: the time-weighted median of i_hp (i_hd) over the samples above 1 pA, pooled;
 - the leakage near V_DD: i_hp flows backwards (out of the hold node) while the switch is off and v_h is near the
-  rail (the guard follower's nFET input cannot follow v_h there); ln(-i_hp) against v_h over the samples within
-  300 mV of V_DD at least 50 ms after the switch was last on with i_hp below -2 fA, a straight line -> I_L
-  exp((v_h - V_DD) / v_L);
+  rail; ln(-i_hp) against v_h over the samples within 300 mV of V_DD at least 50 ms after the switch was last on
+  with i_hp below -2 fA, a time-weighted straight line -> I_L exp((v_h - V_DD) / v_L), with the fits for cut-offs of
+  -5 and -20 fA and the charge the fitted leakage takes off each run (its integral over the run's own v_h);
 - the recovery currents, C times the fitted slopes.
 `apply` writes a copy of the parameter file IN with the measured values (a key IN lacks, e.g. the transconductor's,
 goes at the end of its section; the rest of IN, comments included, is kept). `charges` prints, per protocol, the
 switched charges integral of i_hp and of i_hd in the circuit and in a model's
 `stc simulate` traces of PARAMS (MODEL_DIR/<name>.csv/traces.csv; the leakage near V_DD, which the circuit's i_hp
-carries, added to the model's from its v_h with the measured leakage), the time each one's calcium spends above
+carries, added to the model's from its v_h with PARAMS' own leakage), the time each one's calcium spends above
 PARAMS' potentiation threshold and the time its potentiation switch is on (its charge over the measured on-level),
-and the final v_h error. Standard library + PyYAML.
+and the final v_h error; then per switch pulse the potentiation comparator's onset and release delays, measured
+from the calcium's crossings of PARAMS' threshold (the circuit's own threshold is not known to that precision:
+which of calcium and comparator a miss lies in depends on the threshold used). Standard library + PyYAML.
 """
 import bisect
 import math
 import os
-import re
 import statistics
 import sys
 
@@ -109,21 +110,40 @@ def fit_transconductor(points):
     return best_of([p["v0"] + 0.05e-3 * i for i in range(-10, 11)], [p["v_lin"] + 0.2e-3 * i for i in range(-10, 11)])
 
 
-def leak_fit(runs, v_dd=1.8):
-    """(I_L at V_DD, v_L, points) of the reverse i_hp near the rail, or None without such samples."""
+def weights(t):
+    """Each sample's share of time (half the steps on either side): the simulator's time points crowd at edges."""
+    n = len(t)
+    return [0.5 * ((t[min(k + 1, n - 1)] - t[k]) + (t[k] - t[max(k - 1, 0)])) for k in range(n)]
+
+
+def weighted_median(pairs):
+    """Median of (value, weight) pairs by weight."""
+    pairs = sorted(pairs)
+    half, acc = 0.5 * sum(w for _, w in pairs), 0.0
+    for x, w in pairs:
+        acc += w
+        if acc >= half:
+            return x
+    return pairs[-1][0]
+
+
+def leak_fit(runs, v_dd=1.8, below_a=-2e-15):
+    """(I_L at V_DD, v_L, points (v_h - V_DD, ln(-i), weight)) of the reverse i_hp near the rail (time-weighted
+    least squares of ln(-i_hp) on v_h), or None without such samples."""
     pts = []
     for _, r in runs:
         last_on = -1.0
-        for t, i, v in zip(r["t"], r["i_hp"], r["v_h"]):
+        for t, i, v, w in zip(r["t"], r["i_hp"], r["v_h"], weights(r["t"])):
             if i > 1e-12:
                 last_on = t
-            elif last_on >= 0 and t - last_on > 0.05 and i < -2e-15 and v > v_dd - 0.3:
-                pts.append((v - v_dd, math.log(-i)))
+            elif last_on >= 0 and t - last_on > 0.05 and i < below_a and v > v_dd - 0.3:
+                pts.append((v - v_dd, math.log(-i), w))
     if len(pts) < 5:
         return None
-    mx = statistics.mean(x for x, _ in pts)
-    my = statistics.mean(y for _, y in pts)
-    b = sum((x - mx) * (y - my) for x, y in pts) / sum((x - mx) ** 2 for x, _ in pts)
+    sw = sum(w for _, _, w in pts)
+    mx = sum(x * w for x, _, w in pts) / sw
+    my = sum(y * w for _, y, w in pts) / sw
+    b = sum(w * (x - mx) * (y - my) for x, y, w in pts) / sum(w * (x - mx) ** 2 for x, _, w in pts)
     return math.exp(my - b * mx), 1.0 / b, pts
 
 
@@ -163,7 +183,8 @@ def measure(out, descriptors):
     for key in ("i_hp", "i_hd"):
         # On: above 1 pA (off, the switches leak fA); the charge-injection transients (nA for microseconds) are a
         # few of those samples, which the median passes over.
-        level[key] = statistics.median(x for _, r in runs for x in r[key] if x > 1e-12)
+        level[key] = weighted_median(
+            (x, w) for _, r in runs for x, w in zip(r[key], weights(r["t"])) if x > 1e-12)
     print(f"recovery, from {len(points)} quiet 20 ms windows (v_h - 0.9 V [mV]: slope [mV/s], fitted):")
     edges = [-0.3, -0.1, -0.06, -0.045, -0.03, -0.02, -0.01, -0.005, 0, 0.005, 0.01, 0.02, 0.03, 0.045, 0.06, 0.1, 0.3,
              0.6, 0.9]
@@ -194,10 +215,25 @@ def measure(out, descriptors):
     leak = leak_fit(runs)
     if leak:
         i_l, v_l, pts = leak
-        span = (1e3 * min(x for x, _ in pts), 1e3 * max(x for x, _ in pts))
-        rms = math.sqrt(statistics.mean((y - math.log(i_l) - x / v_l) ** 2 for x, y in pts))
+        span = (1e3 * min(x for x, _, _ in pts), 1e3 * max(x for x, _, _ in pts))
+        rms = math.sqrt(sum(w * (y - math.log(i_l) - x / v_l) ** 2 for x, y, w in pts) / sum(w for _, _, w in pts))
         print(f"leakage near V_DD: {i_l * 1e12:.3f} pA at V_DD, e-fold per {1e3 * v_l:.1f} mV ({len(pts)} samples, "
-              f"v_h - V_DD {span[0]:.0f} to {span[1]:.0f} mV, rms of ln i {rms:.3f})")
+              f"v_h - V_DD {span[0]:.0f} to {span[1]:.0f} mV, time-weighted rms of ln i {rms:.3f})")
+        for lo in (-0.3, -0.15, -0.1, -0.075, -0.05):
+            sel = [(x, y, w) for x, y, w in pts if lo <= x < lo + (0.15 if lo == -0.3 else 0.05 if lo > -0.1 else 0.025)]
+            if sel:
+                sw = sum(w for _, _, w in sel)
+                xm, ym = sum(x * w for x, _, w in sel) / sw, sum(y * w for _, y, w in sel) / sw
+                print(f"  v_h - V_DD {1e3 * xm:7.1f} mV: i_hp {-1e15 * math.exp(ym):8.1f} fA, fit "
+                      f"{-1e15 * i_l * math.exp(xm / v_l):8.1f} fA")
+        for cut in (-5e-15, -20e-15):
+            other = leak_fit(runs, below_a=cut)
+            if other:
+                print(f"  with samples below {1e15 * cut:.0f} fA only: {other[0] * 1e12:.3f} pA, {1e3 * other[1]:.1f} mV")
+        for name, r in runs:
+            q = integral(r["t"], [i_l * math.exp((v - 1.8) / v_l) for v in r["v_h"]])
+            if q * 1e3 / c > 0.1:
+                print(f"  {name}: the fitted leakage takes {1e15 * q:.0f} fC ({1e3 * q / c:.1f} mV) off the node")
         result["capacitor.i_leak_top_a"] = i_l
         result["capacitor.v_leak_top_v"] = v_l
     yaml.safe_dump({k: float(f"{v:.4g}") for k, v in result.items()}, open(out, "w"))
@@ -215,14 +251,61 @@ def time_above(t, y, level):
     return total
 
 
+def crossings(t, y, level):
+    """(time, upward) of every crossing of `level` (linear between samples)."""
+    out = []
+    for k in range(len(t) - 1):
+        a, b = y[k] - level, y[k + 1] - level
+        if (a > 0) != (b > 0):
+            out.append((t[k] + (t[k + 1] - t[k]) * -a / (b - a), b > 0))
+    return out
+
+
+def on_intervals(t, i_sw, half_on, shortest=5e-5):
+    """The switch's on-intervals (above half its on-level), with gaps and pulses shorter than `shortest` (the
+    charge-injection transients at its edges, nA for microseconds) merged and dropped."""
+    edges = crossings(t, i_sw, half_on)
+    spans, start = [], None
+    for x, up in edges:
+        if up and start is None:
+            start = x
+        elif not up and start is not None:
+            spans.append([start, x])
+            start = None
+    merged = []
+    for a, b in spans:
+        if merged and a - merged[-1][1] < shortest:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    return [(a, b) for a, b in merged if b - a >= shortest]
+
+
+def delays(t, ica, i_sw, threshold, half_on):
+    """Per switch pulse, (onset, release) [s]: from the calcium's last upward crossing of the threshold before the
+    switch's rise through half its on-level to that rise, and from its last downward crossing before the switch's
+    fall to that fall."""
+    cal = crossings(t, ica, threshold)
+    out = []
+    for t_on, t_off in on_intervals(t, i_sw, half_on):
+        up = [x for x, u in cal if u and x <= t_on]
+        down = [x for x, u in cal if not u and (up[-1] if up else t_on) < x <= t_off]
+        if up and down:
+            out.append((t_on - up[-1], t_off - down[-1]))
+    return out
+
+
 def charges(measured, params, model_dir, descriptors):
     held = yaml.safe_load(open(measured))
     c = held["capacitor.c_f"]
-    i_l, v_l = held.get("capacitor.i_leak_top_a", 0.0), held.get("capacitor.v_leak_top_v", 1.0)
-    threshold = float(yaml.safe_load(open(params))["pot_comparator"]["threshold_a"])
+    p = yaml.safe_load(open(params))
+    # The leakage near V_DD is the model's own (PARAMS'), 0 for a file without it.
+    i_l, v_l = float(p["capacitor"].get("i_leak_top_a", 0.0)), float(p["capacitor"].get("v_leak_top_v", 1.0))
+    threshold = float(p["pot_comparator"]["threshold_a"])
     level = held["pot_switch.i_on_a"]
-    print(f"potentiation: calcium above I_THPOT ({1e12 * threshold:.2f} pA) / switch on (Q_hp / {1e12 * level:.2f} pA) "
-          "[ms], circuit against model:")
+    pulses = []
+    print(f"potentiation: calcium above I_THPOT ({1e12 * threshold:.2f} pA, PARAMS') / switch on (Q_hp / "
+          f"{1e12 * level:.2f} pA) [ms], circuit against model; and the circuit's calcium above its bias I_THPOT:")
     print("switched charges, circuit / model [fC] (model - circuit [%]); final v_h error, model - circuit [mV]:")
     for d in descriptors:
         name, r = load(d)
@@ -233,34 +316,43 @@ def charges(measured, params, model_dir, descriptors):
             qc, qm = integral(r["t"], r[key]), integral(m["t_s"], m[col])
             if key == "i_hp":
                 # The circuit's i_hp carries the leakage near V_DD (it flows through that switch); the model's
-                # leakage is on the hold node: added here from the model's own v_h.
+                # leakage (PARAMS') is on the hold node: added here from the model's own v_h.
                 qm += integral(m["t_s"], [-i_l * math.exp((v - 1.8) / v_l) for v in m["v_h_V"]])
             rel = f"{100 * (qm - qc) / qc:+6.1f} %" if qc > 1e-14 else "      -"
             cells.append(f"{1e15 * qc:8.1f} / {1e15 * qm:8.1f} ({rel})")
             on.append((qc, qm))
         above = (time_above(r["t"], r["i_ca"], threshold), time_above(m["t_s"], m["i_ca_A"], threshold))
+        bias = float(yaml.safe_load(open(d))["metadata"]["I_THPOT_A"])
         pot = "" if above[0] == 0 and above[1] == 0 else (
             f"  pot {1e3 * above[0]:6.2f} / {1e3 * on[0][0] / level:6.2f} against {1e3 * above[1]:6.2f} / "
-            f"{1e3 * on[0][1] / level:6.2f}")
+            f"{1e3 * on[0][1] / level:6.2f} (circuit above its bias {1e12 * bias:.0f} pA: "
+            f"{1e3 * time_above(r['t'], r['i_ca'], bias):.2f})")
         fin = 1e3 * (m["v_h_V"][-1] - r["v_h"][-1])
         print(f"  {name:18} i_hp {cells[0]}  i_hd {cells[1]}  final {fin:+7.2f} mV  (1 % of Q_hp: "
               f"{10 * integral(r['t'], r['i_hp']) / c:.2f} mV){pot}")
+        pulses.append((name, delays(r["t"], r["i_ca"], r["i_hp"], threshold, 0.5 * level),
+                       delays(m["t_s"], m["i_ca_A"], m["i_hp_A"], threshold, 0.5 * level)))
+    print("potentiation comparator per switch pulse, onset / release delay [ms] (mean, min-max; from the calcium's "
+          "crossing of I_THPOT to the switch's half on-level), circuit against model:")
+    for name, dc, dm in pulses:
+        if not dc and not dm:
+            continue
+        def cell(ds):
+            if not ds:
+                return "no pulse"
+            on, off = [1e3 * a for a, _ in ds], [1e3 * b for _, b in ds]
+            return (f"{len(ds):3d} pulses {statistics.mean(on):5.2f} ({min(on):.2f}-{max(on):.2f}) / "
+                    f"{statistics.mean(off):5.2f} ({min(off):.2f}-{max(off):.2f})")
+        print(f"  {name:18} {cell(dc)}   {cell(dm)}")
 
 
 def apply(measured, src, dst):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from set_param import set_value
+
     text = open(src).read()
     for key, value in yaml.safe_load(open(measured)).items():
-        section, name = key.split(".")
-        head = re.compile(r"^%s:\n" % re.escape(section), re.M).search(text)
-        if head is None:
-            sys.exit(f"{src}: no section {section}")
-        nxt = re.compile(r"\n\S").search(text, head.end())
-        end = nxt.start() if nxt else len(text)
-        hit = re.compile(r"\n  %s: ([-+0-9.eE]+)" % re.escape(name)).search(text, head.end() - 1, end)
-        if hit:
-            text = text[: hit.start(1)] + repr(float(value)) + text[hit.end(1):]
-        else:
-            text = text[:end] + f"\n  {name}: {float(value)!r}" + text[end:]
+        text = set_value(text, key, repr(float(value)), src, add=True)
     open(dst, "w").write(text)
 
 

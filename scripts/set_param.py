@@ -3,10 +3,30 @@
     python3 scripts/set_param.py IN.yaml OUT.yaml section.key=*1.03 section.key=1e-14 ...
 
 `=*F` multiplies the value by F, `=V` sets it to V. Every key must exist in IN (a misspelt key is an error, not a
-no-op). Used by scripts/fit-sky130 and scripts/sky130-sensitivity.
+no-op). Used by scripts/fit-sky130 and scripts/sky130-sensitivity, and by scripts/hold_node.py (`set_value`).
 """
 import re
 import sys
+
+
+def set_value(text, key, value, where, add=False):
+    """`text` (a parameter file) with `section.name` set by `value` (`*F` multiplies, else a number); a key the
+    section lacks is an error naming `where`, or with `add` appended at the end of its section."""
+    section, name = key.split(".")
+    head = re.compile(r"^%s:\n" % re.escape(section), re.M).search(text)
+    if head is None:
+        sys.exit(f"{where}: no section {section}")
+    # The section runs to the next top-level line.
+    nxt = re.compile(r"\n\S").search(text, head.end())
+    end = nxt.start() if nxt else len(text)
+    m = re.compile(r"\n  %s: ([-+0-9.eE]+)" % re.escape(name)).search(text, head.end() - 1, end)
+    if m is None:
+        if not add or value.startswith("*"):
+            sys.exit(f"{where}: no {key}")
+        return text[:end] + f"\n  {name}: {float(value)!r}" + text[end:]
+    old = float(m.group(1))
+    new = old * float(value[1:]) if value.startswith("*") else float(value)
+    return text[: m.start(1)] + repr(new) + text[m.end(1):]
 
 
 def main():
@@ -14,19 +34,7 @@ def main():
     text = open(src).read()
     for change in changes:
         key, value = change.split("=", 1)
-        section, name = key.split(".")
-        head = re.compile(r"^%s:\n" % re.escape(section), re.M).search(text)
-        if head is None:
-            sys.exit(f"{src}: no section {section}")
-        # The section runs to the next top-level line.
-        nxt = re.compile(r"\n\S").search(text, head.end())
-        end = nxt.start() if nxt else len(text)
-        m = re.compile(r"\n  %s: ([-+0-9.eE]+)" % re.escape(name)).search(text, head.end() - 1, end)
-        if m is None:
-            sys.exit(f"{src}: no {key}")
-        old = float(m.group(1))
-        new = old * float(value[1:]) if value.startswith("*") else float(value)
-        text = text[: m.start(1)] + repr(new) + text[m.end(1):]
+        text = set_value(text, key, value, src)
     open(dst, "w").write(text)
 
 

@@ -12,7 +12,7 @@
 //! currents far from V_H0, a conductance `i / v_lin` near it, so a few-mV step of v_h decays over tens of seconds
 //! instead of being pulled back at the full current. Alone it relaxes as `sinh((v_h - V_H0) / v_lin)` decaying
 //! exponentially with time constant `C v_lin / (accel i)`, and never crosses V_H0. A transconductor may recover
-//! towards V_H0 + `v_rec_offset_v` instead (its input offset with the node's leakage: the sky130 node rests 4.8 mV
+//! towards V_H0 + `v_rec_offset_v` instead (its input offset with the node's leakage: the sky130 node recovers to 4.6 mV
 //! above V_H0), and may carry a leakage near the upper rail, `-i_leak_top_a exp((v_h - V_DD) / v_leak_top_v)` (a
 //! switch whose guard cannot follow v_h there; `scripts/hold_node.py` measures all three from a circuit's
 //! waveforms). v_h is clamped to the rails
@@ -47,13 +47,13 @@ pub struct CapacitorParams {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub v_lin_v: f64,
     /// Where a transconductor recovery (`v_lin_v > 0`) delivers no current, relative to V_H0 [V]: its input offset
-    /// together with the hold node's leakage (the sky130 circuit's node rests 4.5 mV above V_H0). 0 (the default)
+    /// together with the hold node's leakage (the sky130 circuit's node recovers to 4.6 mV above V_H0). 0 (the default)
     /// recovers towards V_H0 itself; only a transconductor recovery may have an offset.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub v_rec_offset_v: f64,
     /// Leakage off the hold node near the upper rail [A]: `i_leak_top_a exp((v_h - v_dd) / v_leak_top_v)` towards
-    /// ground, the leakage of a switch whose guard cannot follow v_h near V_DD (the sky130 potentiation switch: 1.8
-    /// pA at V_DD, e-fold per 28 mV, nothing within a few hundred mV of V_H0). 0 (the default): none.
+    /// ground, the leakage of a switch that no longer holds off near V_DD (the sky130 potentiation switch: 2.16 pA at
+    /// V_DD, e-fold per 27.6 mV, nothing within a few hundred mV of V_H0). 0 (the default): none.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub i_leak_top_a: f64,
     /// Voltage per e-fold of that leakage [V] (n U_T of the leaking device; required with `i_leak_top_a > 0`).
@@ -101,7 +101,8 @@ impl CapacitorParams {
 
     /// Advance v_h over an interval of length `dt` in which the switched currents deliver the net charge `q`
     /// [C] (`integral of (i_hp - i_hd)`), spread evenly: recovery is applied with its sign at the start, the
-    /// crossing of V_H0 by recovery is stopped at V_H0, and the rails clamp. With constant recovery currents exact
+    /// crossing of the recovery's target (V_H0, or V_H0 + the offset) by recovery is stopped there, and the rails
+    /// clamp. With constant recovery currents exact
     /// when the interval does not cross V_H0, the error at most the recovery charge of one interval otherwise (fA x
     /// interval); with a transconductor (`v_lin_v > 0`) explicit Euler, first order in `dt` against its time
     /// constant C v_lin / i (seconds to minutes, against the simulation's sub-millisecond steps).
@@ -123,8 +124,8 @@ impl CapacitorParams {
         self.v_h0_v + self.v_rec_offset_v
     }
 
-    /// Time [s] for linear recovery alone to bring `v` back to V_H0 (a transconductor recovery never does:
-    /// infinite away from V_H0).
+    /// Time [s] for linear recovery alone to bring `v` back to V_H0 (a transconductor recovery never reaches its
+    /// target: infinite away from it).
     pub fn recovery_time(&self, v: f64) -> f64 {
         let r = self.recovery_current(v);
         if self.v_lin_v > 0.0 && v != self.recovery_target() {
@@ -296,6 +297,12 @@ mod tests {
             v = c.advance(v, 0.0, c.c_f * c.v_lin_v / 55e-15 / 20_000.0);
         }
         assert!(v > 0.9 && v < target, "{v}");
+        // An explicit step long enough to carry v_h past the target stops at the target, not at V_H0; switched
+        // charge that carries it across is kept.
+        assert_eq!(c.advance(target - 1e-3, 0.0, 100.0), target);
+        assert_eq!(c.advance(target + 1e-3, 0.0, 100.0), target);
+        let pushed = c.advance(target - 1e-3, 2e-3 * c.c_f, 1e-3);
+        assert!(pushed > target + 0.9e-3, "{pushed}");
     }
 
     /// The leakage near the rail alone, stepped by `advance`, against its closed form: C dv/dt = -I_L e^((v - V_DD) /

@@ -1396,9 +1396,9 @@ mod tests {
         }
     }
 
-    /// The sky130 hold node (`scripts/sky130-hold-node`): a transconductor recovery with an offset and the leakage
-    /// near V_DD, from 1.75 V without spikes: the event-driven tail (steps of 1 % of the leakage's time constant
-    /// near the rail) against the stepped simulation, and v_h falls through the leakage's range into the
+    /// A hold node like sky130's (`scripts/fit-sky130` measures it): a transconductor recovery with an offset and
+    /// the leakage near V_DD, from 1.75 V without spikes: the event-driven tail (steps of 1 % of the leakage's time
+    /// constant near the rail) against the stepped simulation, and v_h falls through the leakage's range into the
     /// recovery's.
     #[test]
     fn event_driven_tail_follows_the_leakage_near_the_rail() {
@@ -1411,7 +1411,8 @@ mod tests {
         let (fast, stepped) = (p.simulate_at(&none, &times), p.simulate_at_stepped(&none, &times));
         let worst = fast.v_h_v.iter().zip(&stepped.v_h_v).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
         println!("leak tail vs stepped {worst:.2e} V; v_h {} -> {} V", fast.v_h_v[0], fast.v_h_v[200]);
-        assert!(worst < 2e-5, "{worst}");
+        // 2.0e-6 V with the leakage's step cap, 1.5e-5 V without it (steps then capped by the recovery's time constant).
+        assert!(worst < 5e-6, "{worst}");
         // The leakage dominates at first: over the first 0.5 s v_h falls by more than three times what the
         // recovery alone (at most i_hrn) would take.
         let recovery_only = 62e-15 * 0.5 / p.capacitor.c_f;
