@@ -5,7 +5,8 @@
     python3 scripts/hold_node.py charges MEASURED.yaml PARAMS.yaml MODEL_DIR DESCRIPTOR...
 
 `measure` reads characterised runs (`stc characterise`: descriptor.yaml + waveforms.txt, columns time, i_ca, i_hp,
-i_hd, v_h, z) and writes what the hold node is, block by block, without any model:
+i_hd, v_h, z) and writes what the hold node is, block by block, without any model (V_H0 = 0.9 V and V_DD = 1.8 V,
+the sky130 synapse's, are taken as given):
 - the recovery (everything on the node but the switches): the slope of v_h in quiet stretches (both switched
   currents below 20 fA, from 5 ms after the last switching, 20 ms windows) less what the switches still carry
   there over C (second pass), binned by v_h, and a transconductor
@@ -18,7 +19,8 @@ i_hd, v_h, z) and writes what the hold node is, block by block, without any mode
 - the leakage near V_DD: i_hp flows backwards (out of the hold node) while the switch is off and v_h is near the
   rail; ln(-i_hp) against v_h over the samples within 300 mV of V_DD at least 50 ms after the switch was last on
   with i_hp below -2 fA, a time-weighted straight line -> I_L exp((v_h - V_DD) / v_L), with the fits for cut-offs of
-  -5 and -20 fA and the charge the fitted leakage takes off each run (its integral over the run's own v_h);
+  -5 and -20 fA, binned means against the line (it bends below it near the rail), and the charge the fitted leakage
+  takes off each run (its integral over the run's own v_h);
 - the recovery currents, C times the fitted slopes.
 `apply` writes a copy of the parameter file IN with the measured values (a key IN lacks, e.g. the transconductor's,
 goes at the end of its section; the rest of IN, comments included, is kept). `charges` prints, per protocol, the
@@ -159,6 +161,8 @@ def capacitance(runs, rec):
         if not math.isnan(c):
             caps.append(c)
         rows.append((name, qp, qd, 1e3 * (v[-1] - v[0]), 1e3 * drift, c))
+    if not caps:
+        sys.exit("hold_node.py: no run moves v_h by more than 5 mV beyond recovery: C cannot be measured")
     return statistics.median(caps), caps, rows
 
 
@@ -181,6 +185,8 @@ def measure(out, descriptors):
                  "over the runs (more than 10 % apart): something on the node besides the switches and the recovery")
     level = {}
     for key in ("i_hp", "i_hd"):
+        if not any(x > 1e-12 for _, r in runs for x in r[key]):
+            sys.exit(f"hold_node.py: {key} never exceeds 1 pA: the switch's on-level cannot be measured")
         # On: above 1 pA (off, the switches leak fA); the charge-injection transients (nA for microseconds) are a
         # few of those samples, which the median passes over.
         level[key] = weighted_median(
@@ -322,11 +328,12 @@ def charges(measured, params, model_dir, descriptors):
             cells.append(f"{1e15 * qc:8.1f} / {1e15 * qm:8.1f} ({rel})")
             on.append((qc, qm))
         above = (time_above(r["t"], r["i_ca"], threshold), time_above(m["t_s"], m["i_ca_A"], threshold))
-        bias = float(yaml.safe_load(open(d))["metadata"]["I_THPOT_A"])
+        bias = (yaml.safe_load(open(d)).get("metadata") or {}).get("I_THPOT_A")
+        at_bias = "" if bias is None else (
+            f" (circuit above its bias {1e12 * float(bias):.0f} pA: {1e3 * time_above(r['t'], r['i_ca'], float(bias)):.2f})")
         pot = "" if above[0] == 0 and above[1] == 0 else (
             f"  pot {1e3 * above[0]:6.2f} / {1e3 * on[0][0] / level:6.2f} against {1e3 * above[1]:6.2f} / "
-            f"{1e3 * on[0][1] / level:6.2f} (circuit above its bias {1e12 * bias:.0f} pA: "
-            f"{1e3 * time_above(r['t'], r['i_ca'], bias):.2f})")
+            f"{1e3 * on[0][1] / level:6.2f}{at_bias}")
         fin = 1e3 * (m["v_h_V"][-1] - r["v_h"][-1])
         print(f"  {name:18} i_hp {cells[0]}  i_hd {cells[1]}  final {fin:+7.2f} mV  (1 % of Q_hp: "
               f"{10 * integral(r['t'], r['i_hp']) / c:.2f} mV){pot}")

@@ -19,11 +19,13 @@ def set_value(text, key, value, where, add=False):
     # The section runs to the next top-level line.
     nxt = re.compile(r"\n\S").search(text, head.end())
     end = nxt.start() if nxt else len(text)
-    m = re.compile(r"\n  %s: ([-+0-9.eE]+)" % re.escape(name)).search(text, head.end() - 1, end)
+    m = re.compile(r"\n  %s:[ \t]+([-+0-9.eE]+)" % re.escape(name)).search(text, head.end() - 1, end)
     if m is None:
-        if not add or value.startswith("*"):
-            sys.exit(f"{where}: no {key}")
-        return text[:end] + f"\n  {name}: {float(value)!r}" + text[end:]
+        if re.compile(r"\n  %s:" % re.escape(name)).search(text, head.end() - 1, end) or not add or value.startswith("*"):
+            sys.exit(f"{where}: no number at {key}")
+        # At the end of the section (before a file's final newline).
+        at = end - 1 if end == len(text) and text.endswith("\n") else end
+        return text[:at] + f"\n  {name}: {float(value)!r}" + text[at:]
     old = float(m.group(1))
     new = old * float(value[1:]) if value.startswith("*") else float(value)
     return text[: m.start(1)] + repr(new) + text[m.end(1):]

@@ -12,10 +12,10 @@
 //! currents far from V_H0, a conductance `i / v_lin` near it, so a few-mV step of v_h decays over tens of seconds
 //! instead of being pulled back at the full current. Alone it relaxes as `sinh((v_h - V_H0) / v_lin)` decaying
 //! exponentially with time constant `C v_lin / (accel i)`, and never crosses V_H0. A transconductor may recover
-//! towards V_H0 + `v_rec_offset_v` instead (its input offset with the node's leakage: the sky130 node recovers to 4.6 mV
-//! above V_H0), and may carry a leakage near the upper rail, `-i_leak_top_a exp((v_h - V_DD) / v_leak_top_v)` (a
-//! switch whose guard cannot follow v_h there; `scripts/hold_node.py` measures all three from a circuit's
-//! waveforms). v_h is clamped to the rails
+//! towards V_H0 + `v_rec_offset_v` instead (the sky130 node recovers to 4.6 mV above V_H0; the OTA's offset or the
+//! node's other leakage, not told apart), and may carry a leakage near the upper rail, `-i_leak_top_a exp((v_h -
+//! V_DD) / v_leak_top_v)` (the sky130 potentiation switch no longer holds off there; `scripts/hold_node.py`
+//! measures all three from a circuit's waveforms). v_h is clamped to the rails
 //! [0, V_DD]. Once (constant) recovery brings v_h to V_H0 it stays there (the two recovery branches meet: sliding
 //! mode). `accel` multiplies the recovery currents, the
 //! acceleration factor of the thesis (32 in Fig. 11). The effective capacitance seen in Cadence is far below the
@@ -46,8 +46,8 @@ pub struct CapacitorParams {
     /// Linear range of a transconductor recovery, 2 U_T / kappa [V]; 0 (the default): constant recovery currents.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub v_lin_v: f64,
-    /// Where a transconductor recovery (`v_lin_v > 0`) delivers no current, relative to V_H0 [V]: its input offset
-    /// together with the hold node's leakage (the sky130 circuit's node recovers to 4.6 mV above V_H0). 0 (the default)
+    /// Where a transconductor recovery (`v_lin_v > 0`) delivers no current, relative to V_H0 [V]: its input offset,
+    /// or other leakage on the hold node (the sky130 circuit's node recovers to 4.6 mV above V_H0). 0 (the default)
     /// recovers towards V_H0 itself; only a transconductor recovery may have an offset.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub v_rec_offset_v: f64,
