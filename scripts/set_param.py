@@ -21,8 +21,10 @@ def set_value(text, key, value, where, add=False):
     end = nxt.start() if nxt else len(text)
     m = re.compile(r"\n  %s:[ \t]+([-+0-9.eE]+)" % re.escape(name)).search(text, head.end() - 1, end)
     if m is None:
-        if re.compile(r"\n  %s:" % re.escape(name)).search(text, head.end() - 1, end) or not add or value.startswith("*"):
-            sys.exit(f"{where}: no number at {key}")
+        if re.compile(r"\n  %s:" % re.escape(name)).search(text, head.end() - 1, end):
+            sys.exit(f"{where}: {key} is not a number")
+        if not add or value.startswith("*"):
+            sys.exit(f"{where}: no {key}")
         # At the end of the section (before a file's final newline).
         at = end - 1 if end == len(text) and text.endswith("\n") else end
         return text[:at] + f"\n  {name}: {float(value)!r}" + text[at:]
