@@ -42,14 +42,14 @@ import yaml
 
 
 def load(descriptor):
-    """(name, columns by name) of one characterised run."""
+    """(name, columns by name and its metadata) of one characterised run."""
     d = yaml.safe_load(open(descriptor))
     path = os.path.join(os.path.dirname(descriptor), d["source"]["file"])
     rows = [line.split() for line in open(path)]
     head, data = rows[0], [[float(x) for x in r] for r in rows[1:] if r]
     cols = dict(zip(head, zip(*data)))
     return d["name"], {"t": cols["time"], "i_ca": cols["i(vica)"], "i_hp": cols["i(vihp)"], "i_hd": cols["i(vihd)"],
-                       "v_h": cols["v(h)"]}
+                       "v_h": cols["v(h)"], "metadata": d.get("metadata") or {}}
 
 
 def integral(t, y):
@@ -328,7 +328,7 @@ def charges(measured, params, model_dir, descriptors):
             cells.append(f"{1e15 * qc:8.1f} / {1e15 * qm:8.1f} ({rel})")
             on.append((qc, qm))
         above = (time_above(r["t"], r["i_ca"], threshold), time_above(m["t_s"], m["i_ca_A"], threshold))
-        bias = (yaml.safe_load(open(d)).get("metadata") or {}).get("I_THPOT_A")
+        bias = r["metadata"].get("I_THPOT_A")
         at_bias = "" if bias is None else (
             f" (circuit above its bias {1e12 * float(bias):.0f} pA: {1e3 * time_above(r['t'], r['i_ca'], float(bias)):.2f})")
         pot = "" if above[0] == 0 and above[1] == 0 else (

@@ -15,11 +15,10 @@
 //! towards V_H0 + `v_rec_offset_v` instead (the sky130 node recovers to 4.6 mV above V_H0; the OTA's offset or the
 //! node's other leakage, not told apart), and may carry a leakage near the upper rail, `-i_leak_top_a exp((v_h -
 //! V_DD) / v_leak_top_v)` (the sky130 potentiation switch no longer holds off there; `scripts/hold_node.py`
-//! measures all three from a circuit's waveforms). v_h is clamped to the rails
-//! [0, V_DD]. Once (constant) recovery brings v_h to V_H0 it stays there (the two recovery branches meet: sliding
-//! mode). `accel` multiplies the recovery currents, the
-//! acceleration factor of the thesis (32 in Fig. 11). The effective capacitance seen in Cadence is far below the
-//! nominal 12.2 pF: `c_f` is a fit parameter, not a constant.
+//! measures all three from a circuit's waveforms). v_h is clamped to the rails [0, V_DD]. Once (constant) recovery
+//! brings v_h to V_H0 it stays there (the two recovery branches meet: sliding mode). `accel` multiplies the recovery
+//! currents, the acceleration factor of the thesis (32 in Fig. 11). The effective capacitance seen in Cadence is far
+//! below the nominal 12.2 pF: `c_f` is a fit parameter, not a constant.
 
 use super::{Checker, Fields};
 use serde::{Deserialize, Serialize};
@@ -102,10 +101,10 @@ impl CapacitorParams {
     /// Advance v_h over an interval of length `dt` in which the switched currents deliver the net charge `q`
     /// [C] (`integral of (i_hp - i_hd)`), spread evenly: recovery is applied with its sign at the start, the
     /// crossing of the recovery's target (V_H0, or V_H0 + the offset) by recovery is stopped there, and the rails
-    /// clamp. With constant recovery currents exact
-    /// when the interval does not cross V_H0, the error at most the recovery charge of one interval otherwise (fA x
-    /// interval); with a transconductor (`v_lin_v > 0`) explicit Euler, first order in `dt` against its time
-    /// constant C v_lin / i (seconds to minutes, against the simulation's sub-millisecond steps).
+    /// clamp. With constant recovery currents exact when the interval does not cross V_H0, the error at most the
+    /// recovery charge of one interval otherwise (fA x interval); with a transconductor (`v_lin_v > 0`) explicit
+    /// Euler, first order in `dt` against its time constant C v_lin / i (seconds to minutes, against the
+    /// simulation's sub-millisecond steps).
     pub fn advance(&self, v: f64, q: f64, dt: f64) -> f64 {
         let r = self.node_current(v);
         let mut next = v + (q + r * dt) / self.c_f;
