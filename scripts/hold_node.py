@@ -29,8 +29,9 @@ switched charges integral of i_hp and of i_hd in the circuit and in a model's
 carries, added to the model's from its v_h with PARAMS' own leakage), the time each one's calcium spends above
 PARAMS' potentiation threshold and the time its potentiation switch is on (its charge over the measured on-level),
 and the final v_h error; then per switch pulse the potentiation comparator's onset and release delays, measured
-from the calcium's crossings of PARAMS' threshold (the circuit's own threshold is not known to that precision:
-which of calcium and comparator a miss lies in depends on the threshold used). Standard library + PyYAML.
+from the calcium's crossings of PARAMS' threshold (for fits/sky130.yaml the one scripts/comparators.py measured on
+the circuit's calcium and switch; which of calcium and comparator a miss lies in depends on the threshold used).
+Standard library + PyYAML.
 """
 import bisect
 import math

@@ -571,8 +571,8 @@ fn mismatch_extract_reads_the_bias_point_off_monte_carlo_samples() {
 /// `scripts/fit-sky130` never fits: `circuits/sky130/validation` and the three thesis Fig. 14 samples), simulated
 /// afresh: the report `reports/fit-sky130/validation/compare.yaml` must be what the simulator and the calibration
 /// give now (every NRMSE within 1 % of its reported value, final v_h within 0.1 mV), and the README's counts must
-/// hold: i_ca within 2 % on every protocol, v_h within 10 % on at least 11 of 13 and the final v_h within 2 mV on
-/// at least 6 (issue 7 asks for all 13 of both; circuits/sky130/README.md says where the rest miss); and, the
+/// hold: i_ca within 2 % on every protocol, v_h within 10 % on at least 12 of 13 and the final v_h within 2 mV on
+/// at least 11 (issue 7 asks for all 13 of both; circuits/sky130/README.md says where the two misses are); and, the
 /// test's own bound (issue 7's per signal), i_hp and i_hd within 10 % on every protocol (the largest is 6.3 %).
 #[test]
 fn sky130_calibration_predicts_its_validation_protocols_as_reported() {
@@ -647,5 +647,5 @@ fn sky130_calibration_predicts_its_validation_protocols_as_reported() {
         final_within += usize::from(last.abs() <= 2e-3);
     }
     println!("v_h within 10 %: {v_h_within} of 13; final v_h within 2 mV: {final_within} of 13");
-    assert!(v_h_within >= 11 && final_within >= 6, "{v_h_within}, {final_within}");
+    assert!(v_h_within >= 12 && final_within >= 11, "{v_h_within}, {final_within}");
 }
