@@ -198,6 +198,58 @@ fn synapse_run(stim: Stimulus, b: &Biases, ng: &Path, models: &Path) -> spice::R
     out
 }
 
+/// The decks resolve the spike pulses: a +3 ms pairing (the validation set's, whose calcium peaks a few pA above
+/// I_THPOT) gives the same calcium with the decks' own steps (10 ms maximum, PWL points every
+/// `deck::PULSE_POINT_S` inside each 10 us pulse) as with a 0.2 us maximum step: each spike's jump and the peak
+/// within 0.1 %, and the same potentiation. Before the points inside the pulses the deck's jump was 2 % larger
+/// (peak 83.39 against 82.28 pA) and the pairing potentiated where the resolved circuit does not.
+#[test]
+fn spike_pulses_are_resolved() {
+    let Some((ng, models)) = tools() else { return };
+    let b = Biases::default_point();
+    let stim = Stimulus { name: "pairing-dt3ms".into(), duration_s: 0.02, pre_s: vec![0.005], post_s: vec![0.008] };
+    let runs: Vec<spice::RunOutput> = std::thread::scope(|s| {
+        let h: Vec<_> = [1e-2, 2e-7]
+            .into_iter()
+            .map(|max_step_s| {
+                let (ng, models, b, stim) = (&ng, &models, &b, stim.clone());
+                s.spawn(move || {
+                    let dir = tempfile::tempdir().unwrap();
+                    let o = DeckOptions { max_step_s, ..DeckOptions::nominal(models.to_path_buf()) };
+                    let d = deck::synapse_deck(&stim, b, &o);
+                    let out = spice::run_deck(ng, &dir.path().join("run"), &d, spice::BLOCKS_SPICE, models, None);
+                    std::mem::forget(dir);
+                    out.unwrap()
+                })
+            })
+            .collect();
+        h.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let at = |out: &spice::RunOutput, t: f64| {
+        let tr = out.file.trace("i(vica)").unwrap();
+        let k = tr.t_s.partition_point(|&x| x < t).min(tr.t_s.len() - 1);
+        let (t0, t1, v0, v1) = (tr.t_s[k - 1], tr.t_s[k], tr.values[k - 1], tr.values[k]);
+        v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+    };
+    let peak = |out: &spice::RunOutput| trace(out, "i(vica)").iter().cloned().fold(0.0, f64::max);
+    let q_hp = |out: &spice::RunOutput| {
+        let tr = out.file.trace("i(vihp)").unwrap();
+        tr.t_s.windows(2).zip(tr.values.windows(2)).map(|(t, v)| 0.5 * (v[0] + v[1]) * (t[1] - t[0])).sum::<f64>()
+    };
+    let (deck_run, fine) = (&runs[0], &runs[1]);
+    for (what, a, f) in [
+        ("calcium 0.5 ms after the pre spike", at(deck_run, 0.0055), at(fine, 0.0055)),
+        ("calcium 0.5 ms after the post spike", at(deck_run, 0.0085), at(fine, 0.0085)),
+        ("calcium peak", peak(deck_run), peak(fine)),
+    ] {
+        eprintln!("{what}: {:.3} pA (deck), {:.3} pA (0.2 us steps)", a * 1e12, f * 1e12);
+        assert!((a - f).abs() <= 1e-3 * f, "{what}: {a} against {f}");
+    }
+    let (qa, qf) = (q_hp(deck_run), q_hp(fine));
+    eprintln!("potentiation charge: {:.2} fC (deck), {:.2} fC (0.2 us steps)", qa * 1e15, qf * 1e15);
+    assert!((qa - qf).abs() <= 2e-15 + 0.02 * qf, "{qa} against {qf}");
+}
+
 /// The level of a switched current in the middle of its on-interval (where it exceeds `floor`), 0 if never on:
 /// the switching edges carry brief charge-injection spikes, so the peak is not the tail current.
 fn on_level(t: &[f64], i: &[f64], floor: f64) -> f64 {
@@ -243,7 +295,11 @@ fn composed_synapse_signs() {
         eprintln!("{n}: Delta v_h {:+.2} mV, peak i_ca {:.1} pA", d * 1e3, ica * 1e12);
         dv.insert(*n, (d, ihp, ihd));
     }
-    assert!(dv["fig14-paired"].0 > 1e-3, "paired {:?}", dv["fig14-paired"]);
+    // The paired sample potentiates by less than a millivolt net at the nominal biases: +0.93 mV from the deck,
+    // +0.71 mV from the same deck run with a 2 us maximum step (148 s; +6.4 mV before the decks resolved the spike
+    // pulses, when each spike's calcium jump came out 2 % large, `spike_pulses_are_resolved`). Near the balance of
+    // its potentiation and depression, so the bound is 0.5 mV.
+    assert!(dv["fig14-paired"].0 > 0.5e-3, "paired {:?}", dv["fig14-paired"]);
     assert!(dv["fig14-pre-only"].0 < -1e-3, "pre-only {:?}", dv["fig14-pre-only"]);
     assert!(dv["fig14-post-only"].0 < -1e-3, "post-only {:?}", dv["fig14-post-only"]);
     let (d, ihp, ihd) = dv["fig17-pairing"];
@@ -571,9 +627,9 @@ fn mismatch_extract_reads_the_bias_point_off_monte_carlo_samples() {
 /// `scripts/fit-sky130` never fits: `circuits/sky130/validation` and the three thesis Fig. 14 samples), simulated
 /// afresh: the report `reports/fit-sky130/validation/compare.yaml` must be what the simulator and the calibration
 /// give now (every NRMSE within 1 % of its reported value, final v_h within 0.1 mV), and the README's counts must
-/// hold: i_ca within 2 % on every protocol, v_h within 10 % on at least 12 of 13 and the final v_h within 2 mV on
-/// at least 11 (issue 7 asks for all 13 of both; circuits/sky130/README.md says where the two misses are); and, the
-/// test's own bound (issue 7's per signal), i_hp and i_hd within 10 % on every protocol (the largest is 6.3 %).
+/// hold: i_ca within 2 % on every protocol, v_h within 10 % on all 13 and the final v_h within 2 mV on at least 12
+/// (issue 7 asks for all 13; circuits/sky130/README.md says where the miss is); and, the
+/// test's own bound (issue 7's per signal), i_hp and i_hd within 10 % on every protocol (the largest is 6.1 %).
 #[test]
 fn sky130_calibration_predicts_its_validation_protocols_as_reported() {
     let Some(_) = tools() else { return };
@@ -647,5 +703,5 @@ fn sky130_calibration_predicts_its_validation_protocols_as_reported() {
         final_within += usize::from(last.abs() <= 2e-3);
     }
     println!("v_h within 10 %: {v_h_within} of 13; final v_h within 2 mV: {final_within} of 13");
-    assert!(v_h_within >= 12 && final_within >= 11, "{v_h_within}, {final_within}");
+    assert!(v_h_within == 13 && final_within >= 12, "{v_h_within}, {final_within}");
 }
