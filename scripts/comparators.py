@@ -15,7 +15,7 @@ DESCRIPTORs, relative to the circuit's total on-time; a Nelder-Mead search on th
 The model's DPI plays no part: a miss of the calcium cannot be made up here, as it could in a fit on v_h.
 
 Prints, per comparator, the measured values, how well each is determined (the range over which the disagreement grows by
-at most 0.1 % of the circuit's on-time, the others held), per run the switch's on-time in the circuit and in the measured
+at most 0.1 % of the circuit's on-time, that value held and the other two re-optimised), per run the switch's on-time in the circuit and in the measured
 comparator on the same calcium, their disagreement and pulse counts, and the same for the `--check` runs (not used for
 the measurement: what it predicts). OUT gets the six values under the model's keys (`hold_node.py apply` writes them
 into a parameter file). Standard library + PyYAML.
@@ -27,25 +27,28 @@ import sys
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hold_node import load, on_intervals  # noqa: E402
+from hold_node import crossings, load, on_intervals  # noqa: E402
 
 COMPARATORS = (("pot", "i_hp", "pot_switch.i_on_a"), ("dep", "i_hd", "dep_switch.i_on_a"))
 
 
 def switching(t, ica, th, q_on, q_off):
-    """On-intervals of the integrating comparator on the sampled input: the node gains the trapezoid of (i - th) per
-    step, clamped to [0, q_on + q_off], starting saturated on the side of the first sample; a crossing of q_on is
-    placed linearly within its step."""
+    """On-intervals of the integrating comparator on the sampled input, as src/synapse/circuit.rs
+    `integrating_crossings` has it: on if the first sample is above the threshold (the node then saturated at
+    q_on + q_off, else at 0); the node gains the trapezoid of (i - th) per step, clamped to [0, q_on + q_off]; it
+    switches on when it reaches q_on and off when it falls below; the crossing is placed linearly within its step
+    (on the unclamped gain, which is linear there)."""
     q_max = q_on + q_off
     x = [i - th for i in ica]
-    q = q_max if x[0] > 0 else 0.0
-    on = q > q_on
+    on = x[0] > 0
+    q = q_max if on else 0.0
     spans, start = [], t[0] if on else None
     for k in range(len(t) - 1):
         dt = t[k + 1] - t[k]
-        q_next = min(max(q + 0.5 * (x[k] + x[k + 1]) * dt, 0.0), q_max)
-        if (q_next > q_on) != on:
-            tc = t[k] + dt * (q_on - q) / (q_next - q)
+        raw = q + 0.5 * (x[k] + x[k + 1]) * dt
+        q_next = min(max(raw, 0.0), q_max)
+        if (q_next >= q_on) != on:
+            tc = t[k] + dt * (q_on - q) / (raw - q)
             if on:
                 spans.append((start, tc))
             else:
@@ -117,11 +120,28 @@ def nelder_mead(f, x0, step=0.3, tol=1e-5, max_evals=400):
     return pts[best], vals[best], evals
 
 
+def circuit_on(t, i_sw, half_on):
+    """The circuit switch's on-intervals (`hold_node.on_intervals`: above half its on-level, the charge-injection
+    spikes at its edges merged and dropped), plus what that leaves out because it lacks an edge: a switch already on
+    at the first sample (from the run's start to its first fall) or still on at the last (from its last rise to the
+    run's end), as `switching` counts them."""
+    spans = on_intervals(t, i_sw, half_on)
+    edges = crossings(t, i_sw, half_on)
+    if i_sw[0] > half_on:
+        falls = [x for x, up in edges if not up]
+        spans = [(t[0], falls[0] if falls else t[-1])] + spans
+    if i_sw[-1] > half_on:
+        rises = [x for x, up in edges if up]
+        if rises and (not spans or rises[-1] > spans[-1][1]):
+            spans.append((rises[-1], t[-1]))
+    return spans
+
+
 def read(descriptors, column, level):
     runs = []
     for d in descriptors:
         name, r = load(d)
-        runs.append({"name": name, "t": r["t"], "i_ca": r["i_ca"], "on": on_intervals(r["t"], r[column], level / 2)})
+        runs.append({"name": name, "t": r["t"], "i_ca": r["i_ca"], "on": circuit_on(r["t"], r[column], level / 2)})
     return runs
 
 
@@ -159,21 +179,36 @@ def measure(hold_node, out, descriptors, check):
         print(f"{which} comparator, from i_ca and {column} of {len(runs)} runs: threshold {1e12 * th:.2f} pA, "
               f"charge_on {1e15 * q_on:.3f} fC, charge_off {1e15 * q_off:.4f} fC; disagreement {100 * best[1]:.2f} % "
               "of the circuit's on-time")
-        # How well the data fix each value: the factor range over which the disagreement grows by at most 0.1 % of
-        # the circuit's on-time, the others held (threshold in steps of 0.1 %, the charges in steps of 10 %).
+        # How well the data fix each value: walking out from the measured value in steps (threshold 0.25 %, the
+        # charges 20 %), that value held and the other two re-optimised (Nelder-Mead from the measured values), how
+        # far the disagreement stays within +0.1 % of the circuit's on-time of its least.
         for k, name in enumerate(("threshold", "charge_on", "charge_off")):
-            inside, step = [], 0.001 if k == 0 else 0.1
-            for n in range(-40, 41):
-                trial = list(values)
-                trial[k] *= math.exp(n * step)
-                if cost(runs, *trial) <= best[1] + 1e-3:
-                    inside.append(math.exp(n * step))
-            lo, hi = min(inside), max(inside)
-            ends = math.exp(-40 * step), math.exp(40 * step)
-            edge = "".join(note for hit, note in ((lo == ends[0], " (at the scan's lower end: not determined below)"),
-                                                   (hi == ends[1], " (at the scan's upper end: not determined above)"))
+            step, limit = (0.0025, 16) if k == 0 else (0.05, 48)
+            reach = []
+            for sign in (-1, 1):
+                last = 1.0
+                for n in range(1, limit + 1):
+                    held = values[k] * math.exp(sign * n * step)
+                    others = [j for j in range(3) if j != k]
+
+                    def g(y):
+                        trial = list(values)
+                        trial[k] = held
+                        for j, v in zip(others, y):
+                            trial[j] = math.exp(v)
+                        return cost(runs, *trial)
+
+                    _, fy, used = nelder_mead(g, [math.log(values[j]) for j in others], step=0.1, max_evals=60)
+                    evaluations += used
+                    if fy > best[1] + 1e-3:
+                        break
+                    last = math.exp(sign * n * step)
+                reach.append((last, n == limit and last == math.exp(sign * limit * step)))
+            (lo, lo_open), (hi, hi_open) = reach
+            edge = "".join(note for hit, note in ((lo_open, " (at the walk's lower end: not determined below)"),
+                                                   (hi_open, " (at the walk's upper end: not determined above)"))
                            if hit)
-            print(f"  {name}: disagreement within +0.1 % from x{lo:.3f} to x{hi:.3f}{edge}")
+            print(f"  {name}: disagreement within +0.1 % from x{lo:.4f} to x{hi:.4f}, the others re-optimised{edge}")
         print("  switch on-time, circuit / measured comparator on the circuit's calcium [ms]:")
         table(runs, values)
         if check:
@@ -193,4 +228,6 @@ if __name__ == "__main__":
     rest = args[3:]
     check = rest[rest.index("--check") + 1:] if "--check" in rest else []
     train = rest[:rest.index("--check")] if "--check" in rest else rest
+    if not train:
+        sys.exit("comparators.py: no training DESCRIPTOR before --check")
     measure(args[1], args[2], train, check)

@@ -51,8 +51,8 @@ pub struct CapacitorParams {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub v_rec_offset_v: f64,
     /// Leakage off the hold node near the upper rail [A]: `i_leak_top_a exp((v_h - v_dd) / v_leak_top_v)` towards
-    /// ground, the leakage of a switch that no longer holds off near V_DD (the sky130 potentiation switch: 2.16 pA at
-    /// V_DD, e-fold per 27.6 mV, nothing within a few hundred mV of V_H0). 0 (the default): none.
+    /// ground, the leakage of a switch that no longer holds off near V_DD (the sky130 potentiation switch: 2.20 pA at
+    /// V_DD, e-fold per 27.5 mV, nothing within a few hundred mV of V_H0). 0 (the default): none.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub i_leak_top_a: f64,
     /// Voltage per e-fold of that leakage [V] (n U_T of the leaking device; required with `i_leak_top_a > 0`).

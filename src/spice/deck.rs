@@ -200,7 +200,7 @@ mod tests {
             .windows(2)
             .all(|w| w[0].1 == 0.0 || w[1].1 == 0.0 || w[1].0 - w[0].0 <= PULSE_POINT_S * (1.0 + 1e-9)));
         assert_eq!(p.iter().filter(|x| x.1 == 1.8).count(), 12);
-        // overlapping pulses merge; a spike at 0 starts high at once; spikes after the end are dropped
+        // overlapping pulses merge; a spike at 0 rises from t = 0; spikes after the end are dropped
         let p = pwl_points(&[0.0, 5e-6, 2.0], 10e-6, 1.8, 1.0);
         assert_eq!(p.len(), 1 + 8 + 1 + 1, "{p:?}");
         assert!(p.windows(2).all(|w| w[1].0 > w[0].0), "{p:?}");
