@@ -200,9 +200,9 @@ fn synapse_run(stim: Stimulus, b: &Biases, ng: &Path, models: &Path) -> spice::R
 
 /// The decks resolve the spike pulses: a +3 ms pairing (the validation set's, whose calcium peaks a few pA above
 /// I_THPOT) gives the same calcium with the decks' own steps (10 ms maximum, PWL points every
-/// `deck::PULSE_POINT_S` inside each 10 us pulse) as with a 0.2 us maximum step: each spike's jump and the peak
-/// within 0.1 %, and the same potentiation. Before the points inside the pulses the deck's jump was 2 % larger
-/// (peak 83.39 against 82.28 pA) and the pairing potentiated where the resolved circuit does not.
+/// `deck::PULSE_POINT_S` inside each 10 us pulse) as with a 0.2 us maximum step: the calcium 0.5 ms after each spike and
+/// its peak within 0.1 %, and the same potentiation charge (within 2 fC + 2 %). Before the points inside the pulses the deck's jump was 2 % larger
+/// (peak 83.39 pA, 82.28 pA with the points) and the pairing potentiated where the resolved circuit does not.
 #[test]
 fn spike_pulses_are_resolved() {
     let Some((ng, models)) = tools() else { return };
@@ -265,7 +265,7 @@ fn trace<'a>(out: &'a spice::RunOutput, name: &str) -> &'a [f64] {
 }
 
 /// The composed synapse on the shipped protocols: Fig. 14 signs (paired potentiates, pre-only and post-only
-/// depress, no spikes leaves v_h alone) and the Fig. 17 pairing (post 2 ms, pre 4 ms) with the currents of the
+/// depress; the no-spike sample is not run here) and the Fig. 17 pairing (post 2 ms, pre 4 ms) with the currents of the
 /// blocks (i_hp ~ I_TAILP while potentiating, i_hd ~ I_TAILD while depressing).
 #[test]
 fn composed_synapse_signs() {

@@ -18,8 +18,8 @@
 //!   upward crossing reaches `charge_on_c`, and off once the integral of `threshold - i` reaches `charge_off_c`
 //!   (the node's charge is clamped between its rails, 0 and `charge_on_c + charge_off_c`). The delay is then short
 //!   for a large overdrive and long for a slow ramp through the threshold, as a sub-threshold WTA behaves: the
-//!   sky130 comparator of `circuits/sky130` comparators switch on 0.194 ms after the crossing at a 20.5 pA
-//!   overdrive and 0.273 ms at 14.4 pA, after 3.64 and 3.72 fC ([`WtaParams::integrating`]). A charge is a capacitance times a voltage swing,
+//!   sky130 comparator of `circuits/sky130` comparators switch on 0.202 ms after the crossing at a 19.3 pA
+//!   overdrive and 0.276 ms at 14.0 pA, after 3.62 and 3.70 fC ([`WtaParams::integrating`]). A charge is a capacitance times a voltage swing,
 //!   so it carries to other bias currents unchanged. With both charges 0 the comparator is the ideal step; the
 //!   delays above, if also set, follow the integrator (pure transport delays).
 //!

@@ -40,7 +40,7 @@ pub struct MismatchArgs {
     pub v_dd: f64,
     /// A switch that never turns on bounds its comparator's threshold (a censored reading) by the highest level the
     /// calcium held for this long: the comparator's onset (in the sky130 samples that did switch on, the calcium
-    /// stayed above the threshold read at release for up to 1.2 ms (potentiation) and 1.8 ms (depression) without
+    /// stayed above the threshold read at release for up to 1.2 ms (potentiation) and 1.7 ms (depression) without
     /// switching it on); 0 takes the highest calcium of the run.
     #[arg(long, default_value_t = extract::ONSET_HOLD_S, value_name = "S")]
     pub onset_hold: f64,

@@ -79,7 +79,7 @@ pub const RAIL_MARGIN_V: f64 = 0.15;
 /// slew charge: the sky130 comparators need ~3.6 fC, 0.2 ms at 20 pA overdrive). A switch that never turns on
 /// therefore bounds its threshold by the highest level the calcium held for this long (the default of
 /// [`Run::onset_hold_s`]), not by the highest calcium: in the sky130 Monte Carlo samples whose switch did turn on,
-/// the calcium stayed above the threshold read at release for up to 1.2 ms (potentiation) and 1.8 ms (depression)
+/// the calcium stayed above the threshold read at release for up to 1.2 ms (potentiation) and 1.7 ms (depression)
 /// without turning it on; 2 ms lies above both [s].
 pub const ONSET_HOLD_S: f64 = 2e-3;
 

@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | `*_comparator.width_a`, `*_comparator.hysteresis_a` | `x * I_th,target / I_th,fit` | the finite gain and the hysteresis of a current-mode WTA are fixed fractions of the currents it compares |
 //! | `*_comparator.delay_on_s`, `delay_off_s` | `x * I_th,fit / I_th,target` | a sub-threshold slew delay is C U_T / I: the node is charged by currents of the order of the threshold |
-//! | `*_comparator.charge_on_c`, `charge_off_c` | copied | a slew charge is the output node's capacitance times its switching swing, set by the layout and the supply; the sky130 comparators at 75 and 30 pA thresholds switch on after about the same charge (3.64 and 3.72 fC) (circuits/sky130/README.md) |
+//! | `*_comparator.charge_on_c`, `charge_off_c` | copied | a slew charge is the output node's capacitance times its switching swing, set by the layout and the supply; the sky130 comparators at 75 and 30 pA thresholds switch on after about the same charge (3.62 and 3.70 fC) (circuits/sky130/README.md) |
 //! | `*_switch.tau_rise_s`, `tau_fall_s`, `tau_tail_s` | `x * I_on,fit / I_on,target` | the ULL switch's gate node slews with C U_T / I_on, same law |
 //! | `*_switch.tail_fraction` | copied | a ratio of two currents of the same switch: bias-independent to first order |
 //! | `capacitor.c_f` | `C_target * C_fit / C_nominal` | the fit measures an effective-to-nominal capacitance ratio (parasitics, Miller), not an absolute C |

@@ -66,8 +66,8 @@ const EDGE_S: f64 = 100e-9;
 /// Largest spacing of the PWL points inside a spike pulse, s. Every PWL point is a breakpoint where ngspice cuts its
 /// step, so the points hold the step below this while a pulse drives the DPI. Without them, with the 10 us time step
 /// and 10 ms maximum step of the decks, ngspice crossed a 10 us pulse in one or two steps and gave each spike a
-/// calcium jump 2 % too large (the +3 ms pairing of the validation set peaked at 83.39 pA against 82.28 pA from a
-/// run with a 0.2 us maximum step, enough to flip its potentiation comparator); with points every 2 us the same
+/// calcium jump 2 % too large (the +3 ms pairing of the validation set peaked at 83.39 pA against 82.27-82.28 pA from
+/// runs with a 0.2 us maximum step, enough to flip its potentiation comparator); with points every 2 us the same
 /// deck gives 82.28 pA at no measurable cost (`tests/spice.rs`, `spike_pulses_are_resolved`).
 pub const PULSE_POINT_S: f64 = 2e-6;
 

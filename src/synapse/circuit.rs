@@ -1396,8 +1396,8 @@ mod tests {
         }
     }
 
-    /// A hold node close to sky130's (`scripts/fit-sky130` measures it: 66.6 mV, 4.6 mV, 54.8 / 57.5 fA, 2.16 pA,
-    /// 27.6 mV; the test keeps an earlier measurement's values): a transconductor recovery with an offset and
+    /// A hold node close to sky130's (`scripts/fit-sky130` measures it: 66.8 mV, 4.6 mV, 54.9 / 57.5 fA, 2.20 pA,
+    /// 27.5 mV; the test keeps an earlier measurement's values): a transconductor recovery with an offset and
     /// the leakage near V_DD, from 1.75 V without spikes: the event-driven tail (steps of 1 % of the leakage's time
     /// constant near the rail) against the stepped simulation, and v_h falls through the leakage's range into the
     /// recovery's.
