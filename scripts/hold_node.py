@@ -15,7 +15,8 @@ the sky130 synapse's, are taken as given):
 - the capacitance, per protocol, from the charge balance C (Delta v_h - integral of s(v_h) dt) = integral of
   (i_hp - i_hd) dt (trapezoids over the simulator's time points), and its median over the protocols whose v_h
   moves by more than 5 mV beyond recovery;
-- the switches' on-levels: the time-weighted median of i_hp (i_hd) over the samples above 1 pA, pooled;
+- the switches' on-levels: the time-weighted median of i_hp (i_hd) over the samples above 1 pA, pooled; and, printed
+  only (the model's switch carries a constant current), how each level moves with v_h (binned means, a line);
 - the leakage near V_DD: i_hp flows backwards (out of the hold node) while the switch is off and v_h is near the
   rail; ln(-i_hp) against v_h over the samples within 300 mV of V_DD at least 50 ms after the switch was last on
   with i_hp below -2 fA, a time-weighted straight line -> I_L exp((v_h - V_DD) / v_L), with the fits for cut-offs of
@@ -167,6 +168,30 @@ def capacitance(runs, rec):
     return statistics.median(caps), caps, rows
 
 
+def level_against_v_h(runs, level):
+    """Printed only (the model's switch carries a constant current): each switch's current while on (within a
+    factor 2 of its level, so the edges' charge-injection spikes are left out) against v_h, time-weighted: the means
+    in 100 mV bins and a straight line through them all, with its slope relative to the level per volt."""
+    for key in ("i_hp", "i_hd"):
+        pts = [(v, x, w) for _, r in runs for v, x, w in zip(r["v_h"], r[key], weights(r["t"]))
+               if 0.5 * level[key] < x < 2.0 * level[key]]
+        sw = sum(w for _, _, w in pts)
+        vm, xm = sum(v * w for v, _, w in pts) / sw, sum(x * w for _, x, w in pts) / sw
+        svv = sum(w * (v - vm) ** 2 for v, _, w in pts)
+        if svv <= 0:
+            continue
+        b = sum(w * (v - vm) * (x - xm) for v, x, w in pts) / svv
+        bins = []
+        for lo in [0.6 + 0.1 * k for k in range(12)]:
+            sel = [(x, w) for v, x, w in pts if lo <= v < lo + 0.1]
+            on = sum(w for _, w in sel)
+            if on > 1e-3:
+                bins.append(f"{lo:.1f}-{lo + 0.1:.1f} V {1e12 * sum(x * w for x, w in sel) / on:.3f}")
+        print(f"  {key} while on against v_h (pA; bins with more than 1 ms on): " + ", ".join(bins))
+        print(f"  {key}: {1e12 * b:+.3f} pA per V ({100 * b / level[key]:+.1f} % of the level per V) over "
+              f"{1e3 * sw:.0f} ms on; the model's switch carries a constant current")
+
+
 def measure(out, descriptors):
     runs = [load(d) for d in descriptors]
     first = [p for _, r in runs for p in quiet_slopes(r)]
@@ -208,6 +233,7 @@ def measure(out, descriptors):
         print(f"  {name:18} {1e15 * qp:9.1f} {1e15 * qd:9.1f} {dv:+9.2f} {dr:+8.2f}   {1e12 * cc:6.3f}")
     print(f"  C = {1e12 * c:.3f} pF (median of {len(caps)}; range {1e12 * min(caps):.3f}-{1e12 * max(caps):.3f})")
     print(f"switch on-levels: i_hp {1e12 * level['i_hp']:.2f} pA, i_hd {1e12 * level['i_hd']:.3f} pA")
+    level_against_v_h(runs, level)
     result = {
         "capacitor.c_f": c,
         "capacitor.i_hrp_a": c * rec["s_up"],
