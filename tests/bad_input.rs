@@ -879,13 +879,26 @@ fn network_refuses_a_transconductor_recovery() {
     let preset = String::from_utf8(run_in(d, &["presets", "mnist-network"]).stdout).unwrap();
     let with = preset.replacen("  v_dd_v: 1.8", "  v_lin_v: 0.07\n  v_dd_v: 1.8", 1);
     assert_ne!(with, preset, "the preset has a capacitor.v_dd_v line");
-    fs::write(d.join("tc.yaml"), with).unwrap();
+    assert_eq!(with.lines().position(|l| l.contains("v_lin_v")), Some(87), "where the refusal locates it");
+    fs::write(d.join("tc.yaml"), &with).unwrap();
     let o = run_in(d, &["simulate", "--params", "tc.yaml", "--duration", "0.05", "--out", "s"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = run_in(d, &["train", "--params", "tc.yaml", "--classes", "0,1", "--n-train", "10", "--out", "T"]);
-    fails_with(&o, &["tc.yaml: capacitor.v_lin_v", "constant"]);
+    fails_with(&o, &["tc.yaml:88:12: capacitor.v_lin_v", "constant", "set it to 0"]);
     assert!(!d.join("T").exists());
     // As a calibration too (which carries no recovery parameter to the network, so it would be dropped unseen).
     let o = run_in(d, &["train", "--calibration", "tc.yaml", "--classes", "0,1", "--n-train", "10", "--out", "T"]);
-    fails_with(&o, &["tc.yaml: capacitor.v_lin_v", "constant"]);
+    fails_with(&o, &["tc.yaml:88:12: capacitor.v_lin_v", "constant"]);
+    // From a file, located; the offset and the leakage, which exist only with it, are named with it.
+    let both = with.replacen(
+        "  v_lin_v: 0.07\n",
+        "  v_lin_v: 0.07\n  v_rec_offset_v: 0.004\n  i_leak_top_a: 2.0e-12\n  v_leak_top_v: 0.03\n",
+        1,
+    );
+    fs::write(d.join("tc2.yaml"), &both).unwrap();
+    let line = both.lines().position(|l| l.contains("v_lin_v")).unwrap() + 1;
+    let o = run_in(d, &["train", "--calibration", "tc2.yaml", "--classes", "0,1", "--n-train", "10", "--out", "T"]);
+    let at = format!("tc2.yaml:{line}:12: capacitor.v_lin_v = 0.07 V");
+    fails_with(&o, &[&at, "v_rec_offset_v = 0.004 V", "i_leak_top_a = 2e-12 A", "set these to 0"]);
+    assert!(!d.join("T").exists());
 }

@@ -177,18 +177,35 @@ pub fn synapse(
     };
     // The network's recovery step (`network::net`, `recover`) and its consolidation are written for constant
     // recovery currents: a transconductor recovery is refused in the parameters and in the calibration (which
-    // would otherwise not carry it, as it does not carry the recovery currents).
-    for (what, v_lin) in [
-        (params_name, syn.capacitor.v_lin_v),
-        (calibration.unwrap_or(""), cal.as_ref().map_or(0.0, |c| c.capacitor.v_lin_v)),
-    ] {
-        if v_lin != 0.0 {
-            return Err(format!(
-                "{what}: capacitor.v_lin_v = {v_lin} V (a transconductor recovery); the network runs constant \
-                 recovery currents only: set it to 0"
-            )
-            .into());
+    // would otherwise not carry it, as it does not carry the recovery currents). Its offset and the leakage near
+    // V_DD exist only with it (`CapacitorParams::check`), so the refusal names them too.
+    for (what, p) in [(params_name, Some(&syn)), (calibration.unwrap_or(""), cal.as_ref())] {
+        let Some(c) = p.map(|p| &p.capacitor).filter(|c| c.v_lin_v != 0.0) else { continue };
+        let at = match std::fs::read_to_string(what) {
+            Ok(text) => match params::locate_key(&text, "capacitor.v_lin_v") {
+                (0, _) => what.to_string(),
+                (l, col) => format!("{what}:{l}:{col}"),
+            },
+            Err(_) => what.to_string(),
+        };
+        let mut with = Vec::new();
+        if c.v_rec_offset_v != 0.0 {
+            with.push(format!("its offset capacitor.v_rec_offset_v = {} V", c.v_rec_offset_v));
         }
+        if c.i_leak_top_a != 0.0 {
+            with.push(format!("the leakage near V_DD capacitor.i_leak_top_a = {:e} A", c.i_leak_top_a));
+        }
+        let (with, keys) = if with.is_empty() {
+            (String::new(), "set it to 0")
+        } else {
+            (format!(", with {}, which need it", with.join(" and ")), "set these to 0")
+        };
+        return Err(format!(
+            "{at}: capacitor.v_lin_v = {} V (a transconductor recovery{with}); the network runs constant recovery \
+             currents only (its recovery and consolidation are closed forms for them): {keys}",
+            c.v_lin_v
+        )
+        .into());
     }
     let applied = match cal {
         Some(c) => params::apply_calibration(&mut syn, &c)?,
