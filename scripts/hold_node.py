@@ -7,9 +7,11 @@
 `measure` reads characterised runs (`stc characterise`: descriptor.yaml + waveforms.txt, columns time, i_ca, i_hp,
 i_hd, v_h, z) and writes what the hold node is, block by block, without any model (V_H0 = 0.9 V and V_DD = 1.8 V,
 the sky130 synapse's, are taken as given):
+- the switches' off-state currents: each one's time-weighted median while below 1 pA, from 5 ms after it was last
+  above, with v_h more than 300 mV below V_DD (the model's i_off_a; about 0.7 fA at 27 C, tens of fA at 70 C);
 - the recovery (everything on the node but the switches): the slope of v_h in quiet stretches (both switched
-  currents below 20 fA, from 5 ms after the last switching, 20 ms windows) less what the switches still carry
-  there over C (second pass), binned by v_h, and a transconductor
+  currents within 20 fA of their off-state levels, from 5 ms after the last switching, 20 ms windows) less what the
+  switches still carry there over C (second pass), binned by v_h, and a transconductor
   fitted to it, s(v) = s_up tanh((v0 - v) / v_lin) below v0 and -s_down tanh((v - v0) / v_lin) above (V/s;
   least squares on a grid of v0 and v_lin, refined once, the amplitudes in closed form);
 - the capacitance, per protocol, from the charge balance C (Delta v_h - integral of s(v_h) dt) = integral of
@@ -18,8 +20,8 @@ the sky130 synapse's, are taken as given):
 - the switches' on-levels: the time-weighted median of i_hp (i_hd) over the samples above 1 pA, pooled; and, printed
   only (the model's switch carries a constant current), how each level moves with v_h (binned means, a line);
 - the leakage near V_DD: i_hp flows backwards (out of the hold node) while the switch is off and v_h is near the
-  rail; ln(-i_hp) against v_h over the samples within 300 mV of V_DD at least 50 ms after the switch was last on
-  with i_hp below -2 fA, a time-weighted straight line -> I_L exp((v_h - V_DD) / v_L), with the fits for cut-offs of
+  rail; ln(off - i_hp) against v_h over the samples within 300 mV of V_DD at least 50 ms after the switch was last
+  on with i_hp more than 2 fA below its off-state current, a time-weighted straight line -> I_L exp((v_h - V_DD) / v_L), with the fits for cut-offs of
   -5 and -20 fA, binned means against the line (it bends below it near the rail), and the charge the fitted leakage
   takes off each run (its integral over the run's own v_h);
 - the recovery currents, C times the fitted slopes.
@@ -58,17 +60,19 @@ def integral(t, y):
     return sum(0.5 * (y[k] + y[k + 1]) * (t[k + 1] - t[k]) for k in range(len(t) - 1))
 
 
-def quiet_slopes(run, c=None, quiet_a=2e-14, settle_s=5e-3, window_s=0.02):
-    """(v_h at the window's middle, dv_h/dt) of every quiet window; with a capacitance `c`, less what the switches
-    still carry there ((i_hp - i_hd) / c: the leakage near V_DD flows through the potentiation switch)."""
+def quiet_slopes(run, c=None, off=(0.0, 0.0), quiet_a=2e-14, settle_s=5e-3, window_s=0.02):
+    """(v_h at the window's middle, dv_h/dt) of every quiet window (both switched currents within `quiet_a` of their
+    off-state levels `off`, i_hp's and i_hd's); with a capacitance `c`, less what the switches still carry there
+    ((i_hp - i_hd) / c: their off-state currents, and the leakage near V_DD flows through the potentiation switch)."""
     t, hp, hd, v = run["t"], run["i_hp"], run["i_hd"], run["v_h"]
     out, k, n = [], 0, len(t)
+    quiet = lambda k: abs(hp[k] - off[0]) < quiet_a and abs(hd[k] - off[1]) < quiet_a
     while k < n:
-        if abs(hp[k]) >= quiet_a or abs(hd[k]) >= quiet_a:
+        if not quiet(k):
             k += 1
             continue
         j = k
-        while j < n and abs(hp[j]) < quiet_a and abs(hd[j]) < quiet_a:
+        while j < n and quiet(j):
             j += 1
         a = bisect.bisect_left(t, t[k] + settle_s)
         while a < j - 1:
@@ -131,17 +135,37 @@ def weighted_median(pairs):
     return pairs[-1][0]
 
 
-def leak_fit(runs, v_dd=1.8, below_a=-2e-15):
-    """(I_L at V_DD, v_L, points (v_h - V_DD, ln(-i), weight)) of the reverse i_hp near the rail (time-weighted
-    least squares of ln(-i_hp) on v_h), or None without such samples."""
+def off_levels(runs, v_dd=1.8, settle_s=5e-3):
+    """Each switch's off-state current (i_hp's, i_hd's): the time-weighted median over the samples where it is below
+    1 pA, at least `settle_s` after it was last above, with v_h more than 300 mV below V_DD (nearer the rail the
+    potentiation switch leaks backwards, `leak_fit`); (0, 0) for a switch without such samples."""
+    levels = []
+    for key in ("i_hp", "i_hd"):
+        pts = []
+        for _, r in runs:
+            last_on = -1.0
+            for t, i, v, w in zip(r["t"], r[key], r["v_h"], weights(r["t"])):
+                if i > 1e-12:
+                    last_on = t
+                elif last_on < 0 or t - last_on > settle_s:
+                    if v < v_dd - 0.3:
+                        pts.append((i, w))
+        levels.append(weighted_median(pts) if pts else 0.0)
+    return tuple(levels)
+
+
+def leak_fit(runs, v_dd=1.8, below_a=-2e-15, off_a=0.0):
+    """(I_L at V_DD, v_L, points (v_h - V_DD, ln(-i), weight)) of the reverse i_hp near the rail, counted from the
+    switch's off-state current `off_a` (time-weighted least squares of ln(off_a - i_hp) on v_h, over the samples more
+    than `-below_a` below it), or None without such samples."""
     pts = []
     for _, r in runs:
         last_on = -1.0
         for t, i, v, w in zip(r["t"], r["i_hp"], r["v_h"], weights(r["t"])):
             if i > 1e-12:
                 last_on = t
-            elif last_on >= 0 and t - last_on > 0.05 and i < below_a and v > v_dd - 0.3:
-                pts.append((v - v_dd, math.log(-i), w))
+            elif last_on >= 0 and t - last_on > 0.05 and i - off_a < below_a and v > v_dd - 0.3:
+                pts.append((v - v_dd, math.log(off_a - i), w))
     if len(pts) < 5:
         return None
     sw = sum(w for _, _, w in pts)
@@ -194,16 +218,19 @@ def level_against_v_h(runs, level):
 
 def measure(out, descriptors):
     runs = [load(d) for d in descriptors]
-    first = [p for _, r in runs for p in quiet_slopes(r)]
+    # The switches' off-state currents (about 0.7 fA each at 27 C, 66 and 71 fA at 70 C): the recovery is read
+    # where both switches sit at them, and they are the model's i_off_a.
+    off = off_levels(runs)
+    first = [p for _, r in runs for p in quiet_slopes(r, off=off)]
     if len(first) < 20:
-        # e.g. the sky130 circuit at 70 C: the switches' off-state leakage exceeds 20 fA everywhere.
-        sys.exit(f"hold_node.py: only {len(first)} quiet 20 ms windows (both switched currents below 20 fA) in "
-                 f"{len(runs)} runs; at least 20 are needed to measure the recovery")
+        sys.exit(f"hold_node.py: only {len(first)} quiet 20 ms windows (both switched currents within 20 fA of their "
+                 f"off-state levels {1e15 * off[0]:.1f} / {1e15 * off[1]:.1f} fA) in {len(runs)} runs; at least 20 are "
+                 "needed to measure the recovery")
     # Two passes: the recovery from the raw slopes gives C; the slopes less the switches' small currents (over that
     # C) give the recovery again, and C with it.
     rec = fit_transconductor(first)
     c, caps, rows = capacitance(runs, rec)
-    points = [p for _, r in runs for p in quiet_slopes(r, c)]
+    points = [p for _, r in runs for p in quiet_slopes(r, c, off)]
     rec = fit_transconductor(points)
     c, caps, rows = capacitance(runs, rec)
     if max(caps) - min(caps) > 0.1 * c:
@@ -232,7 +259,8 @@ def measure(out, descriptors):
     for name, qp, qd, dv, dr, cc in rows:
         print(f"  {name:18} {1e15 * qp:9.1f} {1e15 * qd:9.1f} {dv:+9.2f} {dr:+8.2f}   {1e12 * cc:6.3f}")
     print(f"  C = {1e12 * c:.3f} pF (median of {len(caps)}; range {1e12 * min(caps):.3f}-{1e12 * max(caps):.3f})")
-    print(f"switch on-levels: i_hp {1e12 * level['i_hp']:.2f} pA, i_hd {1e12 * level['i_hd']:.3f} pA")
+    print(f"switch on-levels: i_hp {1e12 * level['i_hp']:.2f} pA, i_hd {1e12 * level['i_hd']:.3f} pA; off-state: "
+          f"i_hp {1e15 * off[0]:.2f} fA, i_hd {1e15 * off[1]:.2f} fA (v_h more than 300 mV below V_DD)")
     level_against_v_h(runs, level)
     result = {
         "capacitor.c_f": c,
@@ -242,10 +270,12 @@ def measure(out, descriptors):
         "capacitor.v_rec_offset_v": rec["v0"] - 0.9,
         "pot_switch.i_on_a": level["i_hp"],
         "dep_switch.i_on_a": level["i_hd"],
+        "pot_switch.i_off_a": off[0],
+        "dep_switch.i_off_a": off[1],
     }
     print("  recovery currents C x slope: up {:.1f} fA, down {:.1f} fA".format(
         1e15 * result["capacitor.i_hrp_a"], 1e15 * result["capacitor.i_hrn_a"]))
-    leak = leak_fit(runs)
+    leak = leak_fit(runs, off_a=off[0])
     if leak:
         i_l, v_l, pts = leak
         span = (1e3 * min(x for x, _, _ in pts), 1e3 * max(x for x, _, _ in pts))
@@ -257,10 +287,10 @@ def measure(out, descriptors):
             if sel:
                 sw = sum(w for _, _, w in sel)
                 xm, ym = sum(x * w for x, _, w in sel) / sw, sum(y * w for _, y, w in sel) / sw
-                print(f"  v_h - V_DD {1e3 * xm:7.1f} mV: i_hp {-1e15 * math.exp(ym):8.1f} fA, fit "
+                print(f"  v_h - V_DD {1e3 * xm:7.1f} mV: i_hp - off {-1e15 * math.exp(ym):8.1f} fA, fit "
                       f"{-1e15 * i_l * math.exp(xm / v_l):8.1f} fA")
         for cut in (-5e-15, -20e-15):
-            other = leak_fit(runs, below_a=cut)
+            other = leak_fit(runs, below_a=cut, off_a=off[0])
             if other:
                 print(f"  with samples below {1e15 * cut:.0f} fA only: {other[0] * 1e12:.3f} pA, {1e3 * other[1]:.1f} mV")
         for name, r in runs:
