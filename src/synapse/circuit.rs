@@ -20,7 +20,7 @@
 
 use crate::blocks::bump::{Tag, TagParams};
 use crate::blocks::capacitor::CapacitorParams;
-use crate::blocks::dpi::{integral as dpi_integral, DpiParams};
+use crate::blocks::dpi::DpiParams;
 use crate::blocks::late_phase::{LateParams, LateState};
 use crate::blocks::ull::{UllParams, UllState};
 use crate::blocks::weight::WeightParams;
@@ -236,7 +236,6 @@ impl DpiTrack {
         let mut edges = Vec::new();
         for (k, t0, t1) in self.pieces(t_end) {
             let (i_in, i0) = (self.i_in_a[k], self.i_start_a[k]);
-            let i_inf = p.i_inf(i_in);
             let tc = p.crossing_time(i0, i_in, th).map(|d| t0 + d).filter(|&t| t > t0 && t < t1);
             let (mut a, mut ia) = (t0, i0);
             for b in [tc, Some(t1)].into_iter().flatten() {
@@ -247,7 +246,7 @@ impl DpiTrack {
                 // Node charge gained over [a, a + s] (exact), and the input at a + s.
                 let g = |s: f64| {
                     let i = p.evolve(ia, i_in, s);
-                    (dpi_integral(p.tau_s, p.i_g_a, i_inf, ia, i, s) - th * s, i)
+                    (p.integral(ia, i_in, i, s) - th * s, i)
                 };
                 let (dq, ib) = g(len);
                 // The integrand has one sign on the segment, so the charge gained says which.
