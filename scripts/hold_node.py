@@ -17,8 +17,14 @@ the sky130 synapse's, are taken as given):
 - the capacitance, per protocol, from the charge balance C (Delta v_h - integral of s(v_h) dt) = integral of
   (i_hp - i_hd) dt (trapezoids over the simulator's time points), and its median over the protocols whose v_h
   moves by more than 5 mV beyond recovery;
-- the switches' on-levels: the time-weighted median of i_hp (i_hd) over the samples above 1 pA, pooled; and, printed
-  only (the model's switch carries a constant current), how each level moves with v_h (binned means, a line);
+- the switches' on-levels: the time-weighted median of i_hp (i_hd) over the samples above 1 pA, pooled; and how
+  each level moves with v_h (binned means, a line), written as the model's `on_factor_vs_v_h` per switch (100 mV
+  bins with more than 1 ms on: the mean v_h and the mean current over the level, less the off-state current; i_hp
+  with the fitted leakage near V_DD added back, as the model carries that on the capacitor) into OUT-currents.yaml,
+  a file of its own (scripts/fit-sky130's calibration keeps constant currents; scripts/sky130-physics tries them);
+- printed only (not in the model): each switch's switching transients, the charge per on-pulse beyond the plateau
+  the model's switch carries (its current at the sample's v_h while on, the off-state current while off, less the
+  leakage near V_DD), per run and their median;
 - the leakage near V_DD: i_hp flows backwards (out of the hold node) while the switch is off and v_h is near the
   rail; ln(off - i_hp) against v_h over the samples within 300 mV of V_DD at least 50 ms after the switch was last
   on with i_hp more than 2 fA below its off-state current, a time-weighted straight line -> I_L exp((v_h - V_DD) / v_L), with the fits for cut-offs of
@@ -216,6 +222,60 @@ def level_against_v_h(runs, level):
               f"{1e3 * sw:.0f} ms on; the model's switch carries a constant current")
 
 
+def on_factor_table(runs, key, level, off, leak=None, v_dd=1.8):
+    """The on-current against v_h as the model's `on_factor_vs_v_h`: per 100 mV bin of v_h with more than 1 ms on
+    (samples within a factor 2 of the level, as `level_against_v_h`), the time-weighted mean v_h and the mean of
+    (i - off) / (level - off); for i_hp the fitted leakage near V_DD (I_L, v_L), which the model carries on the
+    capacitor, is added back to each sample first, so that it is not counted twice."""
+    rows = []
+    for lo in [0.1 * k for k in range(18)]:
+        pts = []
+        for _, r in runs:
+            for v, x, w in zip(r["v_h"], r[key], weights(r["t"])):
+                if lo <= v < lo + 0.1 and 0.5 * level < x < 2.0 * level:
+                    if leak:
+                        x += leak[0] * math.exp((v - v_dd) / leak[1])
+                    pts.append((v, x, w))
+        sw = sum(w for _, _, w in pts)
+        if sw > 1e-3:
+            vm = sum(v * w for v, _, w in pts) / sw
+            xm = sum(x * w for _, x, w in pts) / sw
+            rows.append([float(f"{vm:.4g}"), float(f"{(xm - off) / (level - off):.4g}")])
+    return rows
+
+
+def factor_at(table, v):
+    """The model's `on_factor_vs_v_h` at v (linear between the pairs, the end factors beyond them)."""
+    if v <= table[0][0]:
+        return table[0][1]
+    for (v0, f0), (v1, f1) in zip(table, table[1:]):
+        if v <= v1:
+            return f0 + (f1 - f0) * (v - v0) / (v1 - v0)
+    return table[-1][1]
+
+
+def transients(runs, key, level, off, table, leak=None, v_dd=1.8):
+    """Per run with on-pulses (above half the level): (pulses, charge beyond the plateau) of one switch, the plateau
+    being what the model's switch carries at the sample's v_h while on (the on-current from `table`) or off (the
+    off-state current), less the leakage near V_DD for i_hp: the edges' charge injection and rise and fall."""
+    out = {}
+    for name, r in runs:
+        t, y, v = r["t"], r[key], r["v_h"]
+        q, n, was = 0.0, 0, False
+        for k in range(len(t) - 1):
+            mid, vm = 0.5 * (y[k] + y[k + 1]), 0.5 * (v[k] + v[k + 1])
+            now = mid > 0.5 * level
+            n += now and not was
+            was = now
+            plateau = off + (level - off) * factor_at(table, vm) if now else off
+            if leak:
+                plateau -= leak[0] * math.exp((vm - v_dd) / leak[1])
+            q += (mid - plateau) * (t[k + 1] - t[k])
+        if n:
+            out[name] = (n, q)
+    return out
+
+
 def measure(out, descriptors):
     runs = [load(d) for d in descriptors]
     # The switches' off-state currents (about 0.7 fA each at 27 C, 66 and 71 fA at 70 C): the recovery is read
@@ -300,6 +360,28 @@ def measure(out, descriptors):
         result["capacitor.i_leak_top_a"] = i_l
         result["capacitor.v_leak_top_v"] = v_l
     yaml.safe_dump({k: float(f"{v:.4g}") for k, v in result.items()}, open(out, "w"))
+    # The on-currents against v_h, as the model's switches can carry them (`on_factor_vs_v_h`), into a file of their
+    # own: scripts/fit-sky130's calibration keeps constant currents, scripts/sky130-physics tries them.
+    currents, pulses = {}, {}
+    print("switch currents against v_h (OUT-currents.yaml; the model's on_factor_vs_v_h):")
+    for name, key, k in (("pot_switch", "i_hp", 0), ("dep_switch", "i_hd", 1)):
+        lk = leak[:2] if (leak and key == "i_hp") else None
+        table = on_factor_table(runs, key, level[key], off[k], lk)
+        print(f"  {name} (v_h [V], factor of the on-level less the off-state current"
+              + ("; the fitted leakage near V_DD added back" if lk else "") + "): "
+              + ", ".join(f"{v:.3f} V x{f:.4f}" for v, f in table))
+        currents[name + ".on_factor_vs_v_h"] = table
+        pulses[name] = transients(runs, key, level[key], off[k], table, lk)
+    yaml.safe_dump(currents, open(out[:-5] + "-currents.yaml" if out.endswith(".yaml") else out + "-currents", "w"),
+                   default_flow_style=None)
+    print("switching transients per on-pulse: the charge beyond the plateau (the on-current at v_h, the off-state "
+          "current, the leakage near V_DD), over the runs with pulses (not in the model):")
+    for name, per in pulses.items():
+        if per:
+            vals = [q / n for n, q in per.values()]
+            print(f"  {name}: median {1e15 * statistics.median(vals):+.3f} fC per pulse over {len(vals)} runs "
+                  f"({1e15 * min(vals):+.2f} to {1e15 * max(vals):+.2f}); "
+                  + ", ".join(f"{r} {n} pulses {1e15 * q:+.1f} fC" for r, (n, q) in per.items()))
 
 
 def time_above(t, y, level):
@@ -416,7 +498,10 @@ def apply(measured, src, dst):
 
     text = open(src).read()
     for key, value in yaml.safe_load(open(measured)).items():
-        text = set_value(text, key, repr(float(value)), src, add=True)
+        if isinstance(value, list):
+            text = set_value(text, key, value, src, add=True)
+        else:
+            text = set_value(text, key, repr(float(value)), src, add=True)
     open(dst, "w").write(text)
 
 

@@ -13,6 +13,8 @@ def set_value(text, key, value, where, add=False):
     """`text` (a parameter file) with `section.name` set by `value` (`*F` multiplies, else a number); a key the
     section lacks is an error naming `where`, or with `add` appended at the end of its section."""
     section, name = key.split(".")
+    if isinstance(value, list):
+        return set_list(text, section, name, value, where)
     head = re.compile(r"^%s:\n" % re.escape(section), re.M).search(text)
     if head is None:
         sys.exit(f"{where}: no section {section}")
@@ -31,6 +33,22 @@ def set_value(text, key, value, where, add=False):
     old = float(m.group(1))
     new = old * float(value[1:]) if value.startswith("*") else float(value)
     return text[: m.start(1)] + repr(new) + text[m.end(1):]
+
+
+def set_list(text, section, name, value, where):
+    """`text` with `section.name` set to the list `value` (pairs of numbers, written in flow style on one line),
+    replacing the line of an existing key or appended at the end of the section."""
+    head = re.compile(r"^%s:\n" % re.escape(section), re.M).search(text)
+    if head is None:
+        sys.exit(f"{where}: no section {section}")
+    nxt = re.compile(r"\n\S").search(text, head.end())
+    end = nxt.start() if nxt else len(text)
+    line = "  %s: [%s]" % (name, ", ".join("[%s]" % ", ".join(repr(float(x)) for x in row) for row in value))
+    m = re.compile(r"\n  %s:[^\n]*" % re.escape(name)).search(text, head.end() - 1, end)
+    if m:
+        return text[: m.start()] + "\n" + line + text[m.end():]
+    at = end - 1 if end == len(text) and text.endswith("\n") else end
+    return text[:at] + "\n" + line + text[at:]
 
 
 def main():

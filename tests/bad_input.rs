@@ -870,6 +870,28 @@ fn set_network_errors_name_the_key_before_work() {
     assert_eq!(names(dir.path()), Vec::<String>::new());
 }
 
+/// A switch current that depends on v_h (`on_factor_vs_v_h`) runs in `stc simulate`, but the network computes
+/// each trajectory's charge once for any v_h: `stc train` refuses it, located, before any work.
+#[test]
+fn network_refuses_a_switch_current_that_depends_on_v_h() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let preset = String::from_utf8(run_in(d, &["presets", "mnist-network"]).stdout).unwrap();
+    let at = preset.find("\ndep_switch:\n").expect("the preset has a dep_switch section") + "\ndep_switch:\n".len();
+    let with = format!("{}  on_factor_vs_v_h: [[0.7, 0.96], [1.3, 1.08]]\n{}", &preset[..at], &preset[at..]);
+    let line = with.lines().position(|l| l.contains("on_factor_vs_v_h")).unwrap() + 1;
+    fs::write(d.join("f.yaml"), &with).unwrap();
+    let o = run_in(d, &["simulate", "--params", "f.yaml", "--duration", "0.05", "--out", "s"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run_in(d, &["train", "--params", "f.yaml", "--classes", "0,1", "--n-train", "10", "--out", "T"]);
+    fails_with(&o, &[&format!("f.yaml:{line}:21: dep_switch.on_factor_vs_v_h"), "remove it"]);
+    assert!(!d.join("T").exists());
+    // A table out of order is a located range error.
+    fs::write(d.join("g.yaml"), with.replace("[[0.7, 0.96], [1.3, 1.08]]", "[[0.7, 0.96], [0.6, 1.08]]")).unwrap();
+    let o = run_in(d, &["simulate", "--params", "g.yaml", "--duration", "0.05", "--out", "s2"]);
+    fails_with(&o, &["dep_switch.on_factor_vs_v_h[1][0]"]);
+}
+
 /// A transconductor recovery (`capacitor.v_lin_v > 0`) runs in `stc simulate` and `stc fit`, but the network's
 /// recovery step is written for constant currents: `stc train` refuses it, naming the key, before any work.
 #[test]

@@ -179,7 +179,7 @@ impl DpiParams {
         c.positive("pulse_post_s", self.pulse_post_s, "s");
         c.non_negative("delay_pre_s", self.delay_pre_s, "s");
         c.within("kappa_ratio", self.kappa_ratio, 0.5, 2.0, "(a ratio of slope factors; 1 for the published DPI)");
-        if self.kappa_ratio != 1.0 && !(self.i_g_a > 0.0) {
+        if self.kappa_ratio != 1.0 && (self.i_g_a <= 0.0 || self.i_g_a.is_nan()) {
             c.errors.push(super::RangeError {
                 key: "dpi.kappa_ratio".into(),
                 value: self.kappa_ratio,
@@ -259,7 +259,7 @@ const GAUSS_LEGENDRE_24: [(f64, f64); 12] = [
     (0.545_421_471_388_839_5, 0.107_444_270_115_965_6),
     (0.648_093_651_936_975_6, 0.097_618_652_104_113_89),
     (0.740_124_191_578_554_4, 0.086_190_161_531_953_28),
-    (0.820_001_985_973_902_9, 0.073_346_481_411_080_31),
+    (0.820_001_985_973_903, 0.073_346_481_411_080_31),
     (0.886_415_527_004_401_1, 0.059_298_584_915_436_78),
     (0.938_274_552_002_732_8, 0.044_277_438_817_419_81),
     (0.974_728_555_971_309_5, 0.028_531_388_628_933_66),

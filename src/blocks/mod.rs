@@ -54,6 +54,12 @@ impl Checker {
             self.push(key, value, format!("a finite value >= 0 {unit}"));
         }
     }
+    /// Require a finite value above `before` (a strictly ascending sequence).
+    pub fn ascending(&mut self, key: &str, value: f64, before: f64, unit: &str) {
+        if !(value.is_finite() && value > before) {
+            self.push(key, value, format!("a finite value above the one before it, {before} {unit}"));
+        }
+    }
     /// Require a finite value in [lo, hi].
     pub fn within(&mut self, key: &str, value: f64, lo: f64, hi: f64, unit: &str) {
         if !(value.is_finite() && value >= lo && value <= hi) {

@@ -38,6 +38,14 @@ pub struct UllParams {
     /// Time constant of the slow tail [s] (used when tail_fraction > 0).
     #[serde(default = "default_tail")]
     pub tau_tail_s: f64,
+    /// How the on-current moves with the hold-node voltage: `[v_h_v, factor]` pairs, v_h [V] ascending, factor
+    /// [1] of `i_on_a - i_off_a` at that v_h; linear between pairs, the end factors beyond them. Empty (the
+    /// default): a constant current. A current source's output characteristic: the sky130 depression switch
+    /// carries 5.6 pA at v_h 0.65 V and 6.3 pA above 1.3 V (`scripts/hold_node.py` measures it). The synapse
+    /// applies it to the charge it puts on the capacitor at the step's v_h; the switch's own charge and current
+    /// stay those at factor 1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_factor_vs_v_h: Vec<[f64; 2]>,
 }
 
 fn default_tail() -> f64 {
@@ -54,9 +62,45 @@ pub struct UllState {
 }
 
 impl UllParams {
+    /// The factor of the on-current at hold-node voltage `v` [V] (`on_factor_vs_v_h`; 1 without a table).
+    pub fn on_factor(&self, v: f64) -> f64 {
+        let t = &self.on_factor_vs_v_h;
+        let Some(first) = t.first() else { return 1.0 };
+        if v <= first[0] {
+            return first[1];
+        }
+        for w in t.windows(2) {
+            let ([v0, f0], [v1, f1]) = (w[0], w[1]);
+            if v <= v1 {
+                return f0 + (f1 - f0) * (v - v0) / (v1 - v0);
+            }
+        }
+        t[t.len() - 1][1]
+    }
+
+    /// The charge `q` [C] the switch delivered over `dt` [s] at factor 1 (its [`UllParams::advance`]), as the
+    /// hold node at `v` [V] receives it: the leakage floor `i_off_a dt` as it is, the rest times
+    /// [`UllParams::on_factor`]. `q` itself without a table (the same bits).
+    #[inline]
+    pub fn charge_at(&self, q: f64, dt: f64, v: f64) -> f64 {
+        if self.on_factor_vs_v_h.is_empty() {
+            return q;
+        }
+        let floor = self.i_off_a * dt;
+        floor + (q - floor) * self.on_factor(v)
+    }
+
     /// An ideal switch between `i_off_a` and `i_on_a`.
     pub fn ideal(i_on_a: f64, i_off_a: f64) -> Self {
-        UllParams { i_on_a, i_off_a, tau_rise_s: 0.0, tau_fall_s: 0.0, tail_fraction: 0.0, tau_tail_s: default_tail() }
+        UllParams {
+            i_on_a,
+            i_off_a,
+            tau_rise_s: 0.0,
+            tau_fall_s: 0.0,
+            tail_fraction: 0.0,
+            tau_tail_s: default_tail(),
+            on_factor_vs_v_h: Vec::new(),
+        }
     }
 
     /// Output current [A] for a state.
@@ -79,6 +123,11 @@ impl UllParams {
     pub fn check(&self, c: &mut Checker) {
         c.positive("i_on_a", self.i_on_a, "A");
         c.non_negative("i_off_a", self.i_off_a, "A");
+        for (k, &[v, f]) in self.on_factor_vs_v_h.iter().enumerate() {
+            c.within(&format!("on_factor_vs_v_h[{k}][1]"), f, 1e-3, 1e3, "(a factor of the on-current, > 0)");
+            let before = if k > 0 { self.on_factor_vs_v_h[k - 1][0] } else { f64::NEG_INFINITY };
+            c.ascending(&format!("on_factor_vs_v_h[{k}][0]"), v, before, "V");
+        }
         c.non_negative("tau_rise_s", self.tau_rise_s, "s");
         c.non_negative("tau_fall_s", self.tau_fall_s, "s");
         c.within("tail_fraction", self.tail_fraction, 0.0, 1.0, "");
@@ -122,6 +171,7 @@ mod tests {
             tau_fall_s: 2e-3,
             tail_fraction: 0.0,
             tau_tail_s: 1e-3,
+            on_factor_vs_v_h: Vec::new(),
         };
         let on = UllState { fast: 1.0, tail: 1.0 };
         // After one fall time constant the excess current is 1/e of its start.
@@ -133,6 +183,31 @@ mod tests {
         assert!((s.fast - (1.0 - (-1.0f64).exp())).abs() < 1e-12);
     }
 
+    /// The on-current's factor against v_h: linear between the pairs, the end factors beyond them; the leakage
+    /// floor is not scaled; without a table the charge is returned to the bit; out-of-order pairs are refused.
+    #[test]
+    fn on_factor_interpolates_and_scales_the_on_part_only() {
+        let mut p = UllParams::ideal(6e-12, 1e-15);
+        assert_eq!(p.on_factor(0.3), 1.0);
+        assert_eq!(p.charge_at(1.234e-15, 1e-3, 0.7).to_bits(), 1.234e-15f64.to_bits());
+        p.on_factor_vs_v_h = vec![[0.7, 0.96], [1.3, 1.08]];
+        assert_eq!(p.on_factor(0.2), 0.96);
+        assert_eq!(p.on_factor(1.7), 1.08);
+        assert!((p.on_factor(1.0) - 1.02).abs() < 1e-15);
+        // 1 ms fully on: floor 1e-18 C plus (6e-12 - 1e-15) x 1e-3 scaled by the factor.
+        let q = 6e-12 * 1e-3;
+        let want = 1e-15 * 1e-3 + (q - 1e-15 * 1e-3) * 1.02;
+        assert!((p.charge_at(q, 1e-3, 1.0) - want).abs() < 1e-30);
+        let mut c = Checker::new("dep_switch");
+        p.check(&mut c);
+        assert!(c.errors.is_empty(), "{:?}", c.errors);
+        p.on_factor_vs_v_h = vec![[0.7, 0.96], [0.7, 1.08], [1.0, 0.0]];
+        let mut c = Checker::new("dep_switch");
+        p.check(&mut c);
+        let keys: Vec<_> = c.errors.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["dep_switch.on_factor_vs_v_h[1][0]", "dep_switch.on_factor_vs_v_h[2][1]"]);
+    }
+
     #[test]
     fn charge_is_the_exact_integral() {
         let p = UllParams {
@@ -142,6 +217,7 @@ mod tests {
             tau_fall_s: 3e-4,
             tail_fraction: 0.05,
             tau_tail_s: 4e-3,
+            on_factor_vs_v_h: Vec::new(),
         };
         let s0 = UllState { fast: 1.0, tail: 1.0 };
         let (_, q) = p.advance(&s0, 0.0, 5e-3);

@@ -207,6 +207,28 @@ pub fn synapse(
         )
         .into());
     }
+    // The network computes each trajectory's switched charge once, independent of v_h, and applies it to any
+    // synapse: a switch whose current depends on v_h (`on_factor_vs_v_h`) is refused too.
+    for (what, p) in [(params_name, Some(&syn)), (calibration.unwrap_or(""), cal.as_ref())] {
+        let Some(p) = p else { continue };
+        for (name, u) in [("pot_switch", &p.pot_switch), ("dep_switch", &p.dep_switch)] {
+            if !u.on_factor_vs_v_h.is_empty() {
+                let key = format!("{name}.on_factor_vs_v_h");
+                let at = match std::fs::read_to_string(what) {
+                    Ok(text) => match params::locate_key(&text, &key) {
+                        (0, _) => what.to_string(),
+                        (l, col) => format!("{what}:{l}:{col}"),
+                    },
+                    Err(_) => what.to_string(),
+                };
+                return Err(format!(
+                    "{at}: {key} (a switch current that depends on v_h); the network computes each trajectory's \
+                     switched charge once for any v_h: remove it to run the network"
+                )
+                .into());
+            }
+        }
+    }
     let applied = match cal {
         Some(c) => params::apply_calibration(&mut syn, &c)?,
         None => Vec::new(),

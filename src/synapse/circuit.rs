@@ -811,8 +811,9 @@ impl CircuitParams {
         let record = |tr: &mut CircuitTrace, t: f64, v: f64, late: &LateState, pot: &Channel, dep: &Channel| {
             tr.t_s.push(t);
             tr.i_ca_a.push(track.value_at(d, t));
-            tr.i_hp_a.push(pot.ull.current(&pot.state));
-            tr.i_hd_a.push(dep.ull.current(&dep.state));
+            // As the hold node at v receives them (`on_factor_vs_v_h`).
+            tr.i_hp_a.push(pot.ull.charge_at(pot.ull.current(&pot.state), 1.0, v));
+            tr.i_hd_a.push(dep.ull.charge_at(dep.ull.current(&dep.state), 1.0, v));
             tr.v_h_v.push(v);
             tr.z.push(late.z);
             tr.w.push(self.weight.total(v, cap.v_h0_v, late.z));
@@ -837,7 +838,8 @@ impl CircuitParams {
             {
                 let t_next = times.get(next_sample).copied().unwrap_or(t_end).min(t_end);
                 let (op, od) = (pot.output(&track, d, t, t), dep.output(&track, d, t, t));
-                let i_net = pot.ull.current(&pot.state) - dep.ull.current(&dep.state);
+                let at_v = |u: &UllParams, st: &UllState| u.charge_at(u.current(st), 1.0, v);
+                let i_net = at_v(pot.ull, &pot.state) - at_v(dep.ull, &dep.state);
                 let (t1, v1) = self.quiet_step(v, i_net, protein > 0.0, t, t_next);
                 let dt = t1 - t;
                 // No threshold is crossed inside the interval, so the midpoint decides the tag and protein (an
@@ -896,7 +898,10 @@ impl CircuitParams {
             if slow {
                 let tag = self.tag.tag(v - cap.v_h0_v);
                 late = self.late.advance(&late, tag, protein, dt);
-                v = cap.advance(v, dq, dt);
+                // The hold node receives the switches' charges at its own v_h (`on_factor_vs_v_h`; without
+                // tables, `dq` to the bit).
+                let dq_v = self.pot_switch.charge_at(qp, dt, v) - self.dep_switch.charge_at(qd, dt, v);
+                v = cap.advance(v, dq_v, dt);
                 if protein == 0.0 && (v - cap.v_h0_v).abs() > self.tag.theta_pro_v {
                     protein = self.tag.alpha;
                 }
@@ -1234,6 +1239,41 @@ mod tests {
         p.pot_comparator.delay_on_s = 1.2e-3;
         let t1 = onset(&p);
         assert!((t1 - t0 - 1.2e-3).abs() < 2e-6, "onset moved by {} s", t1 - t0);
+    }
+
+    /// A switch current that depends on v_h (`on_factor_vs_v_h`): a constant factor is the same synapse with the
+    /// on-current scaled (an independent route: the switch's own current), and a sloped table moves v_h the way
+    /// the factor at v_h says (a depression current larger above V_H0 depresses more while v_h is above it).
+    #[test]
+    fn switch_current_against_v_h_reaches_the_hold_node() {
+        let base = params::load_circuit("cadence-fig17").unwrap();
+        let s = Spikes { pre: vec![0.004, 0.030, 0.056], post: vec![0.002, 0.028, 0.054] };
+        let end = |p: &CircuitParams| *p.simulate(&s, 0.09, 1e-4).v_h_v.last().unwrap();
+        let mut table = base.clone();
+        table.dep_switch.on_factor_vs_v_h = vec![[0.5, 1.07]];
+        table.pot_switch.on_factor_vs_v_h = vec![[0.5, 0.95]];
+        let mut scaled = base.clone();
+        for (u, f) in [(&mut scaled.dep_switch, 1.07), (&mut scaled.pot_switch, 0.95)] {
+            u.i_on_a = u.i_off_a + f * (u.i_on_a - u.i_off_a);
+        }
+        let (a, b, v0) = (end(&table), end(&scaled), end(&base));
+        assert!((a - b).abs() < 1e-12, "table {a} against scaled currents {b}");
+        assert!((a - v0).abs() > 1e-3, "the factors change v_h: {a} against {v0}");
+        // The trace carries the current the node receives.
+        let tr = table.simulate(&s, 0.09, 1e-4);
+        let peak = tr.i_hd_a.iter().cloned().fold(0.0, f64::max);
+        assert!(
+            (peak - (base.dep_switch.i_off_a + 1.07 * (base.dep_switch.i_on_a - base.dep_switch.i_off_a))).abs()
+                < 1e-3 * peak
+        );
+        // A depression current that grows with v_h: more depression than the factor at the start alone gives.
+        let mut up = base.clone();
+        up.dep_switch.on_factor_vs_v_h = vec![[0.0, 1.0], [1.8, 1.0 + 1.8 * 0.5]];
+        let mut flat = base.clone();
+        flat.dep_switch.on_factor_vs_v_h = vec![[0.0, 1.0 + base.capacitor.v_init_v * 0.5]];
+        let (vu, vf) = (end(&up), end(&flat));
+        assert!((vu - vf).abs() > 1e-5, "{vu} {vf}");
+        assert_eq!(vu > vf, end(&base) < base.capacitor.v_init_v, "{vu} {vf}");
     }
 
     #[test]
