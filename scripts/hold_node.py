@@ -37,7 +37,8 @@ switched charges integral of i_hp and of i_hd in the circuit and in a model's
 `stc simulate` traces of PARAMS (MODEL_DIR/<name>.csv/traces.csv; the leakage near V_DD, which the circuit's i_hp
 carries, added to the model's from its v_h with PARAMS' own leakage), the time each one's calcium spends above
 PARAMS' potentiation threshold and the time its potentiation switch is on (its charge over the measured on-level),
-and the final v_h error; then per switch pulse the potentiation comparator's onset and release delays, measured
+and the final v_h error; the depression side (the calcium above PARAMS' I_THDEP, the switch's on-time and mean
+current while on); then per switch pulse the potentiation comparator's onset and release delays, measured
 from the calcium's crossings of PARAMS' threshold (for fits/sky130.yaml the one scripts/comparators.py measured on
 the circuit's calcium and switch; which of calcium and comparator a miss lies in depends on the threshold used).
 Standard library + PyYAML.
@@ -440,6 +441,17 @@ def delays(t, ica, i_sw, threshold, half_on):
     return out
 
 
+def on_charge(t, y, half):
+    """(time above `half`, charge over that time) of a switch current (trapezoids, by the interval's mean)."""
+    on = q = 0.0
+    for k in range(len(t) - 1):
+        mid = 0.5 * (y[k] + y[k + 1])
+        if mid > half:
+            on += t[k + 1] - t[k]
+            q += mid * (t[k + 1] - t[k])
+    return on, q
+
+
 def charges(measured, params, model_dir, descriptors):
     held = yaml.safe_load(open(measured))
     c = held["capacitor.c_f"]
@@ -448,7 +460,8 @@ def charges(measured, params, model_dir, descriptors):
     i_l, v_l = float(p["capacitor"].get("i_leak_top_a", 0.0)), float(p["capacitor"].get("v_leak_top_v", 1.0))
     threshold = float(p["pot_comparator"]["threshold_a"])
     level = held["pot_switch.i_on_a"]
-    pulses = []
+    pulses, dep = [], []
+    th_dep, dep_level = float(p["dep_comparator"]["threshold_a"]), held["dep_switch.i_on_a"]
     print(f"potentiation: calcium above I_THPOT ({1e12 * threshold:.2f} pA, PARAMS') / switch on (Q_hp / "
           f"{1e12 * level:.2f} pA) [ms], circuit against model; and the circuit's calcium above its bias I_THPOT:")
     print("switched charges, circuit / model [fC] (model - circuit [%]); final v_h error, model - circuit [mV]:")
@@ -476,8 +489,17 @@ def charges(measured, params, model_dir, descriptors):
         fin = 1e3 * (m["v_h_V"][-1] - r["v_h"][-1])
         print(f"  {name:18} i_hp {cells[0]}  i_hd {cells[1]}  final {fin:+7.2f} mV  (1 % of Q_hp: "
               f"{10 * integral(r['t'], r['i_hp']) / c:.2f} mV){pot}")
+        dep.append((name, [(time_above(t, ca, th_dep), on_charge(t, hd, 0.5 * dep_level))
+                           for t, ca, hd in ((r["t"], r["i_ca"], r["i_hd"]), (m["t_s"], m["i_ca_A"], m["i_hd_A"]))]))
         pulses.append((name, delays(r["t"], r["i_ca"], r["i_hp"], threshold, 0.5 * level),
                        delays(m["t_s"], m["i_ca_A"], m["i_hp_A"], threshold, 0.5 * level)))
+    print(f"depression: calcium above I_THDEP ({1e12 * th_dep:.2f} pA, PARAMS') / switch on (above half of "
+          f"{1e12 * dep_level:.3f} pA) [ms] and its mean current while on [pA], circuit against model (model - circuit):")
+    for name, ((ac, (tc, qc)), (am, (tm, qm))) in dep:
+        if tc > 0 and tm > 0:
+            print(f"  {name:18} above {1e3 * ac:7.2f} / {1e3 * am:7.2f} ({100 * (am / ac - 1):+5.2f} %)  on {1e3 * tc:7.2f} / "
+                  f"{1e3 * tm:7.2f} ({100 * (tm / tc - 1):+5.2f} %)  current {1e12 * qc / tc:.3f} / {1e12 * qm / tm:.3f} "
+                  f"({100 * ((qm / tm) / (qc / tc) - 1):+5.2f} %)")
     print("potentiation comparator per switch pulse, onset / release delay [ms] (mean, min-max; from the calcium's "
           "crossing of I_THPOT to the switch's half on-level), circuit against model:")
     for name, dc, dm in pulses:
