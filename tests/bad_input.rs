@@ -922,5 +922,14 @@ fn network_refuses_a_transconductor_recovery() {
     let o = run_in(d, &["train", "--calibration", "tc2.yaml", "--classes", "0,1", "--n-train", "10", "--out", "T"]);
     let at = format!("tc2.yaml:{line}:12: capacitor.v_lin_v = 0.07 V");
     fails_with(&o, &[&at, "v_rec_offset_v = 0.004 V", "i_leak_top_a = 2e-12 A", "set these to 0"]);
+    // With a switch current against v_h as well, both refusals show at once, each located.
+    let three = both.replacen("dep_switch:\n", "dep_switch:\n  on_factor_vs_v_h: [[0.7, 0.96]]\n", 1);
+    fs::write(d.join("tc3.yaml"), &three).unwrap();
+    let line3 = three.lines().position(|l| l.contains("on_factor_vs_v_h")).unwrap() + 1;
+    let o = run_in(d, &["train", "--calibration", "tc3.yaml", "--classes", "0,1", "--n-train", "10", "--out", "T"]);
+    fails_with(
+        &o,
+        &["tc3.yaml:", "capacitor.v_lin_v = 0.07 V", &format!("tc3.yaml:{line3}:21: dep_switch.on_factor_vs_v_h")],
+    );
     assert!(!d.join("T").exists());
 }

@@ -175,19 +175,38 @@ pub fn synapse(
             _ => None,
         },
     };
-    // The network's recovery step (`network::net`, `recover`) and its consolidation are written for constant
-    // recovery currents: a transconductor recovery is refused in the parameters and in the calibration (which
-    // would otherwise not carry it, as it does not carry the recovery currents). Its offset and the leakage near
-    // V_DD exist only with it (`CapacitorParams::check`), so the refusal names them too.
-    for (what, p) in [(params_name, Some(&syn)), (calibration.unwrap_or(""), cal.as_ref())] {
-        let Some(c) = p.map(|p| &p.capacitor).filter(|c| c.v_lin_v != 0.0) else { continue };
-        let at = match std::fs::read_to_string(what) {
-            Ok(text) => match params::locate_key(&text, "capacitor.v_lin_v") {
-                (0, _) => what.to_string(),
-                (l, col) => format!("{what}:{l}:{col}"),
-            },
-            Err(_) => what.to_string(),
-        };
+    let refused: Vec<String> = [(params_name, Some(&syn)), (calibration.unwrap_or(""), cal.as_ref())]
+        .into_iter()
+        .filter_map(|(what, p)| p.map(|p| network_refuses(what, p)))
+        .flatten()
+        .collect();
+    if !refused.is_empty() {
+        return Err(refused.join("\n").into());
+    }
+    let applied = match cal {
+        Some(c) => params::apply_calibration(&mut syn, &c)?,
+        None => Vec::new(),
+    };
+    Ok((syn, applied))
+}
+
+/// What in the synapse parameters `p` (from `what`, a file or a preset name) the network cannot run, one located
+/// message per key (`file:line:column` where `what` is a file), so that all of them show at once:
+/// - a transconductor recovery (`capacitor.v_lin_v > 0`): the network's recovery step (`network::net`, `recover`)
+///   and its consolidation are closed forms for constant recovery currents. It is refused in the calibration too,
+///   which would otherwise not carry it (it does not carry the recovery currents). Its offset and the leakage near
+///   V_DD exist only with it (`CapacitorParams::check`), so the message names them;
+/// - a switch current that depends on v_h (`on_factor_vs_v_h`): the network computes each trajectory's switched
+///   charge once, for any v_h.
+fn network_refuses(what: &str, p: &CircuitParams) -> Vec<String> {
+    let text = std::fs::read_to_string(what).ok();
+    let at = |key: &str| match text.as_deref().map(|t| params::locate_key(t, key)) {
+        Some((l, col)) if l > 0 => format!("{what}:{l}:{col}"),
+        _ => what.to_string(),
+    };
+    let mut out = Vec::new();
+    let c = &p.capacitor;
+    if c.v_lin_v != 0.0 {
         let mut with = Vec::new();
         if c.v_rec_offset_v != 0.0 {
             with.push(format!("its offset capacitor.v_rec_offset_v = {} V", c.v_rec_offset_v));
@@ -200,40 +219,24 @@ pub fn synapse(
         } else {
             (format!(", with {}, which need it", with.join(" and ")), "set these to 0")
         };
-        return Err(format!(
-            "{at}: capacitor.v_lin_v = {} V (a transconductor recovery{with}); the network runs constant recovery \
+        out.push(format!(
+            "{}: capacitor.v_lin_v = {} V (a transconductor recovery{with}); the network runs constant recovery \
              currents only (its recovery and consolidation are closed forms for them): {keys}",
+            at("capacitor.v_lin_v"),
             c.v_lin_v
-        )
-        .into());
+        ));
     }
-    // The network computes each trajectory's switched charge once, independent of v_h, and applies it to any
-    // synapse: a switch whose current depends on v_h (`on_factor_vs_v_h`) is refused too.
-    for (what, p) in [(params_name, Some(&syn)), (calibration.unwrap_or(""), cal.as_ref())] {
-        let Some(p) = p else { continue };
-        for (name, u) in [("pot_switch", &p.pot_switch), ("dep_switch", &p.dep_switch)] {
-            if !u.on_factor_vs_v_h.is_empty() {
-                let key = format!("{name}.on_factor_vs_v_h");
-                let at = match std::fs::read_to_string(what) {
-                    Ok(text) => match params::locate_key(&text, &key) {
-                        (0, _) => what.to_string(),
-                        (l, col) => format!("{what}:{l}:{col}"),
-                    },
-                    Err(_) => what.to_string(),
-                };
-                return Err(format!(
-                    "{at}: {key} (a switch current that depends on v_h); the network computes each trajectory's \
-                     switched charge once for any v_h: remove it to run the network"
-                )
-                .into());
-            }
+    for (name, u) in [("pot_switch", &p.pot_switch), ("dep_switch", &p.dep_switch)] {
+        if !u.on_factor_vs_v_h.is_empty() {
+            let key = format!("{name}.on_factor_vs_v_h");
+            out.push(format!(
+                "{}: {key} (a switch current that depends on v_h); the network computes each trajectory's switched \
+                 charge once for any v_h: remove it to run the network",
+                at(&key)
+            ));
         }
     }
-    let applied = match cal {
-        Some(c) => params::apply_calibration(&mut syn, &c)?,
-        None => Vec::new(),
-    };
-    Ok((syn, applied))
+    out
 }
 
 fn load(
