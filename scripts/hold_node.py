@@ -21,7 +21,7 @@ the sky130 synapse's, are taken as given):
   each level moves with v_h (binned means, a line), written as the model's `on_factor_vs_v_h` per switch (100 mV
   bins with more than 1 ms on: the mean v_h and the mean current over the level, less the off-state current; i_hp
   with the fitted leakage near V_DD added back, as the model carries that on the capacitor) into OUT-currents.yaml,
-  a file of its own (scripts/fit-sky130's calibration keeps constant currents; scripts/sky130-physics tries them);
+  a file of its own (scripts/fit-sky130 applies it; scripts/sky130-physics compares constant currents);
 - printed only (not in the model): each switch's switching transients, the charge per on-pulse beyond the plateau
   the model's switch carries (its current at the sample's v_h while on, the off-state current while off, less the
   leakage near V_DD), per run and their median;
@@ -200,9 +200,9 @@ def capacitance(runs, rec):
 
 
 def level_against_v_h(runs, level):
-    """Printed only (the model's switch carries a constant current): each switch's current while on (within a
-    factor 2 of its level, so the edges' charge-injection spikes are left out) against v_h, time-weighted: the means
-    in 100 mV bins and a straight line through them all, with its slope relative to the level per volt."""
+    """Printed: each switch's current while on (within a factor 2 of its level, so the edges' charge-injection spikes
+    are left out) against v_h, time-weighted: the means in 100 mV bins and a straight line through them all, with its
+    slope relative to the level per volt (the model's table is `on_factor_table`)."""
     for key in ("i_hp", "i_hd"):
         pts = [(v, x, w) for _, r in runs for v, x, w in zip(r["v_h"], r[key], weights(r["t"]))
                if 0.5 * level[key] < x < 2.0 * level[key]]
@@ -220,7 +220,7 @@ def level_against_v_h(runs, level):
                 bins.append(f"{lo:.1f}-{lo + 0.1:.1f} V {1e12 * sum(x * w for x, w in sel) / on:.3f}")
         print(f"  {key} while on against v_h (pA; bins with more than 1 ms on): " + ", ".join(bins))
         print(f"  {key}: {1e12 * b:+.3f} pA per V ({100 * b / level[key]:+.1f} % of the level per V) over "
-              f"{1e3 * sw:.0f} ms on; the model's switch carries a constant current")
+              f"{1e3 * sw:.0f} ms on")
 
 
 def on_factor_table(runs, key, level, off, leak=None, v_dd=1.8):
@@ -362,7 +362,7 @@ def measure(out, descriptors):
         result["capacitor.v_leak_top_v"] = v_l
     yaml.safe_dump({k: float(f"{v:.4g}") for k, v in result.items()}, open(out, "w"))
     # The on-currents against v_h, as the model's switches can carry them (`on_factor_vs_v_h`), into a file of their
-    # own: scripts/fit-sky130's calibration keeps constant currents, scripts/sky130-physics tries them.
+    # own (scripts/fit-sky130 applies it; scripts/sky130-physics compares constant currents).
     currents, pulses = {}, {}
     print("switch currents against v_h (OUT-currents.yaml; the model's on_factor_vs_v_h):")
     for name, key, k in (("pot_switch", "i_hp", 0), ("dep_switch", "i_hd", 1)):

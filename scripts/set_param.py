@@ -37,14 +37,16 @@ def set_value(text, key, value, where, add=False):
 
 def set_list(text, section, name, value, where):
     """`text` with `section.name` set to the list `value` (pairs of numbers, written in flow style on one line),
-    replacing the line of an existing key or appended at the end of the section."""
+    replacing an existing key (its line, and its item lines if it is written in block style) or appended at the end
+    of the section."""
     head = re.compile(r"^%s:\n" % re.escape(section), re.M).search(text)
     if head is None:
         sys.exit(f"{where}: no section {section}")
     nxt = re.compile(r"\n\S").search(text, head.end())
     end = nxt.start() if nxt else len(text)
     line = "  %s: [%s]" % (name, ", ".join("[%s]" % ", ".join(repr(float(x)) for x in row) for row in value))
-    m = re.compile(r"\n  %s:[^\n]*" % re.escape(name)).search(text, head.end() - 1, end)
+    # The key's line and, for a list written in block style (as `stc fit` writes one), its item lines.
+    m = re.compile(r"\n  %s:[^\n]*(\n(  -|   )[^\n]*)*" % re.escape(name)).search(text, head.end() - 1, end)
     if m:
         return text[: m.start()] + "\n" + line + text[m.end():]
     at = end - 1 if end == len(text) and text.endswith("\n") else end
