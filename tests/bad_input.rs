@@ -889,7 +889,7 @@ fn network_refuses_a_switch_current_that_depends_on_v_h() {
     // A table out of order is a located range error.
     fs::write(d.join("g.yaml"), with.replace("[[0.7, 0.96], [1.3, 1.08]]", "[[0.7, 0.96], [0.6, 1.08]]")).unwrap();
     let o = run_in(d, &["simulate", "--params", "g.yaml", "--duration", "0.05", "--out", "s2"]);
-    fails_with(&o, &["dep_switch.on_factor_vs_v_h[1][0]"]);
+    fails_with(&o, &[&format!("g.yaml:{line}:21: key `dep_switch.on_factor_vs_v_h[1][0]` = 0.6")]);
 }
 
 /// A transconductor recovery (`capacitor.v_lin_v > 0`) runs in `stc simulate` and `stc fit`, but the network's
@@ -929,7 +929,13 @@ fn network_refuses_a_transconductor_recovery() {
     let o = run_in(d, &["train", "--calibration", "tc3.yaml", "--classes", "0,1", "--n-train", "10", "--out", "T"]);
     fails_with(
         &o,
-        &["tc3.yaml:", "capacitor.v_lin_v = 0.07 V", &format!("tc3.yaml:{line3}:21: dep_switch.on_factor_vs_v_h")],
+        &[
+            &format!(
+                "tc3.yaml:{}:12: capacitor.v_lin_v = 0.07 V",
+                three.lines().position(|l| l.contains("v_lin_v")).unwrap() + 1
+            ),
+            &format!("tc3.yaml:{line3}:21: dep_switch.on_factor_vs_v_h"),
+        ],
     );
     assert!(!d.join("T").exists());
 }

@@ -97,7 +97,8 @@ pub fn locate_key(text: &str, dotted: &str) -> (usize, usize) {
 }
 
 fn range_error(text: &str, source_name: &str, errors: Vec<RangeError>) -> ParamError {
-    let locations = errors.iter().map(|e| locate_key(text, &e.key)).collect();
+    // An entry of a list (`dep_switch.on_factor_vs_v_h[1][0]`) is located at its key's line.
+    let locations = errors.iter().map(|e| locate_key(text, e.key.split('[').next().unwrap_or(&e.key))).collect();
     ParamError::Range { source_name: source_name.into(), errors, locations }
 }
 

@@ -1266,7 +1266,8 @@ mod tests {
             (peak - (base.dep_switch.i_off_a + 1.07 * (base.dep_switch.i_on_a - base.dep_switch.i_off_a))).abs()
                 < 1e-3 * peak
         );
-        // A depression current that grows with v_h: more depression than the factor at the start alone gives.
+        // A depression current that grows with v_h against one held at its factor at the start: less depression
+        // where v_h falls below the start (this protocol depresses), more where it rises.
         let mut up = base.clone();
         up.dep_switch.on_factor_vs_v_h = vec![[0.0, 1.0], [1.8, 1.0 + 1.8 * 0.5]];
         let mut flat = base.clone();
