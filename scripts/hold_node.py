@@ -226,8 +226,11 @@ def level_against_v_h(runs, level):
 def on_factor_table(runs, key, level, off, leak=None, v_dd=1.8):
     """The on-current against v_h as the model's `on_factor_vs_v_h`: per 100 mV bin of v_h with more than 1 ms on
     (samples within a factor 2 of the level, as `level_against_v_h`), the time-weighted mean v_h and the mean of
-    (i - off) / (level - off); for i_hp the fitted leakage near V_DD (I_L, v_L), which the model carries on the
-    capacitor, is added back to each sample first, so that it is not counted twice."""
+    (i - off) / (level - off); for i_hp the fitted leakage near V_DD (I_L, v_L, and the nearest distance to V_DD of
+    the samples it was fitted on), which the model carries on the capacitor, is added back to each sample first, so
+    that it is not counted twice; a bin whose mean v_h is nearer V_DD than those samples is left out (the leakage is
+    not measured there: at 70 C the fit's samples lie 111 mV or more below V_DD, and its extrapolation doubled the
+    last bin's factor), so the table's last factor holds from there on."""
     rows = []
     for lo in [0.1 * k for k in range(18)]:
         pts = []
@@ -241,6 +244,10 @@ def on_factor_table(runs, key, level, off, leak=None, v_dd=1.8):
         if sw > 1e-3:
             vm = sum(v * w for v, _, w in pts) / sw
             xm = sum(x * w for _, x, w in pts) / sw
+            if leak and vm - v_dd > leak[2]:
+                print(f"  ({key} bin {lo:.1f}-{lo + 0.1:.1f} V left out: its mean v_h {vm:.3f} V is nearer V_DD than "
+                      f"the leakage's samples, {-1e3 * leak[2]:.0f} mV below it)")
+                continue
             rows.append([float(f"{vm:.4g}"), float(f"{(xm - off) / (level - off):.4g}")])
     return rows
 
@@ -366,13 +373,13 @@ def measure(out, descriptors):
     currents, pulses = {}, {}
     print("switch currents against v_h (OUT-currents.yaml; the model's on_factor_vs_v_h):")
     for name, key, k in (("pot_switch", "i_hp", 0), ("dep_switch", "i_hd", 1)):
-        lk = leak[:2] if (leak and key == "i_hp") else None
+        lk = (leak[0], leak[1], max(x for x, _, _ in leak[2])) if (leak and key == "i_hp") else None
         table = on_factor_table(runs, key, level[key], off[k], lk)
         print(f"  {name} (v_h [V], factor of the on-level less the off-state current"
               + ("; the fitted leakage near V_DD added back" if lk else "") + "): "
               + ", ".join(f"{v:.3f} V x{f:.4f}" for v, f in table))
         currents[name + ".on_factor_vs_v_h"] = table
-        pulses[name] = transients(runs, key, level[key], off[k], table, lk)
+        pulses[name] = transients(runs, key, level[key], off[k], table, lk[:2] if lk else None)
     yaml.safe_dump(currents, open(out[:-5] + "-currents.yaml" if out.endswith(".yaml") else out + "-currents", "w"),
                    default_flow_style=None)
     print("switching transients per on-pulse: the charge beyond the plateau (the on-current at v_h, the off-state "
