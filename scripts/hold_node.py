@@ -246,7 +246,8 @@ def on_factor_table(runs, key, level, off, leak=None, v_dd=1.8):
             xm = sum(x * w for _, x, w in pts) / sw
             if leak and vm - v_dd > leak[2]:
                 print(f"  ({key} bin {lo:.1f}-{lo + 0.1:.1f} V left out: its mean v_h {vm:.3f} V is nearer V_DD than "
-                      f"the leakage's samples, {-1e3 * leak[2]:.0f} mV below it)")
+                      f"the leakage's samples, {-1e3 * leak[2]:.0f} mV below it; with the extrapolated leakage added "
+                      f"back it would read x{(xm - off) / (level - off):.4f})")
                 continue
             rows.append([float(f"{vm:.4g}"), float(f"{(xm - off) / (level - off):.4g}")])
     return rows
