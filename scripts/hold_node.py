@@ -27,9 +27,9 @@ the sky130 synapse's, are taken as given):
   leakage near V_DD), per run and their median;
 - the leakage near V_DD: i_hp flows backwards (out of the hold node) while the switch is off and v_h is near the
   rail; ln(off - i_hp) against v_h over the samples within 300 mV of V_DD at least 50 ms after the switch was last
-  on with i_hp more than 2 fA below its off-state current, a time-weighted straight line -> I_L exp((v_h - V_DD) / v_L), with the fits for cut-offs of
-  -5 and -20 fA, binned means against the line (it bends below it near the rail), and the charge the fitted leakage
-  takes off each run (its integral over the run's own v_h);
+  on with i_hp more than 2 fA below its off-state current, a time-weighted straight line -> I_L exp((v_h - V_DD) /
+  v_L), with the fits for cut-offs of -5 and -20 fA, binned means against the line (it bends below it near the
+  rail), and the charge the fitted leakage takes off each run (its integral over the run's own v_h);
 - the recovery currents, C times the fitted slopes.
 `apply` writes a copy of the parameter file IN with the measured values (a key IN lacks, e.g. the transconductor's,
 goes at the end of its section; the rest of IN, comments included, is kept). `charges` prints, per protocol, the
@@ -199,25 +199,39 @@ def capacitance(runs, rec):
     return statistics.median(caps), caps, rows
 
 
+def on_points(runs, key, level):
+    """(v_h, current, time weight) of every sample where a switch is on: its current within a factor 2 of its level,
+    so the edges' charge-injection spikes are left out."""
+    return [(v, x, w) for _, r in runs for v, x, w in zip(r["v_h"], r[key], weights(r["t"]))
+            if 0.5 * level < x < 2.0 * level]
+
+
+def on_bins(pts, lows):
+    """Per 100 mV bin of v_h starting at each of `lows` with more than 1 ms of `pts` in it: (bin start, time-weighted
+    mean v_h, time-weighted mean current)."""
+    out = []
+    for lo in lows:
+        sel = [(v, x, w) for v, x, w in pts if lo <= v < lo + 0.1]
+        sw = sum(w for _, _, w in sel)
+        if sw > 1e-3:
+            out.append((lo, sum(v * w for v, _, w in sel) / sw, sum(x * w for _, x, w in sel) / sw))
+    return out
+
+
 def level_against_v_h(runs, level):
-    """Printed: each switch's current while on (within a factor 2 of its level, so the edges' charge-injection spikes
-    are left out) against v_h, time-weighted: the means in 100 mV bins and a straight line through them all, with its
-    slope relative to the level per volt (the model's table is `on_factor_table`)."""
+    """Printed: each switch's current while on (`on_points`) against v_h, time-weighted: the means in 100 mV bins and
+    a straight line through them all, with its slope relative to the level per volt (the model's table is
+    `on_factor_table`)."""
     for key in ("i_hp", "i_hd"):
-        pts = [(v, x, w) for _, r in runs for v, x, w in zip(r["v_h"], r[key], weights(r["t"]))
-               if 0.5 * level[key] < x < 2.0 * level[key]]
+        pts = on_points(runs, key, level[key])
         sw = sum(w for _, _, w in pts)
         vm, xm = sum(v * w for v, _, w in pts) / sw, sum(x * w for _, x, w in pts) / sw
         svv = sum(w * (v - vm) ** 2 for v, _, w in pts)
         if svv <= 0:
             continue
         b = sum(w * (v - vm) * (x - xm) for v, x, w in pts) / svv
-        bins = []
-        for lo in [0.6 + 0.1 * k for k in range(12)]:
-            sel = [(x, w) for v, x, w in pts if lo <= v < lo + 0.1]
-            on = sum(w for _, w in sel)
-            if on > 1e-3:
-                bins.append(f"{lo:.1f}-{lo + 0.1:.1f} V {1e12 * sum(x * w for x, w in sel) / on:.3f}")
+        bins = [f"{lo:.1f}-{lo + 0.1:.1f} V {1e12 * xm:.3f}"
+                for lo, _, xm in on_bins(pts, [0.6 + 0.1 * k for k in range(12)])]
         print(f"  {key} while on against v_h (pA; bins with more than 1 ms on): " + ", ".join(bins))
         print(f"  {key}: {1e12 * b:+.3f} pA per V ({100 * b / level[key]:+.1f} % of the level per V) over "
               f"{1e3 * sw:.0f} ms on")
@@ -231,25 +245,17 @@ def on_factor_table(runs, key, level, off, leak=None, v_dd=1.8):
     that it is not counted twice; a bin whose mean v_h is nearer V_DD than those samples is left out (the leakage is
     not measured there: at 70 C the fit's samples lie 111 mV or more below V_DD, and its extrapolation doubled the
     last bin's factor), so the table's last factor holds from there on."""
+    pts = on_points(runs, key, level)
+    if leak:
+        pts = [(v, x + leak[0] * math.exp((v - v_dd) / leak[1]), w) for v, x, w in pts]
     rows = []
-    for lo in [0.1 * k for k in range(18)]:
-        pts = []
-        for _, r in runs:
-            for v, x, w in zip(r["v_h"], r[key], weights(r["t"])):
-                if lo <= v < lo + 0.1 and 0.5 * level < x < 2.0 * level:
-                    if leak:
-                        x += leak[0] * math.exp((v - v_dd) / leak[1])
-                    pts.append((v, x, w))
-        sw = sum(w for _, _, w in pts)
-        if sw > 1e-3:
-            vm = sum(v * w for v, _, w in pts) / sw
-            xm = sum(x * w for _, x, w in pts) / sw
-            if leak and vm - v_dd > leak[2]:
-                print(f"  ({key} bin {lo:.1f}-{lo + 0.1:.1f} V left out: its mean v_h {vm:.3f} V is nearer V_DD than "
-                      f"the leakage's samples, {-1e3 * leak[2]:.0f} mV below it; with the extrapolated leakage added "
-                      f"back it would read x{(xm - off) / (level - off):.4f})")
-                continue
-            rows.append([float(f"{vm:.4g}"), float(f"{(xm - off) / (level - off):.4g}")])
+    for lo, vm, xm in on_bins(pts, [0.1 * k for k in range(18)]):
+        if leak and vm - v_dd > leak[2]:
+            print(f"  ({key} bin {lo:.1f}-{lo + 0.1:.1f} V left out: its mean v_h {vm:.3f} V is nearer V_DD than "
+                  f"the leakage's samples, {-1e3 * leak[2]:.0f} mV below it; with the extrapolated leakage added "
+                  f"back it would read x{(xm - off) / (level - off):.4f})")
+            continue
+        rows.append([float(f"{vm:.4g}"), float(f"{(xm - off) / (level - off):.4g}")])
     return rows
 
 
@@ -528,10 +534,7 @@ def apply(measured, src, dst):
 
     text = open(src).read()
     for key, value in yaml.safe_load(open(measured)).items():
-        if isinstance(value, list):
-            text = set_value(text, key, value, src, add=True)
-        else:
-            text = set_value(text, key, repr(float(value)), src, add=True)
+        text = set_value(text, key, value if isinstance(value, list) else repr(float(value)), src, add=True)
     open(dst, "w").write(text)
 
 
