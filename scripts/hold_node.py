@@ -22,9 +22,11 @@ the sky130 synapse's, are taken as given):
   bins with more than 1 ms on: the mean v_h and the mean current over the level, less the off-state current; i_hp
   with the fitted leakage near V_DD added back, as the model carries that on the capacitor) into OUT-currents.yaml,
   a file of its own (scripts/fit-sky130 applies it; scripts/sky130-physics compares constant currents);
-- printed only (not in the model): each switch's switching transients, the charge per on-pulse beyond the plateau
-  the model's switch carries (its current at the sample's v_h while on, the off-state current while off, less the
-  leakage near V_DD), per run and their median;
+- each switch's switching transients, the charge per on-pulse beyond the plateau the model's switch carries (its
+  current at the sample's v_h while on, the off-state current while off, less the leakage near V_DD), per run and
+  their median, which goes into OUT-transients.yaml as the switch's rise lag (a charge lost per pulse: tau_rise =
+  |median| / (on-level - off-state current)) or fall lag (a charge gained), so that the model's switch carries the
+  circuit's charge per pulse (not the transient's shape: nA for microseconds in the circuit);
 - the leakage near V_DD: i_hp flows backwards (out of the hold node) while the switch is off and v_h is near the
   rail; ln(off - i_hp) against v_h over the samples within 300 mV of V_DD at least 50 ms after the switch was last
   on with i_hp more than 2 fA below its off-state current, a time-weighted straight line -> I_L exp((v_h - V_DD) /
@@ -390,13 +392,26 @@ def measure(out, descriptors):
     yaml.safe_dump(currents, open(out[:-5] + "-currents.yaml" if out.endswith(".yaml") else out + "-currents", "w"),
                    default_flow_style=None)
     print("switching transients per on-pulse: the charge beyond the plateau (the on-current at v_h, the off-state "
-          "current, the leakage near V_DD), over the runs with pulses (not in the model):")
-    for name, per in pulses.items():
-        if per:
-            vals = [q / n for n, q in per.values()]
-            print(f"  {name}: median {1e15 * statistics.median(vals):+.3f} fC per pulse over {len(vals)} runs "
-                  f"({1e15 * min(vals):+.2f} to {1e15 * max(vals):+.2f}); "
-                  + ", ".join(f"{r} {n} pulses {1e15 * q:+.1f} fC" for r, (n, q) in per.items()))
+          "current, the leakage near V_DD), over the runs with pulses; into OUT-transients.yaml as the switch lag "
+          "that carries the median's charge:")
+    lags = {}
+    for (name, per), k in zip(pulses.items(), (0, 1)):
+        if not per:
+            continue
+        vals = [q / n for n, q in per.values()]
+        q = statistics.median(vals)
+        print(f"  {name}: median {1e15 * q:+.3f} fC per pulse over {len(vals)} runs "
+              f"({1e15 * min(vals):+.2f} to {1e15 * max(vals):+.2f}); "
+              + ", ".join(f"{r} {n} pulses {1e15 * q:+.1f} fC" for r, (n, q) in per.items()))
+        # A rise lag tau takes (I_on - I_off) tau off a pulse much longer than tau, a fall lag adds as much: the
+        # model's switch then carries the circuit's charge per pulse (not its shape: nA for microseconds there).
+        tau = abs(q) / (level[("i_hp", "i_hd")[k]] - off[k])
+        rise, fall = (tau, 0.0) if q < 0 else (0.0, tau)
+        lags[name + ".tau_rise_s"], lags[name + ".tau_fall_s"] = rise, fall
+        print(f"    -> {name}.tau_rise_s {1e6 * rise:.2f} us, tau_fall_s {1e6 * fall:.2f} us "
+              f"(|charge| / (on-level - off-state current))")
+    yaml.safe_dump({k: float(f"{v:.4g}") for k, v in lags.items()},
+                   open(out[:-5] + "-transients.yaml" if out.endswith(".yaml") else out + "-transients", "w"))
 
 
 def time_above(t, y, level):
