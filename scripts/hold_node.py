@@ -249,7 +249,7 @@ def on_factor_table(runs, key, level, off, leak=None, v_dd=1.8):
     last bin's factor), so the table's last factor holds from there on."""
     pts = on_points(runs, key, level)
     if leak:
-        pts = [(v, x + leak[0] * math.exp((v - v_dd) / leak[1]), w) for v, x, w in pts]
+        pts = [(v, x + leak_at(leak[0], leak[1], v, v_dd), w) for v, x, w in pts]
     rows = []
     for lo, vm, xm in on_bins(pts, [0.1 * k for k in range(18)]):
         if leak and vm - v_dd > leak[2]:
@@ -259,6 +259,11 @@ def on_factor_table(runs, key, level, off, leak=None, v_dd=1.8):
             continue
         rows.append([float(f"{vm:.4g}"), float(f"{(xm - off) / (level - off):.4g}")])
     return rows
+
+
+def leak_at(i_l, v_l, v, v_dd=1.8):
+    """The leakage near V_DD at hold-node voltage v: I_L exp((v - V_DD) / v_L) [A]."""
+    return i_l * math.exp((v - v_dd) / v_l)
 
 
 def factor_at(table, v):
@@ -286,7 +291,7 @@ def transients(runs, key, level, off, table, leak=None, v_dd=1.8):
             was = now
             plateau = off + (level - off) * factor_at(table, vm) if now else off
             if leak:
-                plateau -= leak[0] * math.exp((vm - v_dd) / leak[1])
+                plateau -= leak_at(leak[0], leak[1], vm, v_dd)
             q += (mid - plateau) * (t[k + 1] - t[k])
         if n:
             out[name] = (n, q)
@@ -371,7 +376,7 @@ def measure(out, descriptors):
             if other:
                 print(f"  with samples below {1e15 * cut:.0f} fA only: {other[0] * 1e12:.3f} pA, {1e3 * other[1]:.1f} mV")
         for name, r in runs:
-            q = integral(r["t"], [i_l * math.exp((v - 1.8) / v_l) for v in r["v_h"]])
+            q = integral(r["t"], [leak_at(i_l, v_l, v) for v in r["v_h"]])
             if q * 1e3 / c > 0.1:
                 print(f"  {name}: the fitted leakage takes {1e15 * q:.0f} fC ({1e3 * q / c:.1f} mV) off the node")
         result["capacitor.i_leak_top_a"] = i_l
@@ -504,7 +509,7 @@ def charges(measured, params, model_dir, descriptors):
             if key == "i_hp":
                 # The circuit's i_hp carries the leakage near V_DD (it flows through that switch); the model's
                 # leakage (PARAMS') is on the hold node: added here from the model's own v_h.
-                qm += integral(m["t_s"], [-i_l * math.exp((v - 1.8) / v_l) for v in m["v_h_V"]])
+                qm += integral(m["t_s"], [-leak_at(i_l, v_l, v) for v in m["v_h_V"]])
             rel = f"{100 * (qm - qc) / qc:+6.1f} %" if qc > 1e-14 else "      -"
             cells.append(f"{1e15 * qc:8.1f} / {1e15 * qm:8.1f} ({rel})")
             on.append((qc, qm))
