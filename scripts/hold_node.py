@@ -497,7 +497,8 @@ def charges(measured, params, model_dir, descriptors):
     pulses, dep = [], []
     th_dep, dep_level = float(p["dep_comparator"]["threshold_a"]), held["dep_switch.i_on_a"]
     print(f"potentiation: calcium above I_THPOT ({1e12 * threshold:.2f} pA, PARAMS') / switch on (Q_hp / "
-          f"{1e12 * level:.2f} pA) [ms], circuit against model; and the circuit's calcium above its bias I_THPOT:")
+          f"{1e12 * level:.2f} pA) [ms], circuit against model; the circuit's calcium above its bias I_THPOT; the "
+          "calcium's highest value, circuit / model [pA] (at the circuit's time points and the traces' samples):")
     print("switched charges, circuit / model [fC] (model - circuit [%]); final v_h error, model - circuit [mV]:")
     for d in descriptors:
         name, r = load(d)
@@ -519,7 +520,8 @@ def charges(measured, params, model_dir, descriptors):
             f" (circuit above its bias {1e12 * float(bias):.0f} pA: {1e3 * time_above(r['t'], r['i_ca'], float(bias)):.2f})")
         pot = "" if above[0] == 0 and above[1] == 0 else (
             f"  pot {1e3 * above[0]:6.2f} / {1e3 * on[0][0] / level:6.2f} against {1e3 * above[1]:6.2f} / "
-            f"{1e3 * on[0][1] / level:6.2f}{at_bias}")
+            f"{1e3 * on[0][1] / level:6.2f}{at_bias}; peak {1e12 * max(r['i_ca']):.1f} / "
+            f"{1e12 * max(m['i_ca_A']):.1f}")
         fin = 1e3 * (m["v_h_V"][-1] - r["v_h"][-1])
         print(f"  {name:18} i_hp {cells[0]}  i_hd {cells[1]}  final {fin:+7.2f} mV  (1 % of Q_hp: "
               f"{10 * integral(r['t'], r['i_hp']) / c:.2f} mV){pot}")
