@@ -237,11 +237,12 @@ impl DpiParams {
         let closed = -((i_t - i0) + a * (i_t / i0).ln());
         // h(i) + (1 + I_g/i), with (c - u) / (i_inf - i) written without cancellation near the equilibrium:
         // c - u = (i_inf^m - i^m) / I_g^m = -(i_inf / I_g)^m expm1(m ln1p((i - i_inf) / i_inf)).
+        let c_inf = (i_inf / a).powf(m);
         let rest = |i: f64| {
             let x = (i - i_inf) / i_inf;
             // ratio = (c - u) / ((i_inf / I_g)^m (i - i_inf)), -m / i_inf at the equilibrium.
             let ratio = if x == 0.0 { -m / i_inf } else { -(m * x.ln_1p()).exp_m1() / (i - i_inf) };
-            let h = (1.0 + self.u_of(i)) / (i * (i_inf / a).powf(m) * ratio);
+            let h = (1.0 + self.u_of(i)) / (i * c_inf * ratio);
             h + (1.0 + a / i)
         };
         let (mid, half) = (0.5 * (i0 + i_t), 0.5 * (i_t - i0));
