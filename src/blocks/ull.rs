@@ -90,6 +90,18 @@ impl UllParams {
         floor + (q - floor) * self.on_factor(v)
     }
 
+    /// The switch's current in state `s` [A] as the hold node at `v` [V] receives it: the current of
+    /// [`UllParams::charge_at`] (the leakage floor as it is, the rest times [`UllParams::on_factor`]); the
+    /// switch's own current without a table.
+    #[inline]
+    pub fn current_at(&self, s: &UllState, v: f64) -> f64 {
+        let i = self.current(s);
+        if self.on_factor_vs_v_h.is_empty() {
+            return i;
+        }
+        self.i_off_a + (i - self.i_off_a) * self.on_factor(v)
+    }
+
     /// An ideal switch between `i_off_a` and `i_on_a`.
     pub fn ideal(i_on_a: f64, i_off_a: f64) -> Self {
         UllParams {

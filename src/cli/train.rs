@@ -199,8 +199,8 @@ pub fn synapse(
 /// - a switch current that depends on v_h (`on_factor_vs_v_h`): the network computes each trajectory's switched
 ///   charge once, for any v_h.
 fn network_refuses(what: &str, p: &CircuitParams) -> Vec<String> {
-    let text = std::fs::read_to_string(what).ok();
-    let at = |key: &str| match text.as_deref().map(|t| params::locate_key(t, key)) {
+    // The file is read only to locate a refusal (most calls refuse nothing).
+    let at = |key: &str| match std::fs::read_to_string(what).ok().map(|t| params::locate_key(&t, key)) {
         Some((l, col)) if l > 0 => format!("{what}:{l}:{col}"),
         _ => what.to_string(),
     };

@@ -812,8 +812,8 @@ impl CircuitParams {
             tr.t_s.push(t);
             tr.i_ca_a.push(track.value_at(d, t));
             // As the hold node at v receives them (`on_factor_vs_v_h`).
-            tr.i_hp_a.push(pot.ull.charge_at(pot.ull.current(&pot.state), 1.0, v));
-            tr.i_hd_a.push(dep.ull.charge_at(dep.ull.current(&dep.state), 1.0, v));
+            tr.i_hp_a.push(pot.ull.current_at(&pot.state, v));
+            tr.i_hd_a.push(dep.ull.current_at(&dep.state, v));
             tr.v_h_v.push(v);
             tr.z.push(late.z);
             tr.w.push(self.weight.total(v, cap.v_h0_v, late.z));
@@ -838,8 +838,7 @@ impl CircuitParams {
             {
                 let t_next = times.get(next_sample).copied().unwrap_or(t_end).min(t_end);
                 let (op, od) = (pot.output(&track, d, t, t), dep.output(&track, d, t, t));
-                let at_v = |u: &UllParams, st: &UllState| u.charge_at(u.current(st), 1.0, v);
-                let i_net = at_v(pot.ull, &pot.state) - at_v(dep.ull, &dep.state);
+                let i_net = pot.ull.current_at(&pot.state, v) - dep.ull.current_at(&dep.state, v);
                 let (t1, v1) = self.quiet_step(v, i_net, protein > 0.0, t, t_next);
                 let dt = t1 - t;
                 // No threshold is crossed inside the interval, so the midpoint decides the tag and protein (an
