@@ -1,7 +1,7 @@
 """The sky130 synapse's hold node measured from its own waveforms (scripts/fit-sky130, scripts/temperature-sky130).
 
     python3 scripts/hold_node.py measure OUT.yaml DESCRIPTOR...
-    python3 scripts/hold_node.py apply MEASURED.yaml IN.yaml OUT.yaml
+    python3 scripts/hold_node.py apply MEASURED.yaml [MEASURED.yaml ...] IN.yaml OUT.yaml
     python3 scripts/hold_node.py charges MEASURED.yaml PARAMS.yaml MODEL_DIR DESCRIPTOR...
 
 `measure` reads characterised runs (`stc characterise`: descriptor.yaml + waveforms.txt, columns time, i_ca, i_hp,
@@ -33,7 +33,7 @@ the sky130 synapse's, are taken as given):
   v_L), with the fits for cut-offs of -5 and -20 fA, binned means against the line (it bends below it near the
   rail), and the charge the fitted leakage takes off each run (its integral over the run's own v_h);
 - the recovery currents, C times the fitted slopes.
-`apply` writes a copy of the parameter file IN with the measured values (a key IN lacks, e.g. the transconductor's,
+`apply` writes a copy of the parameter file IN with the measured values of every MEASURED file, in order (a key IN lacks, e.g. the transconductor's,
 goes at the end of its section; the rest of IN, comments included, is kept). `charges` prints, per protocol, the
 switched charges integral of i_hp and of i_hd in the circuit and in a model's
 `stc simulate` traces of PARAMS (MODEL_DIR/<name>.csv/traces.csv; the leakage near V_DD, which the circuit's i_hp
@@ -550,13 +550,17 @@ def charges(measured, params, model_dir, descriptors):
         print(f"  {name:18} {cell(dc)}   {cell(dm)}")
 
 
-def apply(measured, src, dst):
+def apply(*args):
+    *measured, src, dst = args
+    if not measured:
+        sys.exit("hold_node.py apply: MEASURED.yaml [MEASURED.yaml ...] IN.yaml OUT.yaml")
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from set_param import set_value
 
     text = open(src).read()
-    for key, value in yaml.safe_load(open(measured)).items():
-        text = set_value(text, key, value if isinstance(value, list) else repr(float(value)), src, add=True)
+    for m in measured:
+        for key, value in yaml.safe_load(open(m)).items():
+            text = set_value(text, key, value if isinstance(value, list) else repr(float(value)), src, add=True)
     open(dst, "w").write(text)
 
 
