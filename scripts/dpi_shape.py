@@ -7,16 +7,16 @@ thresholds. Standard library + PyYAML.
 MODEL_DIR holds the model's traces of the same protocols, MODEL_DIR/<name>.csv/traces.csv (`stc simulate --params
 PARAMS --protocol P --dt 1e-5`, as scripts/fit-sky130 step 5 writes them). Both sides are measured the same way on
 their own traces (no model equation is re-implemented here):
-- rest: the calcium at t = 0 (every protocol starts at its resting operating point; the model at dpi.i_init_a) and
-  at the end of the longest quiet stretch of each run (no spike in the 80 ms before);
+- rest: the calcium at the end of the three longest stretches without a spike (each run's longest, from t = 0 or a
+  spike; every protocol starts the circuit at its resting operating point, the model at dpi.i_init_a);
 - decay rate: d ln(i_ca)/dt between consecutive samples at least 0.3 ms after the last spike and before the next,
-  binned by calcium, median per bin;
-- jumps: i_ca 40 us after a spike minus i_ca 1 us before it, for spikes with no other spike within 0.3 ms, binned by
-  the circuit's calcium before the spike (the model's jump is from the model's own calcium, which may sit elsewhere:
-  its error before the spike is printed too);
-- near the thresholds: the model's calcium against the circuit's at the circuit's samples within 5 % of PARAMS'
-  I_THPOT and I_THDEP (median relative error; a calcium 1 % low there shortens each excursion above the threshold
-  by about 1 % / (the relative decay rate there x the excursion's length)).
+  binned by calcium, median per bin weighted by time (the circuit's samples are dense where ngspice stepped finely);
+- jumps: i_ca 40 us after a spike minus i_ca 1 us before it, for spikes with no other spike within 0.3 ms and where
+  the model's calcium before the spike is within 2 % of the circuit's (so that both jump from the same level), binned
+  by the circuit's calcium before the spike;
+- near the thresholds: the model's calcium against the circuit's where the circuit's is within 5 % of PARAMS'
+  I_THPOT and I_THDEP, 0.3 ms or more after a spike (not on a spike's rising edge, where a timing difference of a
+  few us would read as a level), weighted by time.
 """
 import bisect
 import math
@@ -29,7 +29,7 @@ import yaml
 sys.path.insert(0, os.path.dirname(__file__))
 from hold_node import load  # noqa: E402
 
-BINS_PA = [13, 15, 18, 22, 27, 33, 40, 50, 60, 70, 80, 90, 100, 120, 160]
+BINS_PA = [12, 15, 18, 22, 27, 33, 40, 50, 60, 70, 80, 90, 100, 120, 160]
 QUIET_S = 0.3e-3
 
 
@@ -51,7 +51,7 @@ def spikes_of(descriptor):
 
 
 def quiet_rates(t, y, spikes):
-    """(calcium, d ln i/dt) between consecutive samples in quiet stretches."""
+    """(calcium, d ln i/dt, duration) between consecutive samples in quiet stretches."""
     out = []
     for k in range(len(t) - 1):
         a, b = t[k], t[k + 1]
@@ -60,8 +60,19 @@ def quiet_rates(t, y, spikes):
         j = bisect.bisect_right(spikes, b + 1e-9)
         if j > 0 and a - spikes[j - 1] < QUIET_S:
             continue
-        out.append((math.sqrt(y[k] * y[k + 1]), (math.log(y[k + 1]) - math.log(y[k])) / (b - a)))
+        out.append((math.sqrt(y[k] * y[k + 1]), (math.log(y[k + 1]) - math.log(y[k])) / (b - a), b - a))
     return out
+
+
+def weighted_quantile(pairs, q):
+    """The q-quantile of (value, weight) pairs by weight."""
+    pairs = sorted(pairs)
+    goal, acc = q * sum(w for _, w in pairs), 0.0
+    for x, w in pairs:
+        acc += w
+        if acc >= goal:
+            return x
+    return pairs[-1][0]
 
 
 def bin_of(i):
@@ -75,7 +86,8 @@ def main(params, model_dir, descriptors):
     rates = {"circuit": [[] for _ in BINS_PA], "model": [[] for _ in BINS_PA]}
     jumps = {"pre": [[] for _ in BINS_PA], "post": [[] for _ in BINS_PA]}
     near = {k: [] for k in th}
-    rest = {"start": [], "quiet": []}
+    rest = []
+    left_out = {"pre": 0, "post": 0}
     for d in descriptors:
         name, r = load(d)
         rows = [line.rstrip("\n").split(",") for line in open(os.path.join(model_dir, f"{name}.csv", "traces.csv"))]
@@ -83,16 +95,15 @@ def main(params, model_dir, descriptors):
         pre, post = spikes_of(d)
         spikes = sorted(pre + post)
         sides = {"circuit": (r["t"], r["i_ca"]), "model": (m["t_s"], m["i_ca_A"])}
-        rest["start"].append((r["i_ca"][0], m["i_ca_A"][0]))
-        quiet_end = [x for x in spikes + [r["t"][-1]] if x - max([s for s in spikes if s < x] or [-1.0]) > 0.08]
-        if quiet_end:
-            x = quiet_end[0] - 1e-6
-            rest["quiet"].append((name, x, interp(*sides["circuit"], x), interp(*sides["model"], x)))
+        # The run's longest stretch without a spike (from t = 0 or a spike to the next spike or the end).
+        ends = spikes + [r["t"][-1]]
+        gap, x = max((b - a, b) for a, b in zip([0.0] + spikes, ends))
+        rest.append((name, gap, x - 1e-6, interp(*sides["circuit"], x - 1e-6), interp(*sides["model"], x - 1e-6)))
         for side, (t, y) in sides.items():
-            for i, rate in quiet_rates(t, y, spikes):
+            for i, rate, dt in quiet_rates(t, y, spikes):
                 k = bin_of(i)
                 if k is not None:
-                    rates[side][k].append(rate)
+                    rates[side][k].append((rate, dt))
         for kind, train in (("pre", pre), ("post", post)):
             for s in train:
                 if any(x != s and abs(x - s) < QUIET_S for x in spikes):
@@ -100,48 +111,51 @@ def main(params, model_dir, descriptors):
                 before = [interp(t, y, s - 1e-6) for t, y in sides.values()]
                 after = [interp(t, y, s + 40e-6) for t, y in sides.values()]
                 k = bin_of(before[0])
-                if k is not None:
-                    jumps[kind][k].append((after[0] - before[0], after[1] - before[1], before[1] / before[0] - 1))
+                if k is None:
+                    continue
+                if abs(before[1] / before[0] - 1) > 0.02:
+                    left_out[kind] += 1
+                    continue
+                jumps[kind][k].append((after[0] - before[0], after[1] - before[1]))
+        t, y = r["t"], r["i_ca"]
         for key, level in th.items():
-            for tc, yc in zip(r["t"], r["i_ca"]):
-                if abs(yc / level - 1) < 0.05:
-                    near[key].append(interp(m["t_s"], m["i_ca_A"], tc) / yc - 1)
+            for k in range(len(t) - 1):
+                j = bisect.bisect_right(spikes, t[k] + 1e-9)
+                if abs(y[k] / level - 1) < 0.05 and (j == 0 or t[k] - spikes[j - 1] >= QUIET_S) and t[k + 1] > t[k]:
+                    near[key].append((interp(m["t_s"], m["i_ca_A"], t[k]) / y[k] - 1, t[k + 1] - t[k]))
 
     print("resting calcium, circuit / model [pA]:")
-    c0 = statistics.median(a for a, _ in rest["start"])
-    m0 = statistics.median(b for _, b in rest["start"])
-    print(f"  at t = 0 (median of {len(rest['start'])} runs): {1e12 * c0:.3f} / {1e12 * m0:.3f} ({100 * (m0 / c0 - 1):+.2f} %)")
-    longest = sorted(rest["quiet"], key=lambda q: -q[1])[:3]
-    for name, x, a, b in longest:
-        print(f"  {name} at {x:.3f} s, 80 ms or more after a spike: {1e12 * a:.3f} / {1e12 * b:.3f} ({100 * (b / a - 1):+.2f} %)")
+    for name, gap, x, a, b in sorted(rest, key=lambda q: -q[1])[:3]:
+        print(f"  {name} at {x:.3f} s, the end of its longest stretch without a spike ({1e3 * gap:.0f} ms): "
+              f"{1e12 * a:.3f} / {1e12 * b:.3f} ({100 * (b / a - 1):+.2f} %)")
     print(f"decay rate d ln(i_ca)/dt in quiet stretches ({1e3 * QUIET_S:.1f} ms or more after a spike), median per calcium "
-          "bin [1/s], circuit / model (model / circuit - 1):")
+          "bin, weighted by time [1/s], circuit / model (model / circuit - 1; + where the model decays faster):")
     for k in range(len(BINS_PA) - 1):
         rc, rm = rates["circuit"][k], rates["model"][k]
         if len(rc) < 5 or len(rm) < 5:
             continue
-        a, b = statistics.median(rc), statistics.median(rm)
+        a, b = weighted_quantile(rc, 0.5), weighted_quantile(rm, 0.5)
         rel = f"{100 * (b / a - 1):+6.2f} %" if abs(a) > 5 else "      -"
         print(f"  {BINS_PA[k]:4d}-{BINS_PA[k + 1]:4d} pA  n {len(rc):6d} / {len(rm):6d}  {a:8.2f} / {b:8.2f}  ({rel})")
-    print("jump of an isolated spike (i_ca 40 us after it minus 1 us before it), by the circuit's calcium before it, "
-          "median [pA], circuit / model (model / circuit - 1); the model's calcium before the spike against the circuit's:")
+    print("jump of an isolated spike (i_ca 40 us after it minus 1 us before it) where the model's calcium before it is "
+          "within 2 % of the circuit's, by the circuit's calcium before it: the circuit's jump [pA] (median) and the "
+          "model's against it (median of model / circuit - 1), bins with 5 spikes or more; left out (the model more "
+          f"than 2 % off before the spike): pre {left_out['pre']}, post {left_out['post']}")
     for kind in ("pre", "post"):
         for k in range(len(BINS_PA) - 1):
             v = jumps[kind][k]
-            if len(v) < 3:
+            if len(v) < 5:
                 continue
-            jc, jm = statistics.median(a for a, _, _ in v), statistics.median(b for _, b, _ in v)
-            rel = statistics.median(b / a - 1 for a, b, _ in v)
-            pre_err = statistics.median(e for _, _, e in v)
-            print(f"  {kind:4} {BINS_PA[k]:4d}-{BINS_PA[k + 1]:4d} pA  n {len(v):4d}  {1e12 * jc:7.2f} / {1e12 * jm:7.2f} "
-                  f"({100 * rel:+6.2f} %)  before {100 * pre_err:+6.2f} %")
-    print("the model's calcium where the circuit's is within 5 % of a threshold (median, and 10th-90th percentile):")
+            jc = statistics.median(a for a, _ in v)
+            rel = statistics.median(b / a - 1 for a, b in v)
+            print(f"  {kind:4} {BINS_PA[k]:4d}-{BINS_PA[k + 1]:4d} pA  n {len(v):4d}  {1e12 * jc:7.2f} pA  {100 * rel:+6.2f} %")
+    print(f"the model's calcium where the circuit's is within 5 % of a threshold, {1e3 * QUIET_S:.1f} ms or more after a "
+          "spike (model / circuit - 1, weighted by time: median, and 10th-90th percentile):")
     for key, v in near.items():
         if len(v) < 10:
             continue
-        q = statistics.quantiles(v, n=10)
-        print(f"  {key} {1e12 * th[key]:6.2f} pA  n {len(v):6d}  {100 * statistics.median(v):+6.2f} % "
-              f"({100 * q[0]:+.2f} to {100 * q[-1]:+.2f} %)")
+        print(f"  {key} {1e12 * th[key]:6.2f} pA  n {len(v):6d}  {100 * weighted_quantile(v, 0.5):+6.2f} % "
+              f"({100 * weighted_quantile(v, 0.1):+.2f} to {100 * weighted_quantile(v, 0.9):+.2f} %)")
 
 
 if __name__ == "__main__":
