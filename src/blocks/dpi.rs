@@ -33,6 +33,19 @@
 //! sky130 DPI fits `m` = 1.107 (`circuits/sky130/README.md`): with `m = 1` one `I_g` had to set both how the
 //! spike jumps shrink with the calcium at the spike and how the decay slows at low calcium.
 //!
+//! **Growing node capacitance.** The calcium node's capacitance is the capacitor plus the gates of the leak and the
+//! output transistors, whose gate capacitance grows with their inversion charge, i.e. with the current they carry. With
+//! `C = C_0 (1 + gamma u)`, `u = (i/I_g)^m` (`cap_growth` = gamma; 0, the default, is the forms above), every rate
+//! above is divided by `1 + gamma u`: the decay slows and the spikes' jumps shrink as the calcium grows. The
+//! equation stays separable with a rational right side in u, so each constant piece is still solved exactly:
+//!
+//! ```text
+//! tau (1 + a/i)(1 + g i) di/dt = -(i - i_inf),
+//! F(i) = g i - (a/i_inf) ln i + (1 + a/i_inf + g (a + i_inf)) ln|i - i_inf|,      F(i(t)) = F(i(0)) - t/tau
+//! ```
+//!
+//! in u (`a = 1`, `g = gamma`, time constant tau/m), inverted by the same safeguarded Newton iteration.
+//!
 //! A spike's pulse is parameterised by its *jump*, the increment it gives in the short-pulse linear limit
 //! (`jump = gain * amplitude * width / tau`, the Euler-form increment of the thesis code), and its width; the
 //! amplitude follows. A presynaptic spike may also be delayed (`t_c,delay` of thesis Eq. 2).
@@ -72,6 +85,15 @@ pub struct DpiParams {
     /// default, left out of written files): the published DPI. Needs `i_g_a > 0` otherwise.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub kappa_ratio: f64,
+    /// Growth gamma of the calcium node's capacitance with the current, `C = C_0 (1 + gamma (i/I_g)^m)` [1] (module
+    /// docs): the gates of the leak and output transistors. 0 (the default, left out of written files): a constant
+    /// capacitance. Needs `i_g_a > 0` otherwise.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cap_growth: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 fn one() -> f64 {
@@ -101,6 +123,8 @@ struct DpiFile {
     delay_pre_s: f64,
     #[serde(default = "one")]
     kappa_ratio: f64,
+    #[serde(default)]
+    cap_growth: f64,
 }
 
 impl From<DpiFile> for DpiParams {
@@ -118,6 +142,7 @@ impl From<DpiFile> for DpiParams {
             pulse_post_s: f.pulse_post_s,
             delay_pre_s: f.delay_pre_s,
             kappa_ratio: f.kappa_ratio,
+            cap_growth: f.cap_growth,
         }
     }
 }
@@ -186,6 +211,14 @@ impl DpiParams {
                 expected: "1 with i_g_a = 0 (the exponent of (i/I_g)^m needs I_g > 0)".into(),
             });
         }
+        c.within("cap_growth", self.cap_growth, 0.0, 10.0, "(a relative growth of the node capacitance; 0 for none)");
+        if self.cap_growth != 0.0 && (self.i_g_a <= 0.0 || self.i_g_a.is_nan()) {
+            c.errors.push(super::RangeError {
+                key: "dpi.cap_growth".into(),
+                value: self.cap_growth,
+                expected: "0 with i_g_a = 0 (the growth in (i/I_g)^m needs I_g > 0)".into(),
+            });
+        }
         if self.i_th_a > 0.0 && self.i_tau_a > 0.0 && self.i_rest() <= 0.0 {
             c.errors.push(super::RangeError {
                 key: "dpi.i_g_a".into(),
@@ -200,27 +233,32 @@ impl DpiParams {
 
     /// Advance the calcium current exactly by `t` seconds under a constant input current `i_in` [A].
     pub fn evolve(&self, i0: f64, i_in: f64, t: f64) -> f64 {
-        if self.kappa_ratio == 1.0 {
+        if self.published() {
             return evolve(self.tau_s, self.i_g_a, self.i_inf(i_in), i0, t);
         }
         if t <= 0.0 {
             return i0;
         }
         let m = self.kappa_ratio;
-        self.i_of(evolve(self.tau_s / m, 1.0, self.u_inf(i_in), self.u_of(i0), t))
+        self.i_of(evolve_grown(self.tau_s / m, 1.0, self.cap_growth, self.u_inf(i_in), self.u_of(i0), t))
+    }
+
+    /// Whether this is the published DPI (slope ratio 1, constant capacitance): its own closed forms in i.
+    pub fn published(&self) -> bool {
+        self.kappa_ratio == 1.0 && self.cap_growth == 0.0
     }
 
     /// Time [s] at which the current, starting at `i0` under constant input `i_in`, reaches `level`;
     /// `None` if it never does (level not strictly between i0 and the equilibrium).
     pub fn crossing_time(&self, i0: f64, i_in: f64, level: f64) -> Option<f64> {
-        if self.kappa_ratio == 1.0 {
+        if self.published() {
             return crossing_time(self.tau_s, self.i_g_a, self.i_inf(i_in), i0, level);
         }
         if level <= 0.0 {
             return None;
         }
         let m = self.kappa_ratio;
-        crossing_time(self.tau_s / m, 1.0, self.u_inf(i_in), self.u_of(i0), self.u_of(level))
+        crossing_time_grown(self.tau_s / m, 1.0, self.cap_growth, self.u_inf(i_in), self.u_of(i0), self.u_of(level))
     }
 
     /// Exact integral of the current over `[0, t]` under constant input `i_in`, from `i0` to its value `i_t` at `t`
@@ -228,9 +266,10 @@ impl DpiParams {
     /// `(i - i_inf) dt = tau h(i) di` with `h(i) = (i - i_inf)(1 + u) / (i (c - u))`, smooth through the equilibrium;
     /// `h = -(1 + I_g/i)` at m = 1, whose integral is closed, and the small rest is integrated by 24-point
     /// Gauss-Legendre quadrature in i (within 1e-9 of an independent RK4 integration at m = 0.93 to 1.3, unit test).
+    /// A growing capacitance multiplies h(i) by `1 + gamma u`, which stays smooth: the same quadrature.
     pub fn integral(&self, i0: f64, i_in: f64, i_t: f64, t: f64) -> f64 {
         let i_inf = self.i_inf(i_in);
-        if self.kappa_ratio == 1.0 {
+        if self.published() {
             return integral(self.tau_s, self.i_g_a, i_inf, i0, i_t, t);
         }
         let (m, a) = (self.kappa_ratio, self.i_g_a);
@@ -242,7 +281,8 @@ impl DpiParams {
             let x = (i - i_inf) / i_inf;
             // ratio = (c - u) / ((i_inf / I_g)^m (i - i_inf)), -m / i_inf at the equilibrium.
             let ratio = if x == 0.0 { -m / i_inf } else { -(m * x.ln_1p()).exp_m1() / (i - i_inf) };
-            let h = (1.0 + self.u_of(i)) / (i * c_inf * ratio);
+            let u = self.u_of(i);
+            let h = (1.0 + u) * (1.0 + self.cap_growth * u) / (i * c_inf * ratio);
             h + (1.0 + a / i)
         };
         let (mid, half) = (0.5 * (i0 + i_t), 0.5 * (i_t - i0));
@@ -282,6 +322,7 @@ impl Fields for DpiParams {
             ("pulse_post_s", &mut self.pulse_post_s),
             ("delay_pre_s", &mut self.delay_pre_s),
             ("kappa_ratio", &mut self.kappa_ratio),
+            ("cap_growth", &mut self.cap_growth),
         ]
     }
 }
@@ -290,6 +331,63 @@ impl Fields for DpiParams {
 fn potential(a: f64, i_inf: f64, i: f64) -> f64 {
     let k = a / i_inf;
     (1.0 + k) * (i - i_inf).abs().ln() - k * i.ln()
+}
+
+/// The potential of the growing-capacitance form (module docs), `F(i) = g i - k ln i + (1 + k + g (a + i_inf))
+/// ln|i - i_inf|`, `k = a / i_inf`; [`potential`] at `g = 0`.
+fn potential_grown(a: f64, g: f64, i_inf: f64, i: f64) -> f64 {
+    let k = a / i_inf;
+    g * i - k * i.ln() + (1.0 + k + g * (a + i_inf)) * (i - i_inf).abs().ln()
+}
+
+/// Exact solution of `tau (1 + a/i)(1 + g i) di/dt = -(i - i_inf)` after time `t`, starting from `i0 > 0`,
+/// `i_inf > 0`, `a > 0` (the growing-capacitance form, module docs): the same safeguarded Newton iteration as
+/// [`evolve`] in `w = ln|i - i_inf|`, where `dF/dw = (1 + a/i)(1 + g i) >= 1`.
+pub fn evolve_grown(tau: f64, a: f64, g: f64, i_inf: f64, i0: f64, t: f64) -> f64 {
+    let d0 = i0 - i_inf;
+    if t <= 0.0 || d0 == 0.0 {
+        return i0;
+    }
+    let s = d0.signum();
+    let w0 = d0.abs().ln();
+    let target = potential_grown(a, g, i_inf, i0) - t / tau;
+    let i_at = |w: f64| i_inf + s * w.exp();
+    let f = |w: f64| potential_grown(a, g, i_inf, i_at(w));
+    // w decreases with time; dF/dw >= 1, so [w0 - t/tau, w0] brackets it.
+    let (mut lo, mut hi) = (w0 - t / tau, w0);
+    let mut w = (w0 - t / tau / ((1.0 + a / i0.min(i_inf)) * (1.0 + g * i0.max(i_inf)))).max(lo);
+    for _ in 0..100 {
+        let i = i_at(w);
+        let r = f(w) - target;
+        if r.abs() < 1e-13 * (1.0 + target.abs()) {
+            break;
+        }
+        if r > 0.0 {
+            hi = w;
+        } else {
+            lo = w;
+        }
+        let mut next = w - r / ((1.0 + a / i.max(1e-300)) * (1.0 + g * i));
+        if !next.is_finite() || next <= lo || next >= hi {
+            next = 0.5 * (lo + hi);
+        }
+        if (next - w).abs() < 1e-15 * (1.0 + w.abs()) {
+            w = next;
+            break;
+        }
+        w = next;
+    }
+    i_at(w)
+}
+
+/// Time for [`evolve_grown`]'s solution to go from `i0` to `level`, or `None` if `level` is not strictly between
+/// them.
+pub fn crossing_time_grown(tau: f64, a: f64, g: f64, i_inf: f64, i0: f64, level: f64) -> Option<f64> {
+    let between = (i0 < level && level < i_inf) || (i_inf < level && level < i0);
+    if !between || level <= 0.0 {
+        return None;
+    }
+    Some(tau * (potential_grown(a, g, i_inf, i0) - potential_grown(a, g, i_inf, level)))
 }
 
 /// Exact solution of `tau (1 + a/i) di/dt = -(i - i_inf)` after time `t`, starting from `i0 > 0`, `i_inf > 0`.
@@ -376,6 +474,7 @@ mod tests {
             pulse_post_s: 1e-6,
             delay_pre_s: 0.0,
             kappa_ratio: 1.0,
+            cap_growth: 0.0,
         }
     }
 
@@ -434,11 +533,14 @@ mod tests {
         assert!(serde_yaml::from_str::<DpiParams>(&format!("{text}i_gg_a: 0.0\n")).is_err());
     }
 
-    /// An independent RK4 integration of `tau di/dt = i [(gain I_in / I_g) / (1 + (i/I_g)^m) - 1]`, with the
-    /// integral of i alongside: (i(t), integral of i over [0, t]).
+    /// An independent RK4 integration of `tau (1 + gamma u) di/dt = i [(gain I_in / I_g) / (1 + u) - 1]`,
+    /// `u = (i/I_g)^m`, with the integral of i alongside: (i(t), integral of i over [0, t]).
     fn rk4(p: &DpiParams, i0: f64, i_in: f64, t: f64, n: usize) -> (f64, f64) {
         let (g, a, m) = (p.gain(), p.i_g_a, p.kappa_ratio);
-        let f = |i: f64| i * ((g * i_in / a) / (1.0 + (i / a).powf(m)) - 1.0) / p.tau_s;
+        let f = |i: f64| {
+            let u = (i / a).powf(m);
+            i * ((g * i_in / a) / (1.0 + u) - 1.0) / (p.tau_s * (1.0 + p.cap_growth * u))
+        };
         let h = t / n as f64;
         let (mut i, mut q) = (i0, 0.0);
         for _ in 0..n {
@@ -499,6 +601,70 @@ mod tests {
         let mut c = crate::blocks::Checker::new("dpi");
         p.check(&mut c);
         assert!(c.errors.iter().any(|e| e.key == "dpi.kappa_ratio"), "{:?}", c.errors);
+    }
+
+    /// The growing-capacitance form against the independent RK4 integration of its ODE (value, integral, crossing
+    /// times, equilibrium; at rest and during a pulse, from above and below; with and without a slope ratio), its
+    /// physics (a slower decay and a smaller jump than at constant capacitance), and gamma -> 0 meets the forms
+    /// without it.
+    #[test]
+    fn growing_capacitance_matches_an_independent_integration() {
+        let mut p = thesis();
+        p.i_g_a = 17.3e-12;
+        p.i_th_a = 20e-12;
+        p.i_tau_a = 7e-12;
+        p.i_indc_a = 10.8e-12;
+        for (m, gamma) in [(1.0, 0.05), (1.089, 0.0152), (0.93, 0.3), (1.3, 2.0)] {
+            p.kappa_ratio = m;
+            p.cap_growth = gamma;
+            let mut c = crate::blocks::Checker::new("dpi");
+            p.check(&mut c);
+            assert!(c.errors.is_empty(), "{:?}", c.errors);
+            for (i0, i_in) in [(90e-12, p.i_indc_a), (200e-12, p.i_indc_a), (14.0e-12, 60e-12), (20e-12, p.i_indc_a)] {
+                for t in [2e-5, 1e-3, 6e-3, 3e-2] {
+                    let (want, want_q) = rk4(&p, i0, i_in, t, 20_000);
+                    let got = p.evolve(i0, i_in, t);
+                    assert!((got - want).abs() < 1e-9 * want, "m {m} g {gamma} i0 {i0:e} t {t}: {got:e} vs {want:e}");
+                    let q = p.integral(i0, i_in, got, t);
+                    assert!((q - want_q).abs() < 1e-9 * want_q, "m {m} g {gamma} i0 {i0:e} t {t}: {q:e} vs {want_q:e}");
+                    let level = 0.5 * (i0 + got);
+                    let tc = p.crossing_time(i0, i_in, level).expect("a level between the ends is crossed");
+                    assert!((tc - t).abs() < t, "{tc} within [0, {t}]");
+                    assert!((p.evolve(i0, i_in, tc) - level).abs() < 1e-9 * level);
+                }
+                let end = p.evolve(i0, i_in, 2.0);
+                assert!((end - p.i_inf(i_in)).abs() < 1e-9 * end, "m {m} g {gamma}: {end:e} vs {:e}", p.i_inf(i_in));
+            }
+        }
+        // The physics: against a constant capacitance, the decay from 90 pA is slower and a spike's jump smaller.
+        let mut flat = p.clone();
+        flat.cap_growth = 0.0;
+        let decay = |q: &DpiParams| q.evolve(90e-12, q.i_indc_a, 2e-3);
+        assert!(decay(&p) > decay(&flat) + 1e-12, "{:e} vs {:e}", decay(&p), decay(&flat));
+        let jump = |q: &DpiParams| q.evolve(60e-12, q.i_indc_a + 16e-9, 10e-6) - 60e-12;
+        assert!(jump(&p) < 0.9 * jump(&flat), "{:e} vs {:e}", jump(&p), jump(&flat));
+        // gamma -> 0: the forms without it, to the precision of the two paths.
+        for m in [1.0, 1.089] {
+            let at = |gamma: f64| {
+                let mut q = p.clone();
+                q.kappa_ratio = m;
+                q.cap_growth = gamma;
+                let i = q.evolve(90e-12, q.i_indc_a, 4e-3);
+                (i, q.integral(90e-12, q.i_indc_a, i, 4e-3), q.crossing_time(90e-12, q.i_indc_a, 50e-12).unwrap())
+            };
+            let (a, b) = (at(0.0), at(1e-12));
+            assert!((a.0 - b.0).abs() < 1e-9 * a.0 && (a.1 - b.1).abs() < 1e-9 * a.1 && (a.2 - b.2).abs() < 1e-9 * a.2);
+        }
+        // Without I_g the growth means nothing (u = (i/I_g)^m): refused; and a negative growth is out of range.
+        for (ig, gamma) in [(0.0, 0.1), (17.3e-12, -0.1)] {
+            let mut q = p.clone();
+            q.kappa_ratio = 1.0;
+            q.i_g_a = ig;
+            q.cap_growth = gamma;
+            let mut c = crate::blocks::Checker::new("dpi");
+            q.check(&mut c);
+            assert!(c.errors.iter().any(|e| e.key == "dpi.cap_growth"), "{:?}", c.errors);
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! | `late.tau_z_s` | `tau_z,target * tau_z,fit / tau_z,nominal` | the counter-oscillator's time constant is set by its bias current; the fit (Fig. 11(b)) measures how far the circuit's effective constant sits from its design value, and that ratio is what carries |
 //! | `dpi.pulse_pre_s`, `pulse_post_s`, `dpi.delay_pre_s` | copied | set by the spike pulse extenders, whose biases no preset changes |
 //! | `dpi.kappa_ratio` | copied | a ratio of the devices' subthreshold slope factors, not of bias currents |
+//! | `dpi.cap_growth` | copied | the transistor gates' capacitance against the capacitor's, per (i/I_g)^m: exact at the same I_g, approximate where the target's I_g differs |
 //!
 //! "Nominal" is the preset the fit (or the chain of fits) started from (`provenance.start`, followed through earlier
 //! calibration files to a bias preset): the same bias point,
@@ -77,7 +78,7 @@ fn rule_of(key: &str) -> Option<Rule> {
         ("pot_switch" | "dep_switch", "tail_fraction") => Rule::Copy,
         ("pot_comparator" | "dep_comparator", "charge_on_c" | "charge_off_c") => Rule::Copy,
         ("capacitor", "c_f") | ("dpi", "tau_s") | ("late", "tau_z_s") => Rule::NominalRatio,
-        ("dpi", "pulse_pre_s" | "pulse_post_s" | "delay_pre_s" | "kappa_ratio") => Rule::Copy,
+        ("dpi", "pulse_pre_s" | "pulse_post_s" | "delay_pre_s" | "kappa_ratio" | "cap_growth") => Rule::Copy,
         _ => return None,
     })
 }

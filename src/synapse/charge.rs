@@ -665,8 +665,8 @@ impl CircuitParams {
     /// [`CircuitParams::early_charge`] of the trains `pre`, `post` over `[0, t_end]`, bit-identical, with every
     /// buffer in `scratch`: returns the totals; the charge of every non-zero step is left in `scratch.steps_c`.
     pub fn early_charge_in(&self, pre: &[f64], post: &[f64], t_end: f64, scratch: &mut ChargeScratch) -> ChargeTotals {
-        if self.pot_comparator.integrating() || self.dep_comparator.integrating() || self.dpi.kappa_ratio != 1.0 {
-            // Slew-charge comparators and a DPI slope ratio have no allocation-free path yet: the same function,
+        if self.pot_comparator.integrating() || self.dep_comparator.integrating() || !self.dpi.published() {
+            // Slew-charge comparators and a DPI slope ratio or growing capacitance have no allocation-free path yet: the same function,
             // hence the same bits.
             let q = self.early_charge(&Spikes { pre: pre.to_vec(), post: post.to_vec() }, t_end);
             scratch.steps_c.clone_from(&q.steps_c);
