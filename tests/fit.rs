@@ -362,3 +362,35 @@ fn parameter_recovery_on_short_and_long_protocols_within_the_reported_intervals(
         assert!(covered >= 2, "{}: truth inside the reported interval in only {covered} of 3 runs", runs[0][k].0);
     }
 }
+
+/// `band_weights`: the samples whose measured value lies in a band weigh the band's weight, the others 1, normalised
+/// to a mean of 1 per signal (so the signal's total weight is unchanged); overlapping bands give the larger weight.
+#[test]
+fn band_weights_weigh_the_samples_in_the_band() {
+    let (plain, start) = small_problem(&[("dpi.tau_s", 1e-3, 2e-2, Scale::Log)]);
+    let v = &plain.targets[1].y;
+    let (lo, hi) =
+        (v.iter().copied().fold(f64::INFINITY, f64::min), v.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+    let mid = 0.5 * (lo + hi);
+    let band = |lower: f64, upper: f64, weight: f64| stc_synapse::fit::spec::Band { lower, upper, weight };
+    let bands = std::collections::BTreeMap::from([(
+        "v_h".to_string(),
+        vec![band(mid, hi, 10.0), band(0.5 * (mid + hi), hi, 4.0)],
+    )]);
+    let weighted = plain.clone().with_bands(&bands);
+    let inside = v.iter().filter(|&&y| y >= mid).count();
+    assert!(inside > 0 && inside < v.len(), "the band splits the samples: {inside} of {}", v.len());
+    let mean = (10.0 * inside as f64 + (v.len() - inside) as f64) / v.len() as f64;
+    let p = plain.params_with(&start);
+    let (r0, r1) = (plain.residuals(&p), weighted.residuals(&p));
+    let n_hp = plain.targets[0].y.len();
+    // i_hp has no band: unchanged; v_h's residuals scale by the square root of the normalised weight.
+    assert_eq!(r0[..n_hp], r1[..n_hp]);
+    for (j, &y) in v.iter().enumerate() {
+        let w = if y >= mid { 10.0 } else { 1.0 } / mean;
+        let (a, b) = (r0[n_hp + j], r1[n_hp + j]);
+        assert!((b - a * w.sqrt()).abs() <= 1e-12 * a.abs().max(1e-300), "sample {j}: {b} vs {a} x sqrt({w})");
+    }
+    let total: f64 = weighted.sample_weights[1].iter().sum();
+    assert!((total - v.len() as f64).abs() < 1e-9 * v.len() as f64);
+}

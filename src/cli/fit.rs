@@ -110,12 +110,23 @@ pub fn run_set(ws: &WaveformSet, keys: &[String]) -> Result<RunSet, CliError> {
 }
 
 /// The problem over several sets: targets of set k carry `spec weight x set weight`.
+/// A fit's weights per signal, endpoint weights per signal and weight bands per signal (the spec's `weights`,
+/// `endpoint_weights`, `band_weights`).
+type Weighting<'a> = (
+    &'a std::collections::BTreeMap<String, f64>,
+    &'a std::collections::BTreeMap<String, f64>,
+    &'a std::collections::BTreeMap<String, Vec<crate::fit::spec::Band>>,
+);
+
+fn weighting(spec: &FitSpec) -> Weighting<'_> {
+    (&spec.weights, &spec.endpoint_weights, &spec.band_weights)
+}
+
 fn problem_over(
     sets: &[WaveformSet],
     base: &CircuitParams,
     free: Vec<crate::fit::spec::FreeParam>,
-    weights: &std::collections::BTreeMap<String, f64>,
-    endpoint: &std::collections::BTreeMap<String, f64>,
+    (weights, endpoint, bands): Weighting,
 ) -> Result<FitProblem, CliError> {
     let keys = base.keys();
     let mut runs = Vec::new();
@@ -128,7 +139,7 @@ fn problem_over(
             tg.push(t);
         }
     }
-    Ok(FitProblem::new_sets(base.clone(), free, runs, tg, w, ew))
+    Ok(FitProblem::new_sets(base.clone(), free, runs, tg, w, ew).with_bands(bands))
 }
 
 /// Label of a target in reports: the signal, prefixed by its set's name when there are several sets.
@@ -252,7 +263,7 @@ pub fn run_fit(a: FitArgs) -> Result<(), CliError> {
     for (k, v) in &spec.fixed {
         base.set(k, *v);
     }
-    let problem = problem_over(&sets, &base, spec.parameters.clone(), &spec.weights, &spec.endpoint_weights)?;
+    let problem = problem_over(&sets, &base, spec.parameters.clone(), weighting(&spec))?;
     let start: Vec<f64> = spec
         .parameters
         .iter()
@@ -513,15 +524,14 @@ fn cross_validation(
     };
     for (k, ws) in sets.iter().enumerate() {
         bar.println(format!("cross-validation: fit on {} alone", ws.descriptor.name));
-        let alone =
-            problem_over(&sets[k..k + 1], base, spec.parameters.clone(), &spec.weights, &spec.endpoint_weights)?;
+        let alone = problem_over(&sets[k..k + 1], base, spec.parameters.clone(), weighting(spec))?;
         let inert = alone.inert_parameters(start);
         let keep: Vec<usize> =
             (0..spec.parameters.len()).filter(|&j| !inert.contains(&spec.parameters[j].key)).collect();
         let free: Vec<_> = keep.iter().map(|&j| spec.parameters[j].clone()).collect();
         let sub_start: Vec<f64> = keep.iter().map(|&j| start[j]).collect();
         let base_k = joint.params_with(start);
-        let alone = problem_over(&sets[k..k + 1], &base_k, free, &spec.weights, &spec.endpoint_weights)?;
+        let alone = problem_over(&sets[k..k + 1], &base_k, free, weighting(spec))?;
         let stages: Vec<_> = spec
             .stages
             .iter()
@@ -560,8 +570,8 @@ pub fn run_compare(a: CompareArgs) -> Result<(), CliError> {
     let p = params::load_circuit(&a.params)?;
     let stage = atomic::Stage::dir(&a.out, a.force)?;
     let out = stage.path();
-    let none = std::collections::BTreeMap::new();
-    let problem = problem_over(&sets, &p, vec![], &none, &none)?;
+    let (none, no_bands) = (std::collections::BTreeMap::new(), std::collections::BTreeMap::new());
+    let problem = problem_over(&sets, &p, vec![], (&none, &none, &no_bands))?;
     let names = sets.iter().map(|w| w.descriptor.name.as_str()).collect::<Vec<_>>().join(", ");
     overlays(&out, &problem, None, &p, &a.params)?;
     let pred = problem.predict(&p);

@@ -95,6 +95,9 @@ pub struct FitProblem {
     pub endpoint_weights: Vec<f64>,
     /// Gaussian prior per free parameter (same order): `(centre, sigma, log)`; see [`FitProblem::new`].
     pub priors: Vec<Option<Prior>>,
+    /// Weight of every sample of every target (same order), normalised to mean 1 per target; empty: all 1
+    /// ([`FitProblem::with_bands`]).
+    pub sample_weights: Vec<Vec<f64>>,
     times: Vec<Vec<f64>>,
     index: Vec<Vec<usize>>,
     evals: Arc<AtomicU64>,
@@ -192,10 +195,41 @@ impl FitProblem {
             weights,
             endpoint_weights,
             priors,
+            sample_weights: Vec::new(),
             times,
             index,
             evals: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Weigh the samples whose measured value lies in a band of `bands` (signal -> bands) by the band's weight
+    /// (the largest of those it lies in; 1 outside), normalised so that each target's mean sample weight is 1: its
+    /// total weight stays `weights[target]`.
+    pub fn with_bands(self, bands: &std::collections::BTreeMap<String, Vec<crate::fit::spec::Band>>) -> Self {
+        if bands.values().all(|b| b.is_empty()) {
+            return self;
+        }
+        let w = self
+            .targets
+            .iter()
+            .map(|t| {
+                let b = bands.get(&t.signal).map(Vec::as_slice).unwrap_or(&[]);
+                let raw: Vec<f64> = t
+                    .y
+                    .iter()
+                    .map(|&y| b.iter().filter(|b| b.lower <= y && y <= b.upper).map(|b| b.weight).fold(1.0, f64::max))
+                    .collect();
+                let mean = raw.iter().sum::<f64>() / raw.len().max(1) as f64;
+                raw.iter().map(|x| x / mean).collect()
+            })
+            .collect();
+        self.with_sample_weights(w)
+    }
+
+    /// Set every target's sample weights (same order as the targets; see [`FitProblem::sample_weights`]).
+    pub fn with_sample_weights(mut self, w: Vec<Vec<f64>>) -> Self {
+        self.sample_weights = w;
+        self
     }
 
     /// Share another problem's evaluation counter (a stage's sub-problem counts into the whole fit's counter, so
@@ -256,7 +290,10 @@ impl FitProblem {
         let mut r = Vec::new();
         for (k, t) in self.targets.iter().enumerate() {
             let scale = (self.weights[k] / t.y.len() as f64).sqrt() / t.range();
-            r.extend(pred[k].iter().zip(&t.y).map(|(m, d)| (m - d) * scale));
+            match self.sample_weights.get(k) {
+                Some(w) => r.extend(pred[k].iter().zip(&t.y).zip(w).map(|((m, d), w)| (m - d) * scale * w.sqrt())),
+                None => r.extend(pred[k].iter().zip(&t.y).map(|(m, d)| (m - d) * scale)),
+            }
         }
         for (k, t) in self.targets.iter().enumerate() {
             if self.endpoint_weights[k] > 0.0 {

@@ -101,6 +101,12 @@ pub struct FitSpec {
     /// Extra weight on each signal's last point (e.g. the final v_h).
     #[serde(default)]
     pub endpoint_weights: BTreeMap<String, f64>,
+    /// Bands of a signal's measured value whose samples weigh more (signal -> bands): e.g. the calcium near the
+    /// comparator thresholds, where a small error decides whether a switch closes. A sample counts with the largest
+    /// weight among the bands its data value lies in (1 outside them); the signal's total weight stays
+    /// `weights[signal]`, spread over its samples in proportion.
+    #[serde(default)]
+    pub band_weights: BTreeMap<String, Vec<Band>>,
     /// Parameters held at stated values (dotted key -> SI value), set on the starting parameters before the fit:
     /// e.g. `dpi.i_g_a` at I_TH, the published DPI's value, where the data cannot tell it from `i_indc_a`.
     #[serde(default)]
@@ -113,6 +119,18 @@ pub struct FitSpec {
     /// block produces (e.g. the DPI on i_ca), with the others held. The joint stage then polishes everything.
     #[serde(default)]
     pub stages: Vec<Stage>,
+}
+
+/// A band of a signal's measured value, in the signal's SI unit, and the weight of the samples in it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Band {
+    /// Lowest value in the band (SI unit of the signal).
+    pub lower: f64,
+    /// Highest value in the band.
+    pub upper: f64,
+    /// Weight of a sample in the band, relative to 1 outside every band (> 0).
+    pub weight: f64,
 }
 
 /// One block-wise stage of the fit.
@@ -164,6 +182,25 @@ impl FitSpec {
             if let Some(s) = p.start {
                 if !(s >= p.lower && s <= p.upper) {
                     return Err(err(format!("start {s} is outside [{}, {}]", p.lower, p.upper)));
+                }
+            }
+        }
+        for (signal, bands) in &spec.band_weights {
+            for b in bands {
+                if !(b.lower.is_finite()
+                    && b.upper.is_finite()
+                    && b.lower < b.upper
+                    && b.weight.is_finite()
+                    && b.weight > 0.0)
+                {
+                    return Err(SpecError::Param {
+                        path: path.into(),
+                        key: format!("band_weights.{signal}"),
+                        message: format!(
+                            "a band needs finite lower < upper and a weight > 0, got lower {}, upper {}, weight {}",
+                            b.lower, b.upper, b.weight
+                        ),
+                    });
                 }
             }
         }
@@ -327,5 +364,14 @@ mod tests {
         let zero = format!("{}{param}", base.replace("seed: 1}", "seed: 1, starts: 0}"));
         let e = FitSpec::parse(&zero, "s.yaml", &[]).unwrap_err().to_string();
         assert!(e.contains("solver.starts") && e.contains("1 to 1000"), "{e}");
+        let band = |b: &str| format!("{base}{param}band_weights:\n  i_ca:\n    - {b}\n");
+        let ok = FitSpec::parse(&band("{lower: 1.0e-11, upper: 2.0e-11, weight: 5.0}"), "s.yaml", &[]).unwrap();
+        assert_eq!(ok.band_weights["i_ca"], vec![Band { lower: 1e-11, upper: 2e-11, weight: 5.0 }]);
+        for bad in ["{lower: 2.0e-11, upper: 1.0e-11, weight: 5.0}", "{lower: 1.0e-11, upper: 2.0e-11, weight: 0.0}"] {
+            let e = FitSpec::parse(&band(bad), "s.yaml", &[]).unwrap_err().to_string();
+            assert!(e.contains("s.yaml") && e.contains("band_weights.i_ca") && e.contains("lower < upper"), "{e}");
+        }
+        let e = FitSpec::parse(&band("{lower: 1.0e-11, upper: 2.0e-11}"), "s.yaml", &[]).unwrap_err().to_string();
+        assert!(e.starts_with("s.yaml:7:") && e.contains("weight"), "{e}");
     }
 }
