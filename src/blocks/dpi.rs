@@ -239,8 +239,14 @@ impl DpiParams {
         if t <= 0.0 {
             return i0;
         }
-        let m = self.kappa_ratio;
-        self.i_of(evolve_grown(self.tau_s / m, 1.0, self.cap_growth, self.u_inf(i_in), self.u_of(i0), t))
+        let (m, g) = (self.kappa_ratio, self.cap_growth);
+        let (c, u0) = (self.u_inf(i_in), self.u_of(i0));
+        // At g = 0 the published form's own potential (the same bits as before the growth existed).
+        self.i_of(if g == 0.0 {
+            evolve(self.tau_s / m, 1.0, c, u0, t)
+        } else {
+            evolve_grown(self.tau_s / m, 1.0, g, c, u0, t)
+        })
     }
 
     /// Whether this is the published DPI (slope ratio 1, constant capacitance): its own closed forms in i.
@@ -257,8 +263,13 @@ impl DpiParams {
         if level <= 0.0 {
             return None;
         }
-        let m = self.kappa_ratio;
-        crossing_time_grown(self.tau_s / m, 1.0, self.cap_growth, self.u_inf(i_in), self.u_of(i0), self.u_of(level))
+        let (m, g) = (self.kappa_ratio, self.cap_growth);
+        let (c, u0, ul) = (self.u_inf(i_in), self.u_of(i0), self.u_of(level));
+        if g == 0.0 {
+            crossing_time(self.tau_s / m, 1.0, c, u0, ul)
+        } else {
+            crossing_time_grown(self.tau_s / m, 1.0, g, c, u0, ul)
+        }
     }
 
     /// Exact integral of the current over `[0, t]` under constant input `i_in`, from `i0` to its value `i_t` at `t`
