@@ -566,6 +566,31 @@ mod tests {
         (i, q)
     }
 
+    /// `p` (valid) against [`rk4`] from above and below its equilibrium, at rest and during a pulse: the value and
+    /// the integral within 1e-9, a crossing time of the midway level inside the step and landing on it, and the
+    /// equilibrium after 2 s.
+    fn matches_rk4(p: &DpiParams) {
+        let mut c = crate::blocks::Checker::new("dpi");
+        p.check(&mut c);
+        assert!(c.errors.is_empty(), "{:?}", c.errors);
+        let what = format!("m {} gamma {}", p.kappa_ratio, p.cap_growth);
+        for (i0, i_in) in [(90e-12, p.i_indc_a), (200e-12, p.i_indc_a), (14.0e-12, 60e-12), (20e-12, p.i_indc_a)] {
+            for t in [2e-5, 1e-3, 6e-3, 3e-2] {
+                let (want, want_q) = rk4(p, i0, i_in, t, 20_000);
+                let got = p.evolve(i0, i_in, t);
+                assert!((got - want).abs() < 1e-9 * want, "{what} i0 {i0:e} t {t}: {got:e} vs {want:e}");
+                let q = p.integral(i0, i_in, got, t);
+                assert!((q - want_q).abs() < 1e-9 * want_q, "{what} i0 {i0:e} t {t}: integral {q:e} vs {want_q:e}");
+                let level = 0.5 * (i0 + got);
+                let tc = p.crossing_time(i0, i_in, level).expect("a level between the ends is crossed");
+                assert!(tc > 0.0 && tc < t, "{what}: crossing at {tc} outside (0, {t})");
+                assert!((p.evolve(i0, i_in, tc) - level).abs() < 1e-9 * level);
+            }
+            let end = p.evolve(i0, i_in, 2.0);
+            assert!((end - p.i_inf(i_in)).abs() < 1e-9 * end, "{what}: {end:e} vs {:e}", p.i_inf(i_in));
+        }
+    }
+
     /// The slope-ratio form (m != 1) against an independent RK4 integration of its ODE: the value, the integral,
     /// the crossing times, the equilibrium, from above and below, at rest and during a pulse; and m -> 1 meets the
     /// published DPI.
@@ -578,25 +603,7 @@ mod tests {
         p.i_indc_a = 9.9e-12;
         for m in [1.068, 0.93, 1.3] {
             p.kappa_ratio = m;
-            let mut c = crate::blocks::Checker::new("dpi");
-            p.check(&mut c);
-            assert!(c.errors.is_empty(), "{:?}", c.errors);
-            for (i0, i_in) in [(90e-12, p.i_indc_a), (200e-12, p.i_indc_a), (14.0e-12, 60e-12), (20e-12, p.i_indc_a)] {
-                for t in [2e-5, 1e-3, 6e-3, 3e-2] {
-                    let (want, want_q) = rk4(&p, i0, i_in, t, 20_000);
-                    let got = p.evolve(i0, i_in, t);
-                    assert!((got - want).abs() < 1e-9 * want, "m {m} i0 {i0:e} t {t}: {got:e} vs {want:e}");
-                    let q = p.integral(i0, i_in, got, t);
-                    assert!((q - want_q).abs() < 1e-9 * want_q, "m {m} i0 {i0:e} t {t}: integral {q:e} vs {want_q:e}");
-                    let level = 0.5 * (i0 + got);
-                    if let Some(tc) = p.crossing_time(i0, i_in, level) {
-                        assert!((p.evolve(i0, i_in, tc) - level).abs() < 1e-9 * level);
-                    }
-                }
-                // Long enough to settle: the equilibrium I_g c^(1/m).
-                let end = p.evolve(i0, i_in, 1.0);
-                assert!((end - p.i_inf(i_in)).abs() < 1e-9 * end, "m {m}: {end:e} vs {:e}", p.i_inf(i_in));
-            }
+            matches_rk4(&p);
         }
         // m -> 1 is the published DPI (its own closed forms).
         let at = |m: f64| {
@@ -628,24 +635,7 @@ mod tests {
         for (m, gamma) in [(1.0, 0.05), (1.089, 0.0152), (0.93, 0.3), (1.3, 2.0)] {
             p.kappa_ratio = m;
             p.cap_growth = gamma;
-            let mut c = crate::blocks::Checker::new("dpi");
-            p.check(&mut c);
-            assert!(c.errors.is_empty(), "{:?}", c.errors);
-            for (i0, i_in) in [(90e-12, p.i_indc_a), (200e-12, p.i_indc_a), (14.0e-12, 60e-12), (20e-12, p.i_indc_a)] {
-                for t in [2e-5, 1e-3, 6e-3, 3e-2] {
-                    let (want, want_q) = rk4(&p, i0, i_in, t, 20_000);
-                    let got = p.evolve(i0, i_in, t);
-                    assert!((got - want).abs() < 1e-9 * want, "m {m} g {gamma} i0 {i0:e} t {t}: {got:e} vs {want:e}");
-                    let q = p.integral(i0, i_in, got, t);
-                    assert!((q - want_q).abs() < 1e-9 * want_q, "m {m} g {gamma} i0 {i0:e} t {t}: {q:e} vs {want_q:e}");
-                    let level = 0.5 * (i0 + got);
-                    let tc = p.crossing_time(i0, i_in, level).expect("a level between the ends is crossed");
-                    assert!((tc - t).abs() < t, "{tc} within [0, {t}]");
-                    assert!((p.evolve(i0, i_in, tc) - level).abs() < 1e-9 * level);
-                }
-                let end = p.evolve(i0, i_in, 2.0);
-                assert!((end - p.i_inf(i_in)).abs() < 1e-9 * end, "m {m} g {gamma}: {end:e} vs {:e}", p.i_inf(i_in));
-            }
+            matches_rk4(&p);
         }
         // The physics: against a constant capacitance, the decay from 90 pA is slower and a spike's jump smaller.
         let mut flat = p.clone();
