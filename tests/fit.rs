@@ -232,6 +232,21 @@ fn fit_refuses_to_overwrite_and_reports_bad_specs() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("dpi.no_such_key"));
+    // A weight band on a signal no set has (a misspelt name) is an error, not a band that weighs nothing.
+    let spec = dir.path().join("bands.yaml");
+    let text = std::fs::read_to_string("circuits/sky130/fit-spec-dpi-bands.yaml").unwrap();
+    std::fs::write(&spec, text.replace("start: model-start.yaml\n", "").replace("  i_ca:\n", "  i_caa:\n")).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_stc"))
+        .args(["fit", "waveforms/cadence-fig17/descriptor.yaml", "--spec"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(dir.path().join("h.yaml"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("band_weights.i_caa") && err.contains("i_ca"), "{err}");
+    assert!(!dir.path().join("h.yaml").exists());
     let bad = FitSpec::parse(
         "name: x\nsolver: {particles: 1, global_iterations: 1, local_iterations: 1, seed: 1}\nparameters: []\n",
         "s.yaml",

@@ -363,12 +363,34 @@ pub fn evolve_grown(tau: f64, a: f64, g: f64, i_inf: f64, i0: f64, t: f64) -> f6
     let w0 = d0.abs().ln();
     let target = potential_grown(a, g, i_inf, i0) - t / tau;
     let i_at = |w: f64| i_inf + s * w.exp();
-    let f = |w: f64| potential_grown(a, g, i_inf, i_at(w));
-    // w decreases with time; dF/dw >= 1, so [w0 - t/tau, w0] brackets it.
-    let (mut lo, mut hi) = (w0 - t / tau, w0);
-    let mut w = (w0 - t / tau / ((1.0 + a / i0.min(i_inf)) * (1.0 + g * i0.max(i_inf)))).max(lo);
-    for _ in 0..100 {
+    // The potential in w itself (ln|i - i_inf| recomputed from i would cancel near the equilibrium).
+    let k = a / i_inf;
+    let f = |w: f64| {
         let i = i_at(w);
+        g * i - k * i.ln() + (1.0 + k + g * (a + i_inf)) * w
+    };
+    // w decreases with time; dF/dw >= 1, so [w0 - t/tau, w0] brackets it.
+    let lo = w0 - t / tau;
+    let start = (w0 - t / tau / ((1.0 + a / i0.min(i_inf)) * (1.0 + g * i0.max(i_inf)))).max(lo);
+    let slope = |w: f64| {
+        let i = i_at(w);
+        (1.0 + a / i.max(1e-300)) * (1.0 + g * i)
+    };
+    i_at(solve_potential(target, (lo, w0), start, 100, f, slope))
+}
+
+/// The root of `f(w) = target` in the bracket `(lo, hi)` for an increasing `f` with derivative `slope`, from
+/// `start`: Newton steps, a bisection wherever a step would leave the bracket, at most `iterations`.
+fn solve_potential(
+    target: f64,
+    (mut lo, mut hi): (f64, f64),
+    start: f64,
+    iterations: usize,
+    f: impl Fn(f64) -> f64,
+    slope: impl Fn(f64) -> f64,
+) -> f64 {
+    let mut w = start;
+    for _ in 0..iterations {
         let r = f(w) - target;
         if r.abs() < 1e-13 * (1.0 + target.abs()) {
             break;
@@ -378,7 +400,7 @@ pub fn evolve_grown(tau: f64, a: f64, g: f64, i_inf: f64, i0: f64, t: f64) -> f6
         } else {
             lo = w;
         }
-        let mut next = w - r / ((1.0 + a / i.max(1e-300)) * (1.0 + g * i));
+        let mut next = w - r / slope(w);
         if !next.is_finite() || next <= lo || next >= hi {
             next = 0.5 * (lo + hi);
         }
@@ -388,7 +410,7 @@ pub fn evolve_grown(tau: f64, a: f64, g: f64, i_inf: f64, i0: f64, t: f64) -> f6
         }
         w = next;
     }
-    i_at(w)
+    w
 }
 
 /// Time for [`evolve_grown`]'s solution to go from `i0` to `level`, or `None` if `level` is not strictly between
@@ -417,35 +439,13 @@ pub fn evolve(tau: f64, a: f64, i_inf: f64, i0: f64, t: f64) -> f64 {
     let target = potential(a, i_inf, i0) - t / tau;
     let f = |u: f64| (1.0 + k) * u - k * (i_inf + s * u.exp()).ln();
     // u decreases with time; bracket [lo, u0]. For s < 0, i = i_inf - e^u > 0 needs u < ln(i_inf).
-    let mut hi = u0;
-    let mut lo = u0 - t / tau; // dF/du >= 1, so F(u0 - t/tau) <= F(u0) - t/tau: a lower bracket.
+    let lo = u0 - t / tau; // dF/du >= 1, so F(u0 - t/tau) <= F(u0) - t/tau: a lower bracket.
     let mut u = u0 - t / tau / (1.0 + a / i0.min(i_inf).max(1e-300));
     if u < lo {
         u = lo;
     }
-    for _ in 0..60 {
-        let i = i_inf + s * u.exp();
-        let g = f(u) - target;
-        if g.abs() < 1e-13 * (1.0 + target.abs()) {
-            break;
-        }
-        if g > 0.0 {
-            hi = u;
-        } else {
-            lo = u;
-        }
-        let step = g / (1.0 + a / i.max(1e-300));
-        let mut next = u - step;
-        if !next.is_finite() || next <= lo || next >= hi {
-            next = 0.5 * (lo + hi);
-        }
-        if (next - u).abs() < 1e-15 * (1.0 + u.abs()) {
-            u = next;
-            break;
-        }
-        u = next;
-    }
-    i_inf + s * u.exp()
+    let slope = |u: f64| 1.0 + a / (i_inf + s * u.exp()).max(1e-300);
+    i_inf + s * solve_potential(target, (lo, u0), u, 60, f, slope).exp()
 }
 
 /// Exact integral of the solution over `[0, t]`, given its value `i_t` at `t` (from [`evolve`]): from
@@ -531,6 +531,19 @@ mod tests {
         let a = p.evolve(20e-12, 200e-12, 3e-4);
         let b = p.evolve(p.evolve(20e-12, 200e-12, 1e-4), 200e-12, 2e-4);
         assert!((a - b).abs() < 1e-10 * a);
+    }
+
+    /// A growing capacitance is written to a file and read back; 0 is left out of written files.
+    #[test]
+    fn cap_growth_round_trips_and_zero_is_not_written() {
+        let mut p = thesis();
+        p.i_g_a = 17.3e-12;
+        p.cap_growth = 0.0133;
+        let text = serde_yaml::to_string(&p).unwrap();
+        assert!(text.contains("cap_growth: 0.0133"), "{text}");
+        assert_eq!(serde_yaml::from_str::<DpiParams>(&text).unwrap(), p);
+        p.cap_growth = 0.0;
+        assert!(!serde_yaml::to_string(&p).unwrap().contains("cap_growth"));
     }
 
     #[test]

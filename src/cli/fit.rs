@@ -109,7 +109,6 @@ pub fn run_set(ws: &WaveformSet, keys: &[String]) -> Result<RunSet, CliError> {
     })
 }
 
-/// The problem over several sets: targets of set k carry `spec weight x set weight`.
 /// A fit's weights per signal, endpoint weights per signal and weight bands per signal (the spec's `weights`,
 /// `endpoint_weights`, `band_weights`).
 type Weighting<'a> = (
@@ -122,6 +121,8 @@ fn weighting(spec: &FitSpec) -> Weighting<'_> {
     (&spec.weights, &spec.endpoint_weights, &spec.band_weights)
 }
 
+/// The problem over several sets: targets of set k carry `spec weight x set weight`; a weight band on a signal that
+/// no set has is an error (a misspelt name would otherwise weigh nothing).
 fn problem_over(
     sets: &[WaveformSet],
     base: &CircuitParams,
@@ -138,6 +139,18 @@ fn problem_over(
             ew.push(endpoint.get(&t.signal).unwrap_or(&0.0) * ws.descriptor.weight);
             tg.push(t);
         }
+    }
+    if let Some(signal) = bands.keys().find(|s| !tg.iter().any(|t: &Target| &t.signal == *s)) {
+        return Err(format!(
+            "band_weights.{signal}: no waveform set has the signal `{signal}` (they have: {})",
+            tg.iter()
+                .map(|t| t.signal.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+        .into());
     }
     Ok(FitProblem::new_sets(base.clone(), free, runs, tg, w, ew).with_bands(bands))
 }

@@ -244,7 +244,11 @@ fn solve_staged_once(
         )
         .with_counter(problem.evaluations())
         .with_priors(idx.iter().map(|&k| problem.priors[k]).collect())
-        .with_sample_weights(keep.iter().filter_map(|&k| problem.sample_weights.get(k).cloned()).collect());
+        .with_sample_weights(if problem.sample_weights.is_empty() {
+            Vec::new()
+        } else {
+            keep.iter().map(|&k| problem.sample_weights[k].clone()).collect()
+        });
         let sub_start: Vec<f64> = idx.iter().map(|&k| values[k]).collect();
         let s = solve(&sub, &sub_start, solver)?;
         for (j, &k) in idx.iter().enumerate() {

@@ -371,6 +371,11 @@ mod tests {
             let e = FitSpec::parse(&band(bad), "s.yaml", &[]).unwrap_err().to_string();
             assert!(e.contains("s.yaml") && e.contains("band_weights.i_ca") && e.contains("lower < upper"), "{e}");
         }
+        for bad in ["{lower: 1.0e-11, upper: 2.0e-11, weight: .nan}", "{lower: 1.0e-11, upper: 2.0e-11, weight: -1.0}"]
+        {
+            let e = FitSpec::parse(&band(bad), "s.yaml", &[]).unwrap_err().to_string();
+            assert!(e.contains("band_weights.i_ca") && e.contains("a weight > 0"), "{e}");
+        }
         let e = FitSpec::parse(&band("{lower: 1.0e-11, upper: 2.0e-11}"), "s.yaml", &[]).unwrap_err().to_string();
         assert!(e.starts_with("s.yaml:7:") && e.contains("weight"), "{e}");
     }

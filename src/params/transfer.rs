@@ -19,7 +19,7 @@
 //! | `late.tau_z_s` | `tau_z,target * tau_z,fit / tau_z,nominal` | the counter-oscillator's time constant is set by its bias current; the fit (Fig. 11(b)) measures how far the circuit's effective constant sits from its design value, and that ratio is what carries |
 //! | `dpi.pulse_pre_s`, `pulse_post_s`, `dpi.delay_pre_s` | copied | set by the spike pulse extenders, whose biases no preset changes |
 //! | `dpi.kappa_ratio` | copied | a ratio of the devices' subthreshold slope factors, not of bias currents |
-//! | `dpi.cap_growth` | copied | the transistor gates' capacitance against the capacitor's, per (i/I_g)^m: exact at the same I_g, approximate where the target's I_g differs |
+//! | `dpi.cap_growth` | copied | the transistor gates' capacitance against the capacitor's, per (i/I_g)^m: exact at the same I_g only (the same C(i) would need x (I_g,target / I_g,fit)^m) |
 //!
 //! "Nominal" is the preset the fit (or the chain of fits) started from (`provenance.start`, followed through earlier
 //! calibration files to a bias preset): the same bias point,
