@@ -19,7 +19,7 @@
 //! | `late.tau_z_s` | `tau_z,target * tau_z,fit / tau_z,nominal` | the counter-oscillator's time constant is set by its bias current; the fit (Fig. 11(b)) measures how far the circuit's effective constant sits from its design value, and that ratio is what carries |
 //! | `dpi.pulse_pre_s`, `pulse_post_s`, `dpi.delay_pre_s` | copied | set by the spike pulse extenders, whose biases no preset changes |
 //! | `dpi.kappa_ratio` | copied | a ratio of the devices' subthreshold slope factors, not of bias currents |
-//! | `dpi.cap_growth` | copied | the transistor gates' capacitance against the capacitor's, per (i/I_g)^m: exact at the same I_g only (the same C(i) would need x (I_g,target / I_g,fit)^m) |
+//! | `dpi.cap_growth` | `x (I_g,target / I_g,fit)^m` | the gates' capacitance grows with the current i itself, `C_0 (1 + gamma (i/I_g)^m)`: the same C(i) at the target's I_g (m the calibration's slope ratio) |
 //!
 //! "Nominal" is the preset the fit (or the chain of fits) started from (`provenance.start`, followed through earlier
 //! calibration files to a bias preset): the same bias point,
@@ -64,6 +64,9 @@ enum Rule {
     NominalRatio,
     /// Same value.
     Copy,
+    /// Multiply by (target / fit of the bias at the first key) to the power of the calibration's value at the
+    /// second: a coefficient of `(i / bias)^m` that must keep its function of i.
+    PowerOfRatio(&'static str, &'static str),
 }
 
 fn rule_of(key: &str) -> Option<Rule> {
@@ -78,7 +81,8 @@ fn rule_of(key: &str) -> Option<Rule> {
         ("pot_switch" | "dep_switch", "tail_fraction") => Rule::Copy,
         ("pot_comparator" | "dep_comparator", "charge_on_c" | "charge_off_c") => Rule::Copy,
         ("capacitor", "c_f") | ("dpi", "tau_s") | ("late", "tau_z_s") => Rule::NominalRatio,
-        ("dpi", "pulse_pre_s" | "pulse_post_s" | "delay_pre_s" | "kappa_ratio" | "cap_growth") => Rule::Copy,
+        ("dpi", "pulse_pre_s" | "pulse_post_s" | "delay_pre_s" | "kappa_ratio") => Rule::Copy,
+        ("dpi", "cap_growth") => Rule::PowerOfRatio("dpi.i_g_a", "dpi.kappa_ratio"),
         _ => return None,
     })
 }
@@ -118,6 +122,11 @@ pub fn transfer(
                 (t * fitted / n, format!("ratio to nominal: target {t:.4e} x fit {fitted:.4e} / nominal {n:.4e}"))
             }
             Rule::Copy => (fitted, "copied (bias-independent)".to_string()),
+            Rule::PowerOfRatio(b, e) => {
+                let (bf, bt) = (nonzero(get(cal, b)?, format!("{b} of the calibration"))?, get(target, b)?);
+                let m = get(cal, e)?;
+                (fitted * (bt / bf).powf(m), format!("the same function of i: x ({b} {bt:.4e} / {bf:.4e})^{m:.4}"))
+            }
         };
         out.push(Transferred { key: key.clone(), fitted, applied, rule: text });
     }
@@ -172,6 +181,26 @@ mod tests {
         assert_eq!(target.dep_switch.tail_fraction, cal.dep_switch.tail_fraction);
         // Biases are untouched.
         assert_eq!(target.pot_switch.i_on_a, 50e-12);
+    }
+
+    /// A growing DPI capacitance keeps its function of the current at the target's I_g: C(i) / C_0 = 1 + gamma (i /
+    /// I_g)^m is the same at every i before and after.
+    #[test]
+    fn a_growing_capacitance_keeps_its_function_of_the_current() {
+        let (mut cal, nominal, _) = cal();
+        cal.dpi.i_g_a = 15e-12;
+        cal.dpi.kappa_ratio = 1.1;
+        cal.dpi.cap_growth = 0.02;
+        let mut target = params::load_circuit("thesis-network").unwrap();
+        target.dpi.i_g_a = 31e-12;
+        let keys = ["dpi.kappa_ratio".to_string(), "dpi.cap_growth".to_string()];
+        transfer(&mut target, &cal, &nominal, &keys).unwrap();
+        assert_eq!(target.dpi.kappa_ratio, 1.1);
+        let growth = |p: &CircuitParams, i: f64| 1.0 + p.dpi.cap_growth * (i / p.dpi.i_g_a).powf(p.dpi.kappa_ratio);
+        for i in [5e-12, 30e-12, 90e-12, 300e-12] {
+            assert!((growth(&target, i) - growth(&cal, i)).abs() < 1e-12, "{i:e}");
+        }
+        assert!(target.dpi.cap_growth > 0.04, "{}", target.dpi.cap_growth);
     }
 
     #[test]
