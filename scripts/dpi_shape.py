@@ -27,7 +27,7 @@ import sys
 import yaml
 
 sys.path.insert(0, os.path.dirname(__file__))
-from hold_node import load  # noqa: E402
+from hold_node import load, weighted_quantile  # noqa: E402
 
 BINS_PA = [12, 15, 18, 22, 27, 33, 40, 50, 60, 70, 80, 90, 100, 120, 160]
 QUIET_S = 0.3e-3
@@ -62,17 +62,6 @@ def quiet_rates(t, y, spikes):
             continue
         out.append((math.sqrt(y[k] * y[k + 1]), (math.log(y[k + 1]) - math.log(y[k])) / (b - a), b - a))
     return out
-
-
-def weighted_quantile(pairs, q):
-    """The q-quantile of (value, weight) pairs by weight."""
-    pairs = sorted(pairs)
-    goal, acc = q * sum(w for _, w in pairs), 0.0
-    for x, w in pairs:
-        acc += w
-        if acc >= goal:
-            return x
-    return pairs[-1][0]
 
 
 def bin_of(i):

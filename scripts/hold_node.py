@@ -133,15 +133,20 @@ def weights(t):
     return [0.5 * ((t[min(k + 1, n - 1)] - t[k]) + (t[k] - t[max(k - 1, 0)])) for k in range(n)]
 
 
-def weighted_median(pairs):
-    """Median of (value, weight) pairs by weight."""
+def weighted_quantile(pairs, q):
+    """The q-quantile of (value, weight) pairs by weight."""
     pairs = sorted(pairs)
-    half, acc = 0.5 * sum(w for _, w in pairs), 0.0
+    goal, acc = q * sum(w for _, w in pairs), 0.0
     for x, w in pairs:
         acc += w
-        if acc >= half:
+        if acc >= goal:
             return x
     return pairs[-1][0]
+
+
+def weighted_median(pairs):
+    """Median of (value, weight) pairs by weight."""
+    return weighted_quantile(pairs, 0.5)
 
 
 def off_levels(runs, v_dd=1.8, settle_s=5e-3):

@@ -239,14 +239,8 @@ impl DpiParams {
         if t <= 0.0 {
             return i0;
         }
-        let (m, g) = (self.kappa_ratio, self.cap_growth);
-        let (c, u0) = (self.u_inf(i_in), self.u_of(i0));
-        // At g = 0 the published form's own potential (the same bits as before the growth existed).
-        self.i_of(if g == 0.0 {
-            evolve(self.tau_s / m, 1.0, c, u0, t)
-        } else {
-            evolve_grown(self.tau_s / m, 1.0, g, c, u0, t)
-        })
+        let m = self.kappa_ratio;
+        self.i_of(evolve_grown(self.tau_s / m, 1.0, self.cap_growth, self.u_inf(i_in), self.u_of(i0), t))
     }
 
     /// Whether this is the published DPI (slope ratio 1, constant capacitance): its own closed forms in i.
@@ -264,12 +258,7 @@ impl DpiParams {
             return None;
         }
         let (m, g) = (self.kappa_ratio, self.cap_growth);
-        let (c, u0, ul) = (self.u_inf(i_in), self.u_of(i0), self.u_of(level));
-        if g == 0.0 {
-            crossing_time(self.tau_s / m, 1.0, c, u0, ul)
-        } else {
-            crossing_time_grown(self.tau_s / m, 1.0, g, c, u0, ul)
-        }
+        crossing_time_grown(self.tau_s / m, 1.0, g, self.u_inf(i_in), self.u_of(i0), self.u_of(level))
     }
 
     /// Exact integral of the current over `[0, t]` under constant input `i_in`, from `i0` to its value `i_t` at `t`
@@ -353,8 +342,12 @@ fn potential_grown(a: f64, g: f64, i_inf: f64, i: f64) -> f64 {
 
 /// Exact solution of `tau (1 + a/i)(1 + g i) di/dt = -(i - i_inf)` after time `t`, starting from `i0 > 0`,
 /// `i_inf > 0`, `a > 0` (the growing-capacitance form, module docs): the same safeguarded Newton iteration as
-/// [`evolve`] in `w = ln|i - i_inf|`, where `dF/dw = (1 + a/i)(1 + g i) >= 1`.
+/// [`evolve`] in `w = ln|i - i_inf|`, where `dF/dw = (1 + a/i)(1 + g i) >= 1`. At `g = 0`, [`evolve`] itself (its
+/// potential evaluated in its own order: the same bits as without the growth).
 pub fn evolve_grown(tau: f64, a: f64, g: f64, i_inf: f64, i0: f64, t: f64) -> f64 {
+    if g == 0.0 {
+        return evolve(tau, a, i_inf, i0, t);
+    }
     let d0 = i0 - i_inf;
     if t <= 0.0 || d0 == 0.0 {
         return i0;
@@ -414,8 +407,11 @@ fn solve_potential(
 }
 
 /// Time for [`evolve_grown`]'s solution to go from `i0` to `level`, or `None` if `level` is not strictly between
-/// them.
+/// them; [`crossing_time`] at `g = 0`.
 pub fn crossing_time_grown(tau: f64, a: f64, g: f64, i_inf: f64, i0: f64, level: f64) -> Option<f64> {
+    if g == 0.0 {
+        return crossing_time(tau, a, i_inf, i0, level);
+    }
     let between = (i0 < level && level < i_inf) || (i_inf < level && level < i0);
     if !between || level <= 0.0 {
         return None;

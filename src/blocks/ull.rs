@@ -95,11 +95,8 @@ impl UllParams {
     /// switch's own current without a table.
     #[inline]
     pub fn current_at(&self, s: &UllState, v: f64) -> f64 {
-        let i = self.current(s);
-        if self.on_factor_vs_v_h.is_empty() {
-            return i;
-        }
-        self.i_off_a + (i - self.i_off_a) * self.on_factor(v)
+        // The charge of one second at this current (i_off_a * 1.0 is i_off_a: the same bits).
+        self.charge_at(self.current(s), 1.0, v)
     }
 
     /// An ideal switch between `i_off_a` and `i_on_a`.

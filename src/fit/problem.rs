@@ -290,10 +290,10 @@ impl FitProblem {
         let mut r = Vec::new();
         for (k, t) in self.targets.iter().enumerate() {
             let scale = (self.weights[k] / t.y.len() as f64).sqrt() / t.range();
-            match self.sample_weights.get(k) {
-                Some(w) => r.extend(pred[k].iter().zip(&t.y).zip(w).map(|((m, d), w)| (m - d) * scale * w.sqrt())),
-                None => r.extend(pred[k].iter().zip(&t.y).map(|(m, d)| (m - d) * scale)),
-            }
+            let w = self.sample_weights.get(k);
+            // Without sample weights every factor is 1 (x 1.0: the same bits).
+            let w_at = |j: usize| w.map_or(1.0, |w| w[j].sqrt());
+            r.extend(pred[k].iter().zip(&t.y).enumerate().map(|(j, (m, d))| (m - d) * scale * w_at(j)));
         }
         for (k, t) in self.targets.iter().enumerate() {
             if self.endpoint_weights[k] > 0.0 {
