@@ -72,6 +72,35 @@ fn train_writes_summary_confusion_and_heat_maps() {
     // Samples without an output spike are in no cell (they count as wrong).
     let spiking = summary["output_spike_share_early"].as_f64().unwrap();
     assert_eq!(total, (100.0 * spiking).round(), "every test sample with an output spike counted once");
+    // The per-sample spike tables: one row per test sample; the read-out's rule (most spikes, then the earliest
+    // first spike, then the lower index; 5 neurons per class, classes 0 and 1) recomputed here from the counts and
+    // first spike times gives the file's prediction and the summary's accuracy.
+    for phase in ["early", "late"] {
+        let text = std::fs::read_to_string(out.join(format!("test_spikes_{phase}.csv"))).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        assert_eq!(header.len(), 2 + 2 * 10, "{header:?}");
+        assert_eq!((header[0], header[1], header[2], header[12]), ("label", "predicted", "count_0", "first_spike_0_s"));
+        let mut correct = 0;
+        let mut rows = 0;
+        for l in lines {
+            let v: Vec<f64> = l.split(',').map(|x| x.parse().unwrap()).collect();
+            let (counts, first) = (&v[2..12], &v[12..22]);
+            for (c, f) in counts.iter().zip(first) {
+                assert_eq!(*c == 0.0, f.is_infinite(), "a neuron has a first spike exactly when it fired: {l}");
+            }
+            let best = (0..10)
+                .filter(|&i| counts[i] > 0.0)
+                .min_by(|&a, &b| counts[b].total_cmp(&counts[a]).then(first[a].total_cmp(&first[b])).then(a.cmp(&b)));
+            let predicted = best.map_or(-1.0, |i| (i / 5) as f64);
+            assert_eq!(v[1], predicted, "{l}");
+            correct += usize::from(predicted == v[0]);
+            rows += 1;
+        }
+        assert_eq!(rows, 100);
+        let accuracy = summary[format!("accuracy_{phase}").as_str()].as_f64().unwrap();
+        assert_eq!(correct as f64 / 100.0, accuracy, "{phase}");
+    }
     // No overwrite without --force; a bad CSV is a clear error.
     let o = stc().args(["train", "--n-train", "10", "--out"]).arg(&out).output().unwrap();
     assert_eq!(o.status.code(), Some(1));

@@ -4,6 +4,7 @@ use super::CliError;
 use crate::io::mnist::{self, Dataset};
 use crate::io::{atomic, table};
 use crate::network::encode::Encoding;
+use crate::network::net::TestResult;
 use crate::network::protocol::{self, Outcome};
 use crate::network::{NetConfig, SynapseModel};
 use crate::params;
@@ -26,7 +27,9 @@ pub const MAPS_PER_CLASS: usize = 4;
 /// interval (late phase).
 ///
 /// Without test files a validation split is held out from the end of the training data. Writes OUT/summary.yaml,
-/// confusion matrices (CSV + PNG/SVG), weight heat maps per output neuron and the learning curve.
+/// confusion matrices (CSV + PNG/SVG), every test sample's output spikes (test_spikes_early.csv,
+/// test_spikes_late.csv: label, prediction, each neuron's spike count and first spike time), weight heat maps per
+/// output neuron and the learning curve.
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
     /// Synapse model: the circuit, or the reference equations (thesis Eqs. 2-5) as the control.
@@ -290,6 +293,22 @@ impl Default for Bars {
     }
 }
 
+/// One row per test sample: its label, the read-out's prediction (-1: no output spike) and every output neuron's
+/// spike count (`count_<i>`) and first spike time (`first_spike_<i>_s`, `inf` when it did not fire), so that any
+/// other read-out can be computed from the file.
+fn write_test_spikes(path: &Path, samples: &[(u8, TestResult)], n_out: usize) -> Result<(), CliError> {
+    let label: Vec<f64> = samples.iter().map(|(l, _)| *l as f64).collect();
+    let predicted: Vec<f64> = samples.iter().map(|(_, r)| r.predicted.map_or(-1.0, |c| c as f64)).collect();
+    let counts: Vec<Vec<f64>> = (0..n_out).map(|i| samples.iter().map(|(_, r)| r.counts[i] as f64).collect()).collect();
+    let firsts: Vec<Vec<f64>> = (0..n_out).map(|i| samples.iter().map(|(_, r)| r.first_s[i]).collect()).collect();
+    let names: Vec<String> =
+        (0..n_out).map(|i| format!("count_{i}")).chain((0..n_out).map(|i| format!("first_spike_{i}_s"))).collect();
+    let mut columns: Vec<(&str, &[f64])> = vec![("label", &label), ("predicted", &predicted)];
+    columns.extend(names.iter().zip(counts.iter().chain(&firsts)).map(|(n, c)| (n.as_str(), c.as_slice())));
+    table::write_csv(path, &columns)?;
+    Ok(())
+}
+
 /// Write the outcome's files into `out`.
 pub fn write_outcome(
     out: &Path,
@@ -307,6 +326,9 @@ pub fn write_outcome(
         table::write_csv(&out.join(format!("{name}.csv")), &columns)?;
         let phase = if name.ends_with("early") { "early phase" } else { "late phase" };
         plot::plot_confusion(&out.join(name), &format!("Confusion matrix, {phase}"), &labels, conf)?;
+    }
+    for (name, samples) in [("test_spikes_early", &o.spikes_early), ("test_spikes_late", &o.spikes_late)] {
+        write_test_spikes(&out.join(format!("{name}.csv")), samples, o.n_out)?;
     }
     // Heat maps: at most MAPS_PER_CLASS neurons per class keep the figure readable (the title says so).
     let maps: Vec<(String, Vec<f64>)> = o

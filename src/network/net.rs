@@ -370,6 +370,8 @@ pub struct TestResult {
     pub predicted: Option<u8>,
     /// Spikes per output neuron.
     pub counts: Vec<u32>,
+    /// Time of each output neuron's first spike in the presentation [s] (infinite when it did not fire).
+    pub first_s: Vec<f64>,
 }
 
 /// Where a network's memory is at one moment: the share of sum |w - w_rest| held by the early phase
@@ -1421,7 +1423,8 @@ impl Network {
                 let best = (0..self.n_out)
                     .filter(|&i| counts[i] > 0)
                     .min_by(|&a, &b| counts[b].cmp(&counts[a]).then(first(a).total_cmp(&first(b))).then(a.cmp(&b)));
-                TestResult { predicted: best.map(|i| self.class_of(i)), counts }
+                let first_s = (0..self.n_out).map(first).collect();
+                TestResult { predicted: best.map(|i| self.class_of(i)), counts, first_s }
             })
             .collect()
     }

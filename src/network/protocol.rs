@@ -1,7 +1,7 @@
 //! The training and testing protocol of thesis section 3.3.2, streaming: samples are encoded, presented and
 //! forgotten one at a time, so memory is the synapse state whatever the number of samples.
 
-use super::net::{MemoryStats, NetConfig, Network};
+use super::net::{MemoryStats, NetConfig, Network, TestResult};
 use super::rule::Fig14;
 use crate::io::mnist::Dataset;
 use crate::synapse::CircuitParams;
@@ -50,20 +50,38 @@ pub struct Outcome {
     /// Weight map per output neuron after training (early phase), name and 784 values.
     #[serde(skip)]
     pub maps_early: Vec<(String, Vec<f64>)>,
+    /// Every early test sample: its label and the output neurons' spikes (counts, first spike times).
+    #[serde(skip)]
+    pub spikes_early: Vec<(u8, TestResult)>,
+    /// The same at the late test.
+    #[serde(skip)]
+    pub spikes_late: Vec<(u8, TestResult)>,
 }
 
-/// Accuracy, confusion matrix (samples without an output spike are in no cell) and share of samples with a spike.
-fn evaluate(net: &Network, test: &Dataset, seed: u64, progress: Progress, stage: &str) -> (f64, Vec<Vec<u64>>, f64) {
+/// What [`evaluate`] measures on a test set.
+struct Evaluation {
+    accuracy: f64,
+    confusion: Vec<Vec<u64>>,
+    spike_share: f64,
+    samples: Vec<(u8, TestResult)>,
+}
+
+/// Accuracy, confusion matrix (samples without an output spike are in no cell), share of samples with a spike,
+/// and every sample's label and output spikes.
+fn evaluate(net: &Network, test: &Dataset, seed: u64, progress: Progress, stage: &str) -> Evaluation {
     let classes = &net.cfg.classes;
     let mut conf = vec![vec![0u64; classes.len()]; classes.len()];
     let (mut correct, mut spiking) = (0usize, 0usize);
+    let mut samples = Vec::with_capacity(test.len());
     let chunk = 500;
     for start in (0..test.len()).step_by(chunk) {
         let end = (start + chunk).min(test.len());
         let imgs: Vec<&[u8]> = (start..end).map(|k| test.image(k)).collect();
-        for (k, r) in net.test(&imgs, seed.wrapping_add(start as u64)).iter().enumerate() {
+        for (k, r) in net.test(&imgs, seed.wrapping_add(start as u64)).into_iter().enumerate() {
             let truth = test.labels[start + k];
-            let Some(pred) = r.predicted else { continue };
+            let predicted = r.predicted;
+            samples.push((truth, r));
+            let Some(pred) = predicted else { continue };
             spiking += 1;
             if pred == truth {
                 correct += 1;
@@ -77,7 +95,7 @@ fn evaluate(net: &Network, test: &Dataset, seed: u64, progress: Progress, stage:
         progress(stage, end, test.len());
     }
     let n = test.len().max(1) as f64;
-    (correct as f64 / n, conf, spiking as f64 / n)
+    Evaluation { accuracy: correct as f64 / n, confusion: conf, spike_share: spiking as f64 / n, samples }
 }
 
 /// Train on `train`, test early, consolidate, test late. `checkpoints`: training counts at which the early-phase
@@ -115,11 +133,11 @@ pub fn run_network(
             progress("train", k + 1, train.len());
         }
         if checkpoints.contains(&(k + 1)) && k + 1 < train.len() {
-            curve.push((k + 1, evaluate(&net, test, seed ^ 0xC0FFEE, &|_, _, _| {}, "checkpoint").0));
+            curve.push((k + 1, evaluate(&net, test, seed ^ 0xC0FFEE, &|_, _, _| {}, "checkpoint").accuracy));
         }
     }
-    let (accuracy_early, confusion_early, output_spike_share_early) =
-        evaluate(&net, test, seed ^ 0xC0FFEE, progress, "test early");
+    let early = evaluate(&net, test, seed ^ 0xC0FFEE, progress, "test early");
+    let accuracy_early = early.accuracy;
     let memory_early = net.memory_stats();
     curve.push((train.len(), accuracy_early));
     let maps_early =
@@ -132,16 +150,15 @@ pub fn run_network(
         net.adapt(train.image(k), &mut rng_adapt);
     }
     let memory_late = net.memory_stats();
-    let (accuracy_late, confusion_late, output_spike_share_late) =
-        evaluate(&net, test, seed ^ 0xC0FFEE, progress, "test late");
+    let late = evaluate(&net, test, seed ^ 0xC0FFEE, progress, "test late");
     let fig14 = net.circuit().map(|s| super::rule::fig14(s, &net.cfg));
     let steps = (window / 1e-3).round();
     let synapse_steps = net.n_in as f64 * net.n_out as f64 * steps * train.len() as f64;
     Outcome {
         accuracy_early,
-        accuracy_late,
-        output_spike_share_early,
-        output_spike_share_late,
+        accuracy_late: late.accuracy,
+        output_spike_share_early: early.spike_share,
+        output_spike_share_late: late.spike_share,
         memory_early,
         memory_late,
         fig14,
@@ -152,9 +169,11 @@ pub fn run_network(
         train_wall_s: train_wall,
         synapse_steps_per_s: synapse_steps / train_wall.max(1e-12),
         curve,
-        confusion_early,
-        confusion_late,
+        confusion_early: early.confusion,
+        confusion_late: late.confusion,
         maps_early,
+        spikes_early: early.samples,
+        spikes_late: late.samples,
     }
 }
 
