@@ -820,6 +820,37 @@ fn mismatch_file_errors_are_located_before_work() {
     assert_eq!(names(dir.path()), vec!["m.yaml"]);
 }
 
+// `--tag-offset-sigma-v` is checked before any work: a negative or non-finite sigma, the exact mode, the reference
+// model and the surrogate are refused with what was expected; the setting has its own flag, so --set-network refuses it.
+#[test]
+fn tag_offset_errors_come_before_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["train", "--tag-offset-sigma-v", "-0.005", "--out", "t"],
+            "--tag-offset-sigma-v must be a finite voltage >= 0, found -0.005",
+        ),
+        (
+            &["train", "--tag-offset-sigma-v", "NaN", "--out", "t"],
+            "--tag-offset-sigma-v must be a finite voltage >= 0, found NaN",
+        ),
+        (
+            &["train", "--tag-offset-sigma-v", "0.005", "--exact", "--out", "t"],
+            "--tag-offset-sigma-v needs the circuit model",
+        ),
+        (
+            &["train", "--tag-offset-sigma-v", "0.005", "--model", "reference", "--out", "t"],
+            "--tag-offset-sigma-v needs the circuit model",
+        ),
+        (&["train", "--set-network", "tag_offset_sigma_v=0.005", "--out", "t"], "--tag-offset-sigma-v"),
+    ];
+    for (args, needle) in cases {
+        let o = run_in(dir.path(), args);
+        fails_with(&o, &[needle]);
+    }
+    assert!(names(dir.path()).is_empty(), "{:?}", names(dir.path()));
+}
+
 // `stc rule --mismatch-sigma / --mismatch / --synapses` are checked before anything is computed, printed or written;
 // --seed and --synapses without a mismatch flag are refused, not ignored.
 #[test]

@@ -39,6 +39,15 @@ pub struct TagParams {
     /// Protein availability once triggered, alpha [1].
     #[serde(default = "one")]
     pub alpha: f64,
+    /// Input offset of the bump circuit's differential pair [V] (device mismatch; 0 in a nominal synapse): the
+    /// detector sees dV + offset_v, so its two thresholds sit at dV = theta_tag - offset_v (up) and
+    /// -(theta_tag + offset_v) (down).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub offset_v: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 fn default_ib() -> f64 {
@@ -86,8 +95,9 @@ impl TagParams {
     ///
     /// I_anti is strictly increasing in |dV| (cosh^2 is), so `I_anti(dV) > I_anti(theta_tag)` is exactly
     /// `|dV| > theta_tag`; that form is evaluated (no cosh on the network's hot path, and no loss of the decision
-    /// where both currents round to I_b in floating point).
+    /// where both currents round to I_b in floating point). The pair's input offset shifts dV (`dv + 0` is `dv`).
     pub fn tag(&self, dv: f64) -> Tag {
+        let dv = dv + self.offset_v;
         if dv.abs() > self.theta_tag_v {
             if dv > 0.0 {
                 Tag::Up
@@ -107,7 +117,37 @@ impl TagParams {
         c.positive("theta_tag_v", self.theta_tag_v, "V");
         c.non_negative("theta_pro_v", self.theta_pro_v, "V");
         c.non_negative("alpha", self.alpha, "");
+        c.within("offset_v", self.offset_v, -1.0, 1.0, "V");
     }
+}
+
+/// The tag during a linear relaxation of v_h: v_h - V_H0 starts at `d` and moves toward 0 at `slope` [V/s] (the
+/// recovery currents), stopping there, for `t_s` seconds. The detector's input, d + offset, moves monotonically,
+/// so it passes each of the three regions (down, none, up) at most once: at most two tagged stretches, the first
+/// from the start in the starting direction, the last up to the end (when the input ends beyond a threshold other
+/// than the one it started beyond). Returns (direction, duration) of each stretch in time order.
+pub fn tagged_stretches(tag: &TagParams, d: f64, slope: f64, t_s: f64) -> Vec<(Tag, f64)> {
+    let theta = tag.theta_tag_v;
+    let d_end = d - d.signum() * d.abs().min(slope.max(0.0) * t_s);
+    let (first, last) = (tag.tag(d), tag.tag(d_end));
+    if first == last {
+        return if first == Tag::None { Vec::new() } else { vec![(first, t_s)] };
+    }
+    // first != last: the input moved, so slope > 0. Time at which it reaches the threshold of `side`.
+    let x0 = d + tag.offset_v;
+    let reach = |side: Tag| {
+        let y = if side == Tag::Up { theta } else { -theta };
+        ((y - x0).abs() / slope).min(t_s)
+    };
+    let mut out = Vec::new();
+    if first != Tag::None {
+        out.push((first, reach(first)));
+    }
+    if last != Tag::None {
+        out.push((last, t_s - reach(last)));
+    }
+    out.retain(|&(_, t)| t > 0.0);
+    out
 }
 
 impl Fields for TagParams {
@@ -128,6 +168,55 @@ impl Fields for TagParams {
 mod tests {
     use super::*;
 
+    /// The stretches against a brute-force relaxation in 1 us steps (tag read at each step's middle), over
+    /// offsets inside and beyond the threshold, both signs of the start, slopes 0 and positive.
+    #[test]
+    fn tagged_stretches_match_a_stepped_relaxation() {
+        let mut q = p();
+        let dt = 1e-6;
+        let t_s = 0.02;
+        for offset in [0.0, 0.004, -0.009, 0.02, -0.03] {
+            q.offset_v = offset;
+            for d in [0.0, 0.005, -0.012, 0.03, -0.05, 0.1] {
+                for slope in [0.0, 1.0, 4.0] {
+                    let got = tagged_stretches(&q, d, slope, t_s);
+                    // Stepped: collect the stretches of equal tag.
+                    let mut want: Vec<(Tag, f64)> = Vec::new();
+                    let n = (t_s / dt).round() as usize;
+                    for k in 0..n {
+                        let t = (k as f64 + 0.5) * dt;
+                        let v = if d > 0.0 { (d - slope * t).max(0.0) } else { (d + slope * t).min(0.0) };
+                        let tg = q.tag(v);
+                        match want.last_mut() {
+                            Some((last, dur)) if *last == tg => *dur += dt,
+                            _ => want.push((tg, dt)),
+                        }
+                    }
+                    let want: Vec<(Tag, f64)> = want.into_iter().filter(|(t, _)| *t != Tag::None).collect();
+                    assert_eq!(got.len(), want.len(), "offset {offset} d {d} slope {slope}: {got:?} vs {want:?}");
+                    for ((a, x), (b, y)) in got.iter().zip(&want) {
+                        assert_eq!(a, b, "offset {offset} d {d} slope {slope}");
+                        assert!((x - y).abs() <= 1.5 * dt, "offset {offset} d {d} slope {slope}: {x} vs {y}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn offset_shifts_both_thresholds() {
+        let mut q = p();
+        q.offset_v = 0.005;
+        let theta = q.theta_tag_v;
+        assert_eq!(q.tag(theta - 0.005 + 1e-6), Tag::Up);
+        assert_eq!(q.tag(theta - 0.005 - 1e-6), Tag::None);
+        assert_eq!(q.tag(-theta - 0.005 - 1e-6), Tag::Down);
+        assert_eq!(q.tag(-theta - 0.005 + 1e-6), Tag::None);
+        q.offset_v = 0.0;
+        assert_eq!(q.tag(theta - 1e-6), Tag::None);
+        assert_eq!(q.tag(theta + 1e-6), Tag::Up);
+    }
+
     fn p() -> TagParams {
         TagParams {
             i_bump_a: 1e-9,
@@ -137,6 +226,7 @@ mod tests {
             theta_tag_v: 0.0151226,
             theta_pro_v: 0.02,
             alpha: 1.0,
+            offset_v: 0.0,
         }
     }
 

@@ -119,6 +119,12 @@ pub struct TrainArgs {
     /// from --seed. Circuit model, without --exact or --ablate surrogate.
     #[arg(long, value_name = "FILE")]
     pub mismatch: Option<PathBuf>,
+    /// Device mismatch of the tag detector: every synapse's bump circuit gets its own input offset, normal with
+    /// this sigma [V] (mean 0), seeded from --seed on a stream of its own (the currents drawn by --mismatch-sigma or
+    /// --mismatch stay the same). The offset shifts both tag thresholds: up at theta_tag - offset, down at
+    /// -(theta_tag + offset). Runs every synapse on its own. Circuit model, without --exact or --ablate surrogate.
+    #[arg(long, value_name = "V")]
+    pub tag_offset_sigma_v: Option<f64>,
     /// Set one network setting by its key in `summary.yaml`'s `network:` block, e.g. `gain_target_v=4e-3`,
     /// `theta_plus_v=2e-4`, `lif.tau_syn_s=5e-3` (SI units in the key; repeatable). Keys with their own flag
     /// (`--per-class`, `--i-bg`, `--seed`, ...) are refused, as is the time scale of a mechanism an `--ablate` turns
@@ -408,7 +414,7 @@ pub fn set_network(cfg: NetConfig, sets: &[String]) -> Result<NetConfig, CliErro
 }
 
 /// Network settings that have their own flag (which checks them against the data and the model).
-const OWN_FLAG: [(&str, &str); 12] = [
+const OWN_FLAG: [(&str, &str); 13] = [
     ("classes", "--classes"),
     ("per_class", "--per-class"),
     ("encoding", "--encoding"),
@@ -418,6 +424,7 @@ const OWN_FLAG: [(&str, &str); 12] = [
     ("surrogate", "--ablate surrogate"),
     ("mismatch_sigma", "--mismatch-sigma"),
     ("mismatch_file", "--mismatch"),
+    ("tag_offset_sigma_v", "--tag-offset-sigma-v"),
     ("lif.i_bg_a", "--i-bg"),
     ("lif.v_per_weight_v", "--v-per-weight"),
     ("gain_range", "--gain-range"),
@@ -551,6 +558,15 @@ pub fn run(a: TrainArgs) -> Result<(), CliError> {
         if reference || cfg.surrogate || cfg.exact {
             return Err("--mismatch-sigma needs the circuit model, without --exact or --ablate surrogate".into());
         }
+    }
+    if let Some(sig) = a.tag_offset_sigma_v {
+        if !(sig.is_finite() && sig >= 0.0) {
+            return Err(format!("--tag-offset-sigma-v must be a finite voltage >= 0, found {sig}").into());
+        }
+        if reference || cfg.surrogate || cfg.exact {
+            return Err("--tag-offset-sigma-v needs the circuit model, without --exact or --ablate surrogate".into());
+        }
+        cfg.tag_offset_sigma_v = sig;
     }
     let cfg = set_network(cfg, &a.set_network)?;
     if cfg.exact && (reference || cfg.surrogate) {

@@ -49,7 +49,7 @@
 
 use super::encode::{self, Encoding};
 use super::lif::LifParams;
-use crate::blocks::bump::Tag;
+use crate::blocks::bump::{tagged_stretches, Tag};
 use crate::blocks::late_phase::{LateParams, LateState};
 use crate::synapse::charge::{ChargeScratch, ChargeTotals};
 use crate::synapse::circuit::ChargeSummary;
@@ -141,12 +141,24 @@ pub struct NetConfig {
     /// log-normal, [`crate::params::mismatch`]), seeded from `seed`. Takes precedence over `mismatch_sigma`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mismatch_file: Option<crate::params::mismatch::MismatchSpec>,
+    /// Device mismatch of the tag detector (circuit model): every synapse's bump circuit gets its own input offset
+    /// ([`crate::blocks::bump::TagParams::offset_v`]), normal with this sigma [V] and mean 0, drawn from its own
+    /// stream of `seed` (so the currents' draws are those without it). 0: no offset. Any value > 0 runs every
+    /// synapse on its own, as the current mismatch does (with the currents nominal when neither `mismatch_sigma`
+    /// nor `mismatch_file` is given).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tag_offset_sigma_v: f64,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// The bias currents that vary from synapse to synapse under `--mismatch-sigma`: the DPI's threshold, time-constant,
 /// input (dc) currents and jumps, the two comparator thresholds, the switches' on and off (tail) currents and the
 /// two recovery currents. Voltages (V_H0, tag and protein thresholds), the capacitor, time constants of the
-/// switches, delays and the late phase are not varied.
+/// switches, delays and the late phase are not varied; the tag detector's input offset is, by its own setting
+/// ([`NetConfig::tag_offset_sigma_v`]).
 pub const MISMATCH_CURRENTS: [&str; 13] = [
     "dpi.i_th_a",
     "dpi.i_tau_a",
@@ -248,6 +260,7 @@ impl Default for NetConfig {
             readapt_samples: 500,
             mismatch_sigma: None,
             mismatch_file: None,
+            tag_offset_sigma_v: 0.0,
         }
     }
 }
@@ -300,6 +313,7 @@ impl NetConfig {
             ("lif.t_ref_s", l.t_ref_s, NotNegative),
             ("theta_plus_v", self.theta_plus_v, NotNegative),
             ("gain_target_v", self.gain_target_v, NotNegative),
+            ("tag_offset_sigma_v", self.tag_offset_sigma_v, NotNegative),
             // Relaxations per sample: x += (y - x) / tau overshoots for 0 < tau < 1.
             ("theta_tau_samples", self.theta_tau_samples, OffOrSamples),
             ("balance_tau_samples", self.balance_tau_samples, OffOrSamples),
@@ -618,11 +632,18 @@ impl Network {
         let v = (0..n_in * n_out)
             .map(|_| (syn.capacitor.v_init_v + cfg.init_spread_v * normal(&mut rng)).clamp(0.0, syn.capacitor.v_dd_v))
             .collect();
-        let mismatch = match (&cfg.mismatch_file, cfg.mismatch_sigma) {
+        let mut mismatch = match (&cfg.mismatch_file, cfg.mismatch_sigma) {
             (Some(spec), _) => Some(mismatched(&syn, n_in * n_out, cfg.seed, Mismatch::File(spec))),
             (None, Some(s)) => Some(mismatched(&syn, n_in * n_out, cfg.seed, Mismatch::Currents(s))),
             (None, None) => None,
         };
+        if cfg.tag_offset_sigma_v > 0.0 {
+            let ps = mismatch.get_or_insert_with(|| mismatched(&syn, n_in * n_out, cfg.seed, Mismatch::Currents(0.0)));
+            let mut rng = crate::stimulus::rng(cfg.seed ^ 0x5441_475F_4F46_4653);
+            for p in ps.iter_mut() {
+                p.tag.offset_v = cfg.tag_offset_sigma_v * normal(&mut rng);
+            }
+        }
         let mut net = Network::with_model(cfg, SynapseModel::Circuit(Box::new(syn)), n_in, v).with_surrogate();
         net.mismatch = mismatch;
         net
@@ -740,7 +761,7 @@ impl Network {
         for (k, (v, l)) in self.v.iter().zip(&self.late).enumerate() {
             ev += (b * (v - v0)).abs();
             ez += (zs * l.z).abs();
-            if (v - v0).abs() > theta_tag {
+            if self.tagged(k, v - v0, theta_tag) {
                 tagged += 1;
                 if self.protein[k % n] > 0.0 {
                     tp += 1;
@@ -794,6 +815,15 @@ impl Network {
     }
 
     /// (tag threshold [V], protein threshold [V], alpha) of the synapse model.
+    /// Whether synapse `k` is tagged at v_h - V_H0 = `dv`: by its own tag detector under mismatch (which may have
+    /// an input offset), else |dv| > theta_tag.
+    fn tagged(&self, k: usize, dv: f64, theta_tag: f64) -> bool {
+        match &self.mismatch {
+            Some(m) if self.cfg.tag_offset_sigma_v > 0.0 => m[k].tag.tag(dv) != Tag::None,
+            _ => dv.abs() > theta_tag,
+        }
+    }
+
     fn tag_params(&self) -> (f64, f64, f64) {
         match &self.model {
             SynapseModel::Reference(r) => (r.theta_tag_v, r.theta_pro_v, r.alpha),
@@ -1349,7 +1379,7 @@ impl Network {
             let dv = (v - v0).abs();
             sums[k % n] += dv;
             // This sample's late phase ran with the protein as it was before this update.
-            if lacking && dv > theta_tag && self.protein[k % n] == 0.0 {
+            if lacking && self.tagged(k, v - v0, theta_tag) && self.protein[k % n] == 0.0 {
                 self.tagged_without_protein += 1;
             }
         }
@@ -1485,6 +1515,19 @@ impl Network {
                     None => (shared_up, shared_down),
                 };
                 let v = vs[i];
+                let own = mismatch.map(|m| &m[j * n + i].tag).filter(|t| t.offset_v != 0.0);
+                if let Some(tag) = own {
+                    // A tag detector with an input offset (not in the exact mode): its tagged stretches during the
+                    // linear recovery, in order.
+                    if late_on && protein[i] > 0.0 {
+                        let slope = if v > v0 { down } else { up };
+                        for (t, dur) in tagged_stretches(tag, v - v0, slope, t_s) {
+                            ls[i] = late_p.advance(&ls[i], t, protein[i], dur);
+                        }
+                    }
+                    vs[i] = recover(v, v0, up, down, t_s);
+                    continue;
+                }
                 let t = tag.tag(v - v0);
                 if late_on && t != Tag::None && protein[i] > 0.0 {
                     let slope = if v > v0 { down } else { up };
@@ -1521,6 +1564,79 @@ impl Network {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `tag_offset_sigma_v`: every synapse's tag detector gets an offset with the stated sigma, drawn on its own
+    /// stream (the currents are the same draws as without it), and consolidation runs each detector's tagged
+    /// stretches: checked against the recovery and the late phase stepped in 0.1 ms steps with the tag read at each
+    /// step's middle (counts within one tick per threshold crossing).
+    #[test]
+    fn tag_offsets_have_their_sigma_keep_the_currents_and_consolidate_as_stepped() {
+        let syn = crate::params::load_circuit("mnist-network").unwrap();
+        let base = NetConfig { classes: vec![0, 1], per_class: 1, mismatch_sigma: Some(0.1), ..NetConfig::default() };
+        let n_in = 400;
+        let plain = Network::new(base.clone(), syn.clone(), n_in);
+        let sigma = 0.02;
+        let mut net = Network::new(NetConfig { tag_offset_sigma_v: sigma, ..base }, syn, n_in);
+        let (a, b) = (plain.mismatch.as_ref().unwrap(), net.mismatch.as_ref().unwrap());
+        for (p, q) in a.iter().zip(b) {
+            let mut q = q.clone();
+            assert_ne!(q.tag.offset_v, 0.0);
+            q.tag.offset_v = 0.0;
+            assert_eq!(*p, q, "only the offset differs");
+        }
+        let off: Vec<f64> = b.iter().map(|p| p.tag.offset_v).collect();
+        let m = off.iter().sum::<f64>() / off.len() as f64;
+        let sd = (off.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (off.len() - 1) as f64).sqrt();
+        assert!(m.abs() < 3.0 * sigma / (off.len() as f64).sqrt(), "mean {m}");
+        assert!((sd / sigma - 1.0).abs() < 0.06, "sd {sd}");
+        // Consolidation: v_h spread around V_H0, protein everywhere.
+        let v0 = net.rest();
+        let mut rng = crate::stimulus::rng(5);
+        for v in net.v.iter_mut() {
+            *v = v0 + 0.06 * normal(&mut rng);
+        }
+        net.protein.iter_mut().for_each(|p| *p = 1.0);
+        let (t_s, accel) = (1.0, 32.0);
+        let before = (net.v.clone(), net.late.clone());
+        net.consolidate(t_s, accel);
+        let mut late_p = net.late_p.clone();
+        late_p.accel = accel;
+        let ps = net.mismatch.as_ref().unwrap();
+        let dt = 1e-4;
+        let steps = (t_s / dt).round() as usize;
+        // Ticks the counter can make in one step: a tag change read half a step off moves the count by at most that.
+        let per_step = late_p.frequency(0, Tag::Up, 1.0).max(late_p.frequency(late_p.max_count(), Tag::Down, 1.0)) * dt;
+        let (mut moved, mut crossings_seen) = (0, 0);
+        for (k, p) in ps.iter().enumerate() {
+            let c = &p.capacitor;
+            let (up, down) = (accel * c.i_hrp_a / c.c_f, accel * c.i_hrn_a / c.c_f);
+            let (mut v, mut l) = (before.0[k], before.1[k]);
+            let mut last = Tag::None;
+            let mut changes = 0u32;
+            for s in 0..steps {
+                let mid = recover(v, v0, up, down, 0.5 * dt);
+                let t = p.tag.tag(mid - v0);
+                if t != last && s > 0 {
+                    changes += 1;
+                }
+                last = t;
+                l = late_p.advance(&l, t, 1.0, dt);
+                v = recover(v, v0, up, down, dt);
+            }
+            let got = net.late[k];
+            assert!(
+                (got.count as i64 - l.count as i64).abs() as f64 <= (changes as f64 * per_step).ceil() + 1.0,
+                "synapse {k}: {} vs stepped {} ({changes} crossings)",
+                got.count,
+                l.count
+            );
+            assert!((net.v[k] - v).abs() < 1e-12, "v_h {k}");
+            moved += usize::from(got.count != before.1[k].count);
+            crossings_seen += changes as usize;
+        }
+        assert!(moved > net.v.len() / 4, "the late phase moved in {moved} synapses");
+        assert!(crossings_seen > 10, "tags that end or start during consolidation: {crossings_seen}");
+    }
 
     /// The E/I balance settles at its fixed point m_i = E[d_i n] / E[n^2] and the gain control at the target spread
     /// g_i k sqrt(E[(d_i - m_i n)^2]) = gain_target_v, both computed here directly from the images' spike counts
