@@ -825,7 +825,15 @@ fn mismatch_file_errors_are_located_before_work() {
 #[test]
 fn tag_offset_errors_come_before_work() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["train", "--tag-offset-sigma-v", "-5e-3", "--out", "t"],
+            "--tag-offset-sigma-v must be a finite voltage >= 0, found -0.005",
+        ),
+        (
+            &["train", "--tag-offset-sigma-v", "0.005", "--ablate", "surrogate", "--out", "t"],
+            "--tag-offset-sigma-v needs the circuit model",
+        ),
         (
             &["train", "--tag-offset-sigma-v", "-0.005", "--out", "t"],
             "--tag-offset-sigma-v must be a finite voltage >= 0, found -0.005",

@@ -42,12 +42,11 @@ pub struct TagParams {
     /// Input offset of the bump circuit's differential pair [V] (device mismatch; 0 in a nominal synapse): the
     /// detector sees dV + offset_v, so its two thresholds sit at dV = theta_tag - offset_v (up) and
     /// -(theta_tag + offset_v) (down).
-    #[serde(default, skip_serializing_if = "is_zero")]
+    /// Set only by the network's per-synapse mismatch ([`crate::network::NetConfig::tag_offset_sigma_v`]), never
+    /// read from or written to a parameter file: the single-synapse simulation and the shared network path assume
+    /// no offset.
+    #[serde(skip)]
     pub offset_v: f64,
-}
-
-fn is_zero(x: &f64) -> bool {
-    *x == 0.0
 }
 
 fn default_ib() -> f64 {

@@ -81,6 +81,7 @@ const NUMERIC: &[&str] = &[
     "classes",
     "per_synapse_samples",
     "mismatch_sigma",
+    "tag_offset_sigma_v",
     "temp",
     "mc",
     "max_step",

@@ -334,6 +334,10 @@ impl NetConfig {
                 return Err(format!("{k} must be {expected}, found {x}"));
             }
         }
+        if self.tag_offset_sigma_v > 0.0 && (self.exact || self.surrogate) {
+            // Consolidation's exact mode and the surrogate table know one shared tag detector.
+            return Err("tag_offset_sigma_v needs the default (per-synapse) path, without exact or surrogate".into());
+        }
         if !(self.gain_range.is_finite() && self.gain_range >= 1.0) {
             return Err(format!("gain_range must be a finite factor >= 1, found {}", self.gain_range));
         }
@@ -399,14 +403,15 @@ pub struct MemoryStats {
     pub share_z: f64,
     /// Synapses in the network.
     pub synapses: u64,
-    /// Synapses with |v_h - V_H0| > theta_tag now.
+    /// Synapses tagged now (|v_h - V_H0| > theta_tag, by each synapse's own detector, offset included, under
+    /// `tag_offset_sigma_v`).
     pub tagged: u64,
     /// Of those, synapses whose neuron has protein.
     pub tagged_with_protein: u64,
     /// Output neurons with protein.
     pub neurons_with_protein: u64,
     /// Synapse-samples of training so far that ended tagged (|v_h - V_H0| > theta_tag at the end of the training
-    /// sample) while their neuron had no protein yet: the late-phase updates the protein condition withheld (Eq. 4
+    /// sample, by the synapse's own detector under `tag_offset_sigma_v`) while their neuron had no protein yet: the late-phase updates the protein condition withheld (Eq. 4
     /// needs both). Counted the same with the late phase off (`--ablate late-phase`), where nothing moves anyway;
     /// with `--exact`, where the tag is read at every step inside the sample, it counts only the sample's end.
     #[serde(default)]
@@ -814,7 +819,6 @@ impl Network {
         }
     }
 
-    /// (tag threshold [V], protein threshold [V], alpha) of the synapse model.
     /// Whether synapse `k` is tagged at v_h - V_H0 = `dv`: by its own tag detector under mismatch (which may have
     /// an input offset), else |dv| > theta_tag.
     fn tagged(&self, k: usize, dv: f64, theta_tag: f64) -> bool {
@@ -824,6 +828,7 @@ impl Network {
         }
     }
 
+    /// (tag threshold [V], protein threshold [V], alpha) of the synapse model.
     fn tag_params(&self) -> (f64, f64, f64) {
         match &self.model {
             SynapseModel::Reference(r) => (r.theta_tag_v, r.theta_pro_v, r.alpha),
@@ -1576,6 +1581,11 @@ mod tests {
         let n_in = 400;
         let plain = Network::new(base.clone(), syn.clone(), n_in);
         let sigma = 0.02;
+        // Library callers too: the exact mode and the surrogate know one shared detector.
+        for (exact, surrogate) in [(true, false), (false, true)] {
+            let cfg = NetConfig { tag_offset_sigma_v: sigma, exact, surrogate, ..base.clone() };
+            assert!(cfg.check().unwrap_err().contains("tag_offset_sigma_v"));
+        }
         let mut net = Network::new(NetConfig { tag_offset_sigma_v: sigma, ..base }, syn, n_in);
         let (a, b) = (plain.mismatch.as_ref().unwrap(), net.mismatch.as_ref().unwrap());
         for (p, q) in a.iter().zip(b) {
@@ -1606,7 +1616,7 @@ mod tests {
         let steps = (t_s / dt).round() as usize;
         // Ticks the counter can make in one step: a tag change read half a step off moves the count by at most that.
         let per_step = late_p.frequency(0, Tag::Up, 1.0).max(late_p.frequency(late_p.max_count(), Tag::Down, 1.0)) * dt;
-        let (mut moved, mut crossings_seen) = (0, 0);
+        let (mut moved, mut crossings_seen, mut two) = (0, 0, 0);
         for (k, p) in ps.iter().enumerate() {
             let c = &p.capacitor;
             let (up, down) = (accel * c.i_hrp_a / c.c_f, accel * c.i_hrn_a / c.c_f);
@@ -1632,10 +1642,13 @@ mod tests {
             );
             assert!((net.v[k] - v).abs() < 1e-12, "v_h {k}");
             moved += usize::from(got.count != before.1[k].count);
+            let slope = if before.0[k] > v0 { down } else { up };
+            two += usize::from(tagged_stretches(&p.tag, before.0[k] - v0, slope, t_s).len() == 2);
             crossings_seen += changes as usize;
         }
         assert!(moved > net.v.len() / 4, "the late phase moved in {moved} synapses");
         assert!(crossings_seen > 10, "tags that end or start during consolidation: {crossings_seen}");
+        assert!(two > 0, "some detector passes from one threshold to the other during consolidation");
     }
 
     /// The E/I balance settles at its fixed point m_i = E[d_i n] / E[n^2] and the gain control at the target spread
