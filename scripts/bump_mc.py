@@ -6,13 +6,15 @@ For each seed, circuits/sky130/tb/bump.sp runs with the sky130 mismatch models o
 as `stc characterise --mc` runs its decks), its DC sweep of v1 around v2 = 0.9 V refined to 0.25 mV steps over
 +-150 mV (the pair-device sweep left out). From the bump current (the whole bump subcircuit: input pair, diode
 loads, series pair, with the bias generator's own mismatch) it reads, per sample:
-- the centre: the midpoint of the two crossings of 75 % of the sample's own peak, the level where the tag detector's
-  reference sink (0.75 I_BUMP / 4, `circuits/sky130/README.md`) cuts the nominal bump; the offset of the detector is
-  minus the centre (the detector sees dV + offset);
-- the half-distance of those crossings (the detector's threshold at its own peak's 75 %; the reference current's
-  own mismatch is not in this testbench).
+- the centre: the midpoint of the two crossings of 75 % of the sample's own peak (reading at the sample's own peak
+  cancels the spread of the bump's height, which the tail and the bias generator set; the centre hardly depends on
+  the level); the offset of the detector is minus the centre (the model's detector sees dV + offset,
+  `TagParams::tag`);
+- the half-distance of those crossings: the bump's width at that relative level only, not the detector's threshold
+  (against the detector's own reference current, whose mismatch this testbench leaves out, the threshold also moves
+  with the bump's height).
 Prints one line per seed, then mean and sample standard deviation of both, and the nominal (no mismatch) values.
-Needs ngspice and the models of scripts/setup-spice. Usage: bump_mc.py [N] (default 30). Standard library only.
+Needs ngspice and the models of scripts/setup-spice. Usage: bump_mc.py [N] (default 200, about 20 s). Standard library only.
 """
 import math
 import os
@@ -68,7 +70,7 @@ def measure(seed):
 
 
 def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 30
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     off0, half0, peak0 = measure(None)
     print(f"nominal: offset {off0 * 1e3:+.3f} mV, half-distance at 75 % {half0 * 1e3:.2f} mV, peak {peak0 * 1e12:.1f} pA")
     offs, halves = [], []
@@ -81,6 +83,17 @@ def main():
         f"{n} samples: offset mean {statistics.mean(offs) * 1e3:+.3f} mV, sd {statistics.stdev(offs) * 1e3:.3f} mV; "
         f"half-distance mean {statistics.mean(halves) * 1e3:.2f} mV, sd {statistics.stdev(halves) * 1e3:.3f} mV"
     )
+    # 95 % interval of sigma from the chi-square distribution (Wilson-Hilferty approximation of its quantiles).
+    def chi2(q, k):
+        z = statistics.NormalDist().inv_cdf(q)
+        return k * (1 - 2 / (9 * k) + z * math.sqrt(2 / (9 * k))) ** 3
+
+    k = n - 1
+    sd = statistics.stdev(offs)
+    lo, hi = sd * math.sqrt(k / chi2(0.975, k)), sd * math.sqrt(k / chi2(0.025, k))
+    se = sd / math.sqrt(n)
+    print(f"offset sd 95 % interval {lo * 1e3:.2f} to {hi * 1e3:.2f} mV; mean +- 2 standard errors "
+          f"{statistics.mean(offs) * 1e3:+.2f} +- {2 * se * 1e3:.2f} mV")
 
 
 if __name__ == "__main__":

@@ -152,6 +152,62 @@ fn bump_width_at_half_height() {
     assert!(i[0] < peak * 0.02 && i[i.len() - 1] < peak * 0.02);
 }
 
+/// The tag detector's input offset under the sky130 mismatch models (`scripts/bump_mc.py` reports it for the README;
+/// `stc train --tag-offset-sigma-v`): 20 Monte Carlo samples of the bump testbench, each read as minus the centre of
+/// its two crossings of 75 % of its own peak (which cancels the spread of the bump's height). The offsets must spread
+/// as a device mismatch does (sd between 2.5 and 12 mV; 5.63 mV over 200 samples measured), around no large
+/// systematic shift (|mean| below 3 mV; +1.31 mV over 200), while the bump's width at that relative level stays within
+/// 5 % of the nominal one (the offset moves the bump, it does not widen it).
+#[test]
+fn bump_offset_spreads_under_mismatch() {
+    let Some((ng, models)) = tools() else { return };
+    let text = std::fs::read_to_string(repo().join("circuits/sky130/tb/bump.sp")).unwrap();
+    let sweep = "dc V1 0.6 1.2 0.002\nwrdata bump.txt i(Vbo)\ndc Vgn 0.6 0.85 0.005\nwrdata bump-sweep.txt i(Vdn)\n";
+    assert!(text.contains(sweep));
+    let measure = |seed: Option<u64>| -> (f64, f64) {
+        let mut t = text.replace(sweep, "dc V1 0.75 1.05 0.00025\nwrdata bump.txt i(Vbo)\n");
+        if let Some(s) = seed {
+            t = t
+                .replace(".param MC_MM_SWITCH=0", ".param MC_MM_SWITCH=1")
+                .replace("method=gear", &format!("method=gear seed={s}"));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let t = t
+            .replace("{{MODELS}}", &models.display().to_string())
+            .replace("{{BLOCKS}}", &repo().join("circuits/sky130/blocks.spice").display().to_string());
+        std::fs::write(dir.path().join("tb.sp"), t).unwrap();
+        std::fs::write(dir.path().join(".spiceinit"), deck::SPICEINIT).unwrap();
+        let o = Command::new(&ng).current_dir(dir.path()).args(["-b", "tb.sp", "-o", "tb.log"]).output().unwrap();
+        assert!(o.status.success(), "ngspice failed on seed {seed:?}");
+        let c = columns(&dir.path().join("bump.txt"));
+        let (v, i) = (&c[0], &c[1]);
+        let k = (0..i.len()).max_by(|&a, &b| i[a].total_cmp(&i[b])).unwrap();
+        let level = 0.75 * i[k];
+        let cross = |idx: Vec<usize>| -> f64 {
+            for w in idx.windows(2) {
+                let (a, b) = (w[0], w[1]);
+                if (i[a] - level) * (i[b] - level) <= 0.0 && i[a] != i[b] {
+                    return v[a] + (level - i[a]) / (i[b] - i[a]) * (v[b] - v[a]);
+                }
+            }
+            panic!("seed {seed:?}: no crossing of 75 % of the peak");
+        };
+        let (left, right) = (cross((0..=k).rev().collect()), cross((k..v.len()).collect()));
+        (0.9 - 0.5 * (left + right), 0.5 * (right - left))
+    };
+    let (_, half0) = measure(None);
+    let samples: Vec<(f64, f64)> = (1..=20).map(|s| measure(Some(s))).collect();
+    let n = samples.len() as f64;
+    let mean = samples.iter().map(|s| s.0).sum::<f64>() / n;
+    let sd = (samples.iter().map(|s| (s.0 - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    eprintln!("bump offset over 20 samples: mean {:+.3} mV, sd {:.3} mV", mean * 1e3, sd * 1e3);
+    assert!((2.5e-3..12e-3).contains(&sd), "sd {sd}");
+    assert!(mean.abs() < 3e-3, "mean {mean}");
+    for (k, (_, half)) in samples.iter().enumerate() {
+        assert!((half / half0 - 1.0).abs() < 0.05, "seed {}: half-distance {half} vs {half0}", k + 1);
+    }
+}
+
 /// WTA: the cell with the larger input takes the whole bias, the other falls to ~0; the logic output follows.
 #[test]
 fn wta_switching() {
