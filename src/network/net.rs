@@ -411,9 +411,10 @@ pub struct MemoryStats {
     /// Output neurons with protein.
     pub neurons_with_protein: u64,
     /// Synapse-samples of training so far that ended tagged (|v_h - V_H0| > theta_tag at the end of the training
-    /// sample, by the synapse's own detector under `tag_offset_sigma_v`) while their neuron had no protein yet: the late-phase updates the protein condition withheld (Eq. 4
-    /// needs both). Counted the same with the late phase off (`--ablate late-phase`), where nothing moves anyway;
-    /// with `--exact`, where the tag is read at every step inside the sample, it counts only the sample's end.
+    /// sample, by the synapse's own detector under `tag_offset_sigma_v`) while their neuron had no protein yet: the
+    /// late-phase updates the protein condition withheld (Eq. 4 needs both). Counted the same with the late phase
+    /// off (`--ablate late-phase`), where nothing moves anyway; with `--exact`, where the tag is read at every step
+    /// inside the sample, it counts only the sample's end.
     #[serde(default)]
     pub tagged_without_protein: u64,
     /// Training samples until every output neuron had protein (0: all had it before training; `None`: some neuron
