@@ -38,10 +38,14 @@ fn repo() -> PathBuf {
 
 /// Run testbench `circuits/sky130/tb/NAME.sp` in a fresh folder; returns the folder.
 fn run_tb(name: &str, ng: &Path, models: &Path) -> tempfile::TempDir {
+    run_tb_edited(name, ng, models, |t| t)
+}
+
+/// [`run_tb`] of the testbench's text after `edit` (a changed analysis, Monte Carlo switched on).
+fn run_tb_edited(name: &str, ng: &Path, models: &Path, edit: impl FnOnce(String) -> String) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let blocks = repo().join("circuits/sky130/blocks.spice");
-    let text = std::fs::read_to_string(repo().join(format!("circuits/sky130/tb/{name}.sp")))
-        .unwrap()
+    let text = edit(std::fs::read_to_string(repo().join(format!("circuits/sky130/tb/{name}.sp"))).unwrap())
         .replace("{{MODELS}}", &models.display().to_string())
         .replace("{{BLOCKS}}", &blocks.display().to_string());
     std::fs::write(dir.path().join("tb.sp"), text).unwrap();
@@ -66,6 +70,21 @@ fn columns(path: &Path) -> Vec<Vec<f64>> {
         }
     }
     cols
+}
+
+/// Where `i` (against `v`, one peak at index `k`) crosses `level` on either side of the peak, interpolated linearly:
+/// the nearest crossing going left from the peak, then going right.
+fn crossings_around(v: &[f64], i: &[f64], k: usize, level: f64) -> (f64, f64) {
+    let cross = |idx: Vec<usize>| -> f64 {
+        for w in idx.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            if (i[a] - level) * (i[b] - level) <= 0.0 && i[a] != i[b] {
+                return v[a] + (level - i[a]) / (i[b] - i[a]) * (v[b] - v[a]);
+            }
+        }
+        panic!("no crossing of {level:e} on one side of the peak");
+    };
+    (cross((0..=k).rev().collect()), cross((k..v.len()).collect()))
 }
 
 /// Least-squares slope of y against x.
@@ -121,18 +140,7 @@ fn bump_width_at_half_height() {
     let c = columns(&dir.path().join("bump.txt"));
     let (v, i) = (&c[0], &c[1]);
     let (k, peak) = i.iter().enumerate().fold((0, 0.0), |a, (k, x)| if *x > a.1 { (k, *x) } else { a });
-    let half = peak / 2.0;
-    let cross = |range: Vec<usize>| -> f64 {
-        for w in range.windows(2) {
-            let (a, b) = (w[0], w[1]);
-            if (i[a] - half) * (i[b] - half) <= 0.0 {
-                return v[a] + (half - i[a]) / (i[b] - i[a]) * (v[b] - v[a]);
-            }
-        }
-        panic!("no half-height crossing");
-    };
-    let left = cross((0..=k).collect());
-    let right = cross((k..v.len()).collect());
+    let (left, right) = crossings_around(v, i, k, peak / 2.0);
     let fwhm = right - left;
     let s = columns(&dir.path().join("bump-sweep.txt"));
     let dev: Vec<(f64, f64)> =
@@ -161,38 +169,22 @@ fn bump_width_at_half_height() {
 #[test]
 fn bump_offset_spreads_under_mismatch() {
     let Some((ng, models)) = tools() else { return };
-    let text = std::fs::read_to_string(repo().join("circuits/sky130/tb/bump.sp")).unwrap();
     let sweep = "dc V1 0.6 1.2 0.002\nwrdata bump.txt i(Vbo)\ndc Vgn 0.6 0.85 0.005\nwrdata bump-sweep.txt i(Vdn)\n";
-    assert!(text.contains(sweep));
     let measure = |seed: Option<u64>| -> (f64, f64) {
-        let mut t = text.replace(sweep, "dc V1 0.75 1.05 0.00025\nwrdata bump.txt i(Vbo)\n");
-        if let Some(s) = seed {
-            t = t
-                .replace(".param MC_MM_SWITCH=0", ".param MC_MM_SWITCH=1")
-                .replace("method=gear", &format!("method=gear seed={s}"));
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let t = t
-            .replace("{{MODELS}}", &models.display().to_string())
-            .replace("{{BLOCKS}}", &repo().join("circuits/sky130/blocks.spice").display().to_string());
-        std::fs::write(dir.path().join("tb.sp"), t).unwrap();
-        std::fs::write(dir.path().join(".spiceinit"), deck::SPICEINIT).unwrap();
-        let o = Command::new(&ng).current_dir(dir.path()).args(["-b", "tb.sp", "-o", "tb.log"]).output().unwrap();
-        assert!(o.status.success(), "ngspice failed on seed {seed:?}");
+        let dir = run_tb_edited("bump", &ng, &models, |text| {
+            assert!(text.contains(sweep));
+            let t = text.replace(sweep, "dc V1 0.75 1.05 0.00025\nwrdata bump.txt i(Vbo)\n");
+            match seed {
+                Some(s) => t
+                    .replace(".param MC_MM_SWITCH=0", ".param MC_MM_SWITCH=1")
+                    .replace("method=gear", &format!("method=gear seed={s}")),
+                None => t,
+            }
+        });
         let c = columns(&dir.path().join("bump.txt"));
         let (v, i) = (&c[0], &c[1]);
         let k = (0..i.len()).max_by(|&a, &b| i[a].total_cmp(&i[b])).unwrap();
-        let level = 0.75 * i[k];
-        let cross = |idx: Vec<usize>| -> f64 {
-            for w in idx.windows(2) {
-                let (a, b) = (w[0], w[1]);
-                if (i[a] - level) * (i[b] - level) <= 0.0 && i[a] != i[b] {
-                    return v[a] + (level - i[a]) / (i[b] - i[a]) * (v[b] - v[a]);
-                }
-            }
-            panic!("seed {seed:?}: no crossing of 75 % of the peak");
-        };
-        let (left, right) = (cross((0..=k).rev().collect()), cross((k..v.len()).collect()));
+        let (left, right) = crossings_around(v, i, k, 0.75 * i[k]);
         (0.9 - 0.5 * (left + right), 0.5 * (right - left))
     };
     let (_, half0) = measure(None);

@@ -820,8 +820,9 @@ impl Network {
         }
     }
 
-    /// Whether synapse `k` is tagged at v_h - V_H0 = `dv`: by its own tag detector under mismatch (which may have
-    /// an input offset), else |dv| > theta_tag.
+    /// Whether synapse `k` is tagged at v_h - V_H0 = `dv`: by its own tag detector when detectors have offsets,
+    /// else |dv| > theta_tag (the per-synapse parameters carry the shared threshold then, so the decision is the same
+    /// without reading them on every sample).
     fn tagged(&self, k: usize, dv: f64, theta_tag: f64) -> bool {
         match &self.mismatch {
             Some(m) if self.cfg.tag_offset_sigma_v > 0.0 => m[k].tag.tag(dv) != Tag::None,
