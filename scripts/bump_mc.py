@@ -7,14 +7,13 @@ as `stc characterise --mc` runs its decks), its DC sweep of v1 around v2 = 0.9 V
 +-150 mV (the pair-device sweep left out). From the bump current (the whole bump subcircuit: input pair, diode
 loads, series pair, with the bias generator's own mismatch) it reads, per sample:
 - the centre: the midpoint of the two crossings of 75 % of the sample's own peak (reading at the sample's own peak
-  cancels the spread of the bump's height, which the tail and the bias generator set; the centre hardly depends on
-  the level); the offset of the detector is minus the centre (the model's detector sees dV + offset,
+  cancels the spread of the bump's height, which the tail and the bias generator set); the offset of the detector is minus the centre (the model's detector sees dV + offset,
   `TagParams::tag`);
 - the half-distance of those crossings: the bump's width at that relative level only, not the detector's threshold
   (against the detector's own reference current, whose mismatch this testbench leaves out, the threshold also moves
   with the bump's height).
 Prints one line per seed, then mean and sample standard deviation of both, and the nominal (no mismatch) values.
-Needs ngspice and the models of scripts/setup-spice. Usage: bump_mc.py [N] (default 200, about 20 s). Standard library only.
+Needs ngspice and the models of scripts/setup-spice. Usage: bump_mc.py [N] (default 200, about 30 s). Standard library only.
 """
 import math
 import os

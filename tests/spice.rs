@@ -162,8 +162,9 @@ fn bump_width_at_half_height() {
 
 /// The tag detector's input offset under the sky130 mismatch models (`scripts/bump_mc.py` reports it for the README;
 /// `stc train --tag-offset-sigma-v`): 20 Monte Carlo samples of the bump testbench, each read as minus the centre of
-/// its two crossings of 75 % of its own peak (which cancels the spread of the bump's height). The offsets must spread
-/// as a device mismatch does (sd between 2.5 and 12 mV; 5.63 mV over 200 samples measured), around no large
+/// its two crossings of 75 % of its own peak (which cancels the spread of the bump's height; the same reading as
+/// the script, so not an independent check of its number). A sanity bound: the offsets must spread as a device
+/// mismatch does (sd between 2.5 and 12 mV; 5.63 mV over 200 samples measured), around no large
 /// systematic shift (|mean| below 3 mV; +1.31 mV over 200), while the bump's width at that relative level stays within
 /// 5 % of the nominal one (the offset moves the bump, it does not widen it).
 #[test]
