@@ -392,6 +392,15 @@ pub struct TestResult {
     pub first_s: Vec<f64>,
 }
 
+/// The read-out's winning output neuron ([`TestResult::predicted`]): the most spikes, then the earlier first spike,
+/// then the lower index; `None` when no neuron fired. `counts[i]` and `first_s[i]` are neuron i's spike count and
+/// first spike time (infinite when silent).
+pub fn readout_winner(counts: &[u32], first_s: &[f64]) -> Option<usize> {
+    (0..counts.len())
+        .filter(|&i| counts[i] > 0)
+        .min_by(|&a, &b| counts[b].cmp(&counts[a]).then(first_s[a].total_cmp(&first_s[b])).then(a.cmp(&b)))
+}
+
 /// Where a network's memory is at one moment: the share of sum |w - w_rest| held by the early phase
 /// (beta (v_h - V_H0)) and by the late phase (beta V_H0 z), and how many synapses carry a tag, how many of those
 /// have protein, and how many z moved from z_init.
@@ -1456,11 +1465,8 @@ impl Network {
                 let (ids, trains) = self.encode(img, &mut rng);
                 let (post, _) = self.run_neurons(&ids, &trains, &teacher, false, &weights);
                 let counts: Vec<u32> = post.iter().map(|p| p.len() as u32).collect();
-                let first = |i: usize| post[i].first().copied().unwrap_or(f64::INFINITY);
-                let best = (0..self.n_out)
-                    .filter(|&i| counts[i] > 0)
-                    .min_by(|&a, &b| counts[b].cmp(&counts[a]).then(first(a).total_cmp(&first(b))).then(a.cmp(&b)));
-                let first_s = (0..self.n_out).map(first).collect();
+                let first_s: Vec<f64> = post.iter().map(|p| p.first().copied().unwrap_or(f64::INFINITY)).collect();
+                let best = readout_winner(&counts, &first_s);
                 TestResult { predicted: best.map(|i| self.class_of(i)), counts, first_s }
             })
             .collect()
@@ -1750,5 +1756,19 @@ mod tests {
         }
         assert!(limited > 0, "the range must bind for some neuron in this test");
         assert_eq!(net.memory_stats().gains_at_limit, limited as u64);
+    }
+
+    #[test]
+    fn readout_takes_most_spikes_then_first_spike_then_lower_index() {
+        let inf = f64::INFINITY;
+        // Most spikes wins even when it fired later.
+        assert_eq!(readout_winner(&[2, 3, 1], &[0.001, 0.004, 0.0005]), Some(1));
+        // Equal counts: the earlier first spike.
+        assert_eq!(readout_winner(&[3, 3, 1], &[0.004, 0.002, 0.001]), Some(1));
+        // Equal counts and first spikes: the lower index.
+        assert_eq!(readout_winner(&[0, 3, 3], &[inf, 0.002, 0.002]), Some(1));
+        // No spike: no prediction; a silent neuron's infinite first spike never wins.
+        assert_eq!(readout_winner(&[0, 0], &[inf, inf]), None);
+        assert_eq!(readout_winner(&[0, 1], &[inf, 0.1]), Some(1));
     }
 }
