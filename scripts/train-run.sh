@@ -4,7 +4,7 @@
 # `network::net::ZEROS_ONES_I_BG_A`) and `run NAME ARGS...`, which runs `$STC train ARGS... --out $OUT/NAME --force` (log in $OUT/NAME.log, shown on failure)
 # and prints one line "NAME: early / late % (spike share early / late, z share early / late, gain max early / late)".
 # The caller sets STC and OUT and has cd'ed to the repository root. Also `acc FILE`: "early late" accuracy in per
-# cent (one decimal) from a summary.yaml (scripts/network-sweep, scripts/preset-grid).
+# cent (one decimal) from a summary.yaml (scripts/network-sweep, scripts/preset-grid). And `with_tau_z`, below.
 Z01=(--train-csv data/thesis-mnist-0-1/mnist_train_0_1_16th.csv --test-csv data/thesis-mnist-0-1/mnist_test_0_1_100_rows.csv --n-train 170 --i-bg 0.155e-9)
 run() {
     local name="$1"; shift
@@ -32,4 +32,12 @@ s = open(sys.argv[1]).read()
 g = lambda k: 100 * float(re.search(r"^%s: (\S+)" % k, s, re.M).group(1))
 print("%.1f %.1f" % (g("accuracy_early"), g("accuracy_late")))
 PY
+}
+# `with_tau_z PRESET VALUE FILE`: presets/PRESET.yaml with its late phase's tau_z_s set to VALUE (seconds), written
+# to FILE; stops the script if the line was not found. `mnist-robust`'s numbers measured before session 22 need
+# tau_z 360 s (scripts/mismatch-tables, robust-breakdown, sky130-mismatch-breakdown); scripts/robust-tau-z compares
+# values.
+with_tau_z() {
+    sed "s/^  tau_z_s: [0-9.]* /  tau_z_s: $2 /" "presets/$1.yaml" >"$3"
+    grep -q "^  tau_z_s: $2 " "$3" || { echo "sed did not set tau_z_s $2 in presets/$1.yaml" >&2; exit 1; }
 }
